@@ -1,0 +1,14 @@
+"""Shared fixtures.
+
+The integration package is imported first so Home Assistant's loader finds this repository's
+custom_components and not the plugin's own testing_config.
+"""
+
+import custom_components.dlms_cosem  # noqa: F401  # isort: skip
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let every test load custom integrations."""
