@@ -59,5 +59,6 @@ in_sandbox() {
         --ro-bind /etc/resolv.conf /etc/resolv.conf "${extra[@]}" \
         --bind "$REPO_ROOT" "$REPO_ROOT" --bind "$CACHE_DIR" "$CACHE_DIR" \
         --setenv PIP_CACHE_DIR "$PIP_CACHE" --setenv HOME /root \
+        --unsetenv PIP_FIND_LINKS --unsetenv PIP_CONSTRAINT \
         --die-with-parent --chdir "$PWD" "$@"
 }
