@@ -1,0 +1,41 @@
+"""DLMS security (IEC 62056-5-3, Green Book): security control, AES-GCM, HLS-GMAC, ciphered APDUs, keys."""
+
+from .ciphered_apdu import (
+    CipheredApdu,
+    CipheredApduTag,
+    UnprotectedApdu,
+    decode_ciphered_apdu,
+    is_ciphered_tag,
+    is_general_tag,
+    protect,
+    read_ciphered_apdu,
+    unprotect,
+)
+from .control import SecurityControl
+from .gcm import TAG_LENGTH, DecryptedPayload, decrypt, encrypt, initialization_vector
+from .gmac import hls_gmac_response, verify_hls_gmac_response
+from .keys import KEY_LENGTH, InvalidKeyError, SecurityKeys, parse_key
+
+__all__ = [
+    "KEY_LENGTH",
+    "TAG_LENGTH",
+    "CipheredApdu",
+    "CipheredApduTag",
+    "DecryptedPayload",
+    "InvalidKeyError",
+    "SecurityControl",
+    "SecurityKeys",
+    "UnprotectedApdu",
+    "decode_ciphered_apdu",
+    "decrypt",
+    "encrypt",
+    "hls_gmac_response",
+    "initialization_vector",
+    "is_ciphered_tag",
+    "is_general_tag",
+    "parse_key",
+    "protect",
+    "read_ciphered_apdu",
+    "unprotect",
+    "verify_hls_gmac_response",
+]
