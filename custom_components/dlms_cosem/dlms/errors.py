@@ -57,3 +57,47 @@ class WrongEncryptionKeyError(DecryptionError):
         ),
     ) -> None:
         super().__init__(message)
+
+
+class CommunicationError(DlmsError):
+    """Talking to a meter failed; the association may be re-established and the request retried."""
+
+
+class PortUnavailableError(CommunicationError):
+    """The serial port or TCP endpoint cannot be opened (unplugged adapter, wrong path, refused)."""
+
+
+class MeterNotRespondingError(CommunicationError):
+    """The meter did not answer within the timeout (after the link layer's retries)."""
+
+
+class ConnectionLostError(CommunicationError):
+    """The port closed or the meter dropped the link or the association."""
+
+
+class ProtocolError(CommunicationError):
+    """The meter answered with something the conversation does not allow (wrong invoke id, state)."""
+
+
+class AssociationRejectedError(DlmsError):
+    """The meter refused the association (AARE result not accepted); ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"association rejected: {reason}")
+        self.reason = reason
+
+
+class AuthenticationFailedError(AssociationRejectedError):
+    """The password (LLS) or the HLS-GMAC exchange was not accepted."""
+
+
+class ServiceError(DlmsError):
+    """The meter answered a GET/SET/ACTION with an error result."""
+
+
+class AccessDeniedError(ServiceError):
+    """The attribute or method is not accessible to this client (read-write-denied, scope)."""
+
+
+class ObjectUndefinedError(ServiceError):
+    """The meter does not have the object or attribute asked for."""

@@ -1,0 +1,86 @@
+"""OBIS codes (IEC 62056-6-1): the six-group names of COSEM objects.
+
+On the wire a logical name is a 6-byte octet-string (groups A..F, one byte each). People and meter
+documentation write it either in the reduced form ``A-B:C.D.E*F`` or as six dotted numbers; both are
+parsed here so configuration can accept whatever the user copies from a data sheet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import Self
+
+from .errors import DecodeError, EncodeError
+
+_GROUP = r"([0-9]{1,3})"
+# A-B:C.D.E with an optional F after "*" or "."
+_REDUCED = re.compile(rf"{_GROUP}-{_GROUP}:{_GROUP}\.{_GROUP}\.{_GROUP}(?:[*.]{_GROUP})?")
+# A.B.C.D.E with an optional .F
+_DOTTED = re.compile(rf"{_GROUP}\.{_GROUP}\.{_GROUP}\.{_GROUP}\.{_GROUP}(?:\.{_GROUP})?")
+# Bounding the text keeps the work on hostile input small (the longest valid code is 23 characters).
+_MAX_TEXT = 256
+
+OBIS_LENGTH = 6
+"""Bytes of a logical name on the wire (the octet-string(6) of attribute 1 of every interface class)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ObisCode:
+    """A logical name: value groups A (medium) .. F (billing period / storage), each 0..255."""
+
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+    f: int
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if type(value) is not int or not 0 <= value <= 255:
+                raise EncodeError(f"OBIS group {field.name.upper()} must be an integer 0..255, got {value!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Read ``A-B:C.D.E*F``, ``A-B:C.D.E.F``, ``A-B:C.D.E``, ``A.B.C.D.E.F`` or ``A.B.C.D.E``.
+
+        A missing group F means 255 ("not used"), the usual value for current data.
+        """
+        if not isinstance(text, str):
+            raise DecodeError(f"OBIS code must be text, got {type(text).__name__}")
+        if len(text) > _MAX_TEXT:
+            raise DecodeError(f"OBIS code text too long ({len(text)} characters)")
+        stripped = text.strip()
+        match = _REDUCED.fullmatch(stripped) or _DOTTED.fullmatch(stripped)
+        if match is None:
+            raise DecodeError(
+                f"not an OBIS code: {stripped!r} (expected A-B:C.D.E*F, A-B:C.D.E, A.B.C.D.E.F or A.B.C.D.E)"
+            )
+        groups = [int(group) if group is not None else 255 for group in match.groups()]
+        for name, value in zip("ABCDEF", groups, strict=True):
+            if value > 255:
+                raise DecodeError(f"OBIS group {name} out of range 0..255 in {stripped!r}")
+        return cls(*groups)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | bytearray | memoryview) -> Self:
+        """The logical name carried as a 6-byte octet-string."""
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            raise DecodeError(f"OBIS code must be bytes, got {type(raw).__name__}")
+        data = bytes(raw)
+        if len(data) != OBIS_LENGTH:
+            raise DecodeError(f"OBIS code must be {OBIS_LENGTH} bytes, got {len(data)}")
+        return cls(*data)
+
+    def to_bytes(self) -> bytes:
+        """The 6-byte octet-string form used in APDUs and push telegrams."""
+        return bytes((self.a, self.b, self.c, self.d, self.e, self.f))
+
+    def reduced(self) -> str:
+        """The reduced form ``A-B:C.D.E*F`` used in the standards and meter documentation."""
+        return f"{self.a}-{self.b}:{self.c}.{self.d}.{self.e}*{self.f}"
+
+    def __str__(self) -> str:
+        return f"{self.a}.{self.b}.{self.c}.{self.d}.{self.e}.{self.f}"
