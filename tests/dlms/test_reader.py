@@ -46,7 +46,7 @@ def test_truncated_fields() -> None:
 
 
 def test_signed_and_unsigned() -> None:
-    reader = ByteReader(bytes.fromhex("fffe" "fffe"))
+    reader = ByteReader(bytes.fromhex("fffefffe"))
     assert reader.sint(2) == -2
     assert reader.u16() == 0xFFFE
     assert reader.at_end
@@ -57,8 +57,8 @@ def test_leftover_bytes_and_counts() -> None:
     with pytest.raises(DecodeError, match="unexpected"):
         ByteReader(b"\x00").expect_end()
     with pytest.raises(DecodeError, match="exceeds"):
-        ByteReader(bytes.fromhex("05" "0000")).count()
-    assert ByteReader(bytes.fromhex("02" "0000")).count() == 2
+        ByteReader(bytes.fromhex("050000")).count()
+    assert ByteReader(bytes.fromhex("020000")).count() == 2
 
 
 def test_negative_length_cannot_be_encoded() -> None:

@@ -1,0 +1,33 @@
+"""``python -m custom_components.dlms_cosem.dlms COMMAND``: the stack's command-line tools."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .cli import decode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one sub-command per tool."""
+    parser = argparse.ArgumentParser(
+        prog="python -m custom_components.dlms_cosem.dlms",
+        description="DLMS/COSEM tools: decode captured telegrams.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    decode.add_arguments(
+        commands.add_parser("decode", help="decode captured telegrams", description=decode.__doc__)
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen tool; argparse exits with 2 on usage errors."""
+    args = build_parser().parse_args(argv)
+    if args.command == "decode":
+        return decode.run(args, sys.stdout, sys.stderr, sys.stdin)
+    return 2  # pragma: no cover - argparse rejects unknown commands first
+
+
+if __name__ == "__main__":
+    sys.exit(main())

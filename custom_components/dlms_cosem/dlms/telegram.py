@@ -1,0 +1,364 @@
+"""Pushed telegrams: a byte stream in, decoded telegrams out.
+
+:class:`TelegramDecoder` takes arbitrary chunks of what arrives on a customer port (garbage included),
+finds the framing by itself (HDLC, M-Bus long frames, the IEC 62056-47 TCP wrapper, or bare APDUs),
+reassembles telegrams split over several frames or General Block Transfer blocks, removes the
+ciphering, and turns the Data-Notification into :class:`Telegram` objects. A telegram that cannot be
+decoded becomes a :class:`TelegramFailure` that says why (wrong key, missing key, malformed data),
+so a caller can show the reason instead of silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .apdu import DataNotification, GeneralBlockTransfer, GeneralBlockTransferReassembler, decode_apdu
+from .apdu.tags import XdlmsTag
+from .cosem_datetime import CosemDateTime
+from .errors import DecodeError, DlmsError, MissingKeyError, SecurityError, WrongEncryptionKeyError
+from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
+from .mbus import MbusFramer, MbusReassembler
+from .push import PushContent, extract_objects
+from .security import SecurityKeys, decode_ciphered_apdu, is_ciphered_tag, unprotect
+from .wrapper import WrapperFramer
+
+# Bytes kept while looking for bare APDUs, which carry no outer length (a Data-Notification ends where
+# its Data ends); bounded so a stream of noise cannot grow it.
+MAX_PENDING_APDU_BYTES = 65_536
+
+# APDU tags a meter starts a push with when it sends no link-layer framing.
+_PUSH_APDU_TAGS = frozenset(
+    {
+        XdlmsTag.DATA_NOTIFICATION,
+        XdlmsTag.GENERAL_GLO_CIPHERING,
+        XdlmsTag.GENERAL_DED_CIPHERING,
+        XdlmsTag.GENERAL_BLOCK_TRANSFER,
+    }
+)
+
+
+class Framing(StrEnum):
+    """How telegrams are delimited on the line."""
+
+    HDLC = "hdlc"
+    MBUS = "mbus"
+    WRAPPER = "wrapper"
+    APDU = "apdu"
+
+
+class SecurityLevel(StrEnum):
+    """The protection a telegram arrived with."""
+
+    NONE = "none"
+    AUTHENTICATED = "authenticated"
+    ENCRYPTED = "encrypted"
+    AUTHENTICATED_ENCRYPTED = "authenticated+encrypted"
+
+
+@dataclass(frozen=True, slots=True)
+class Telegram:
+    """A decoded push telegram."""
+
+    framing: Framing
+    apdu: bytes
+    content: PushContent
+    timestamp: CosemDateTime | None
+    security: SecurityLevel = SecurityLevel.NONE
+    authenticated: bool = False
+    system_title: bytes | None = None
+    invocation_counter: int | None = None
+    long_invoke_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramFailure:
+    """A telegram that arrived whole but could not be decoded, and why."""
+
+    framing: Framing
+    apdu: bytes
+    error: DlmsError
+    system_title: bytes | None = None
+    invocation_counter: int | None = None
+
+
+type TelegramEvent = Telegram | TelegramFailure
+
+
+@dataclass(slots=True)
+class DecoderStatistics:
+    """Counters a user can read to tell a loose cable from a wrong key."""
+
+    bytes_received: int = 0
+    frames: int = 0
+    frame_errors: int = 0
+    telegrams: int = 0
+    failures: int = 0
+    decryption_failures: int = 0
+
+
+def _security_level(authenticated: bool, encrypted: bool) -> SecurityLevel:
+    if authenticated and encrypted:
+        return SecurityLevel.AUTHENTICATED_ENCRYPTED
+    if encrypted:
+        return SecurityLevel.ENCRYPTED
+    if authenticated:
+        return SecurityLevel.AUTHENTICATED
+    return SecurityLevel.NONE
+
+
+def decode_push_apdu(
+    apdu: bytes,
+    keys: SecurityKeys | None = None,
+    framing: Framing = Framing.APDU,
+) -> Telegram:
+    """Decode one complete push APDU (ciphered or not) into a telegram; raise a DlmsError if it fails."""
+    if not apdu:
+        raise DecodeError("empty APDU")
+    if not is_ciphered_tag(apdu[0]):
+        notification = _as_notification(decode_apdu(apdu))
+        return _telegram(framing, apdu, notification)
+    ciphered = decode_ciphered_apdu(apdu)
+    if keys is None or (keys.encryption_key is None and ciphered.control.encrypted):
+        raise MissingKeyError("the telegram is encrypted: an encryption key is needed to read it")
+    clear = unprotect(ciphered, keys)
+    try:
+        notification = _as_notification(decode_apdu(clear.plaintext))
+    except DlmsError as err:
+        if not clear.verified and ciphered.control.encrypted:
+            raise WrongEncryptionKeyError from err
+        raise
+    return _telegram(
+        framing,
+        clear.plaintext,
+        notification,
+        security=_security_level(ciphered.control.authenticated, ciphered.control.encrypted),
+        authenticated=clear.verified,
+        system_title=clear.system_title,
+        invocation_counter=clear.invocation_counter,
+    )
+
+
+def _as_notification(apdu: object) -> DataNotification:
+    if not isinstance(apdu, DataNotification):
+        raise DecodeError(f"expected a Data-Notification, got {type(apdu).__name__}")
+    return apdu
+
+
+def _telegram(
+    framing: Framing,
+    apdu: bytes,
+    notification: DataNotification,
+    *,
+    security: SecurityLevel = SecurityLevel.NONE,
+    authenticated: bool = False,
+    system_title: bytes | None = None,
+    invocation_counter: int | None = None,
+) -> Telegram:
+    content = extract_objects(notification.body)
+    timestamp = notification.date_time if notification.date_time is not None else content.clock()
+    return Telegram(
+        framing=framing,
+        apdu=apdu,
+        content=content,
+        timestamp=timestamp,
+        security=security,
+        authenticated=authenticated,
+        system_title=system_title,
+        invocation_counter=invocation_counter,
+        long_invoke_id=notification.long_invoke_id,
+    )
+
+
+@dataclass(slots=True)
+class _Candidates:
+    """The framers tried on the stream until one of them finds a frame."""
+
+    hdlc: HdlcFramer = field(default_factory=HdlcFramer)
+    mbus: MbusFramer = field(default_factory=MbusFramer)
+    wrapper: WrapperFramer = field(default_factory=WrapperFramer)
+
+
+class TelegramDecoder:
+    """Sans-I/O push telegram decoder: ``feed`` bytes as they arrive, get telegrams back.
+
+    The framing is detected from the first complete frame unless given. ``flush`` tells the decoder
+    that the line went quiet (or the input ended), so bytes held as a possible bare APDU are decoded
+    or reported.
+    """
+
+    def __init__(self, keys: SecurityKeys | None = None, framing: Framing | None = None) -> None:
+        self._keys = keys
+        self.framing = framing
+        self.statistics = DecoderStatistics()
+        self._candidates = _Candidates()
+        self._hdlc_segments = SegmentReassembler()
+        self._mbus_segments = MbusReassembler()
+        self._gbt = GeneralBlockTransferReassembler()
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> list[TelegramEvent]:
+        """Decode what ``data`` completes; keep the rest for the next call."""
+        self.statistics.bytes_received += len(data)
+        apdus: list[tuple[Framing, bytes]] = []
+        match self.framing:
+            case None:
+                apdus.extend(self._detect(data))
+            case Framing.HDLC:
+                apdus.extend((Framing.HDLC, apdu) for apdu in self._from_hdlc(data))
+            case Framing.MBUS:
+                apdus.extend((Framing.MBUS, apdu) for apdu in self._from_mbus(data))
+            case Framing.WRAPPER:
+                apdus.extend((Framing.WRAPPER, apdu) for apdu in self._from_wrapper(data))
+            case Framing.APDU:
+                apdus.extend(self._from_bare(data, final=False))
+        self._sync_frame_errors()
+        return self._decode_all(apdus)
+
+    def flush(self) -> list[TelegramEvent]:
+        """The line is quiet: decode or report the bytes held as a possible bare APDU."""
+        if self.framing not in (None, Framing.APDU) or not self._pending:
+            self._pending.clear()
+            return []
+        return self._decode_all(self._from_bare(b"", final=True))
+
+    def _detect(self, data: bytes) -> list[tuple[Framing, bytes]]:
+        found: list[tuple[Framing, bytes]] = []
+        for framing, apdus in (
+            (Framing.HDLC, self._from_hdlc(data)),
+            (Framing.MBUS, self._from_mbus(data)),
+            (Framing.WRAPPER, self._from_wrapper(data)),
+        ):
+            if apdus or self._framer_found_frames(framing):
+                self.framing = framing
+                self._pending.clear()
+                found.extend((framing, apdu) for apdu in apdus)
+                return found
+        return self._from_bare(data, final=False)
+
+    def _framer_found_frames(self, framing: Framing) -> bool:
+        match framing:
+            case Framing.HDLC:
+                return self._candidates.hdlc.frames > 0
+            case Framing.MBUS:
+                return self._candidates.mbus.frames > 0
+            case _:
+                return self._candidates.wrapper.frames > 0
+
+    def _framer_holds_partial_frame(self) -> bool:
+        framers = self._candidates
+        return max(framers.hdlc.pending, framers.mbus.pending, framers.wrapper.pending) > 0
+
+    def _from_hdlc(self, data: bytes) -> list[bytes]:
+        apdus = []
+        for frame in self._candidates.hdlc.feed(data):
+            self.statistics.frames += 1
+            joined = self._hdlc_segments.add(frame)
+            if joined is not None:
+                # Most meters put an LLC header before the APDU; some push without one.
+                apdus.append(strip_llc(joined)[1] if has_llc(joined) else joined)
+        return apdus
+
+    def _from_mbus(self, data: bytes) -> list[bytes]:
+        apdus = []
+        for frame in self._candidates.mbus.feed(data):
+            self.statistics.frames += 1
+            joined = self._mbus_segments.add(frame)
+            if joined is not None:
+                apdus.append(joined)
+        return apdus
+
+    def _from_wrapper(self, data: bytes) -> list[bytes]:
+        apdus = []
+        for pdu in self._candidates.wrapper.feed(data):
+            self.statistics.frames += 1
+            apdus.append(pdu.apdu)
+        return apdus
+
+    def _from_bare(self, data: bytes, *, final: bool) -> list[tuple[Framing, bytes]]:
+        self._pending.extend(data)
+        # Skip noise up to the first byte that can start a push APDU.
+        start = next((i for i, byte in enumerate(self._pending) if byte in _PUSH_APDU_TAGS), None)
+        if start is None:
+            self._pending.clear()
+            return []
+        del self._pending[:start]
+        candidate = bytes(self._pending)
+        if not final and self.framing is None and self._framer_holds_partial_frame():
+            # Framed data cut just before its check sequence can look like a whole bare APDU;
+            # let the framers finish first, and try bare APDUs when the line goes quiet.
+            return []
+        if final or len(candidate) > MAX_PENDING_APDU_BYTES:
+            self._pending.clear()
+            return [(Framing.APDU, candidate)] if candidate else []
+        try:
+            decode_push_apdu(candidate, self._keys)
+        except MissingKeyError, WrongEncryptionKeyError:
+            pass  # complete but unreadable: report it now rather than waiting for more
+        except DlmsError:
+            return []  # incomplete or not an APDU yet: wait for more bytes or for flush()
+        self._pending.clear()
+        self.framing = Framing.APDU
+        return [(Framing.APDU, candidate)]
+
+    def _sync_frame_errors(self) -> None:
+        framers = self._candidates
+        errors = {
+            Framing.HDLC: framers.hdlc.fcs_errors,
+            Framing.MBUS: framers.mbus.checksum_errors,
+            Framing.WRAPPER: framers.wrapper.errors,
+        }
+        self.statistics.frame_errors = errors.get(self.framing, 0) if self.framing else 0
+
+    def _decode_all(self, apdus: Iterable[tuple[Framing, bytes]]) -> list[TelegramEvent]:
+        events: list[TelegramEvent] = []
+        for framing, apdu in apdus:
+            event = self._decode_one(framing, apdu)
+            if event is None:
+                continue
+            if isinstance(event, Telegram):
+                self.statistics.telegrams += 1
+                if self.framing is None:
+                    self.framing = framing
+            else:
+                self.statistics.failures += 1
+                if isinstance(event.error, SecurityError):
+                    self.statistics.decryption_failures += 1
+            events.append(event)
+        return events
+
+    def _decode_one(self, framing: Framing, apdu: bytes) -> TelegramEvent | None:
+        try:
+            if apdu and apdu[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
+                block = GeneralBlockTransfer.decode(apdu)
+                whole = self._gbt.add(block)
+                if whole is None:
+                    return None
+                apdu = whole
+            return decode_push_apdu(apdu, self._keys, framing)
+        except DlmsError as err:
+            return TelegramFailure(framing, apdu, err, *_security_header(apdu))
+
+
+def _security_header(apdu: bytes) -> tuple[bytes | None, int | None]:
+    """System title and invocation counter of a ciphered APDU, for reporting a failure."""
+    if not apdu or not is_ciphered_tag(apdu[0]):
+        return None, None
+    try:
+        ciphered = decode_ciphered_apdu(apdu)
+    except DlmsError:
+        return None, None
+    return ciphered.system_title, ciphered.invocation_counter
+
+
+def decode_telegrams(
+    chunks: Iterable[bytes], keys: SecurityKeys | None = None, framing: Framing | None = None
+) -> list[TelegramEvent]:
+    """Decode captured chunks, fed in order as if they arrived on the port, then flushed."""
+    decoder = TelegramDecoder(keys, framing)
+    events: list[TelegramEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    events.extend(decoder.flush())
+    return events
