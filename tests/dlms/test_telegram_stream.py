@@ -132,3 +132,25 @@ def test_noise_alone_is_counted_not_decoded() -> None:
     assert all(isinstance(e, TelegramFailure) for e in events)
     assert decoder.statistics.telegrams == 0
     assert decoder.statistics.bytes_received == 1024
+
+
+def test_frame_cut_before_its_check_sequence_is_reported_not_decoded() -> None:
+    """The APDU inside is whole, but without the FCS nothing vouches for it."""
+    frame = _stream("kamstrup-no-list")
+    decoder = TelegramDecoder()
+    assert decoder.feed(frame[:-3]) == []
+    (event,) = decoder.flush()
+    assert isinstance(event, TelegramFailure)
+    assert "incomplete hdlc frame" in str(event.error)
+    assert decoder.statistics.telegrams == 0
+
+
+def test_recovers_after_a_cable_pull() -> None:
+    frame = _stream("aidon-se-ui")
+    decoder = TelegramDecoder()
+    events = decoder.feed(frame) + decoder.feed(frame[:150])
+    events += decoder.flush()  # the line went quiet mid-frame
+    events += decoder.feed(frame) + decoder.flush()
+    assert [type(e) for e in events] == [Telegram, TelegramFailure, Telegram]
+    assert decoder.statistics.telegrams == 2
+    assert decoder.statistics.failures == 1

@@ -239,7 +239,8 @@ class Data:
     kinds, enum and bcd (the raw byte): ``int``; float32/float64: ``float``; octet-string: ``bytes``;
     visible-string and utf8-string: ``str``; date-time, date, time: :class:`CosemDateTime`,
     :class:`CosemDate`, :class:`CosemTime`; array and structure: ``tuple[Data, ...]``;
-    compact-array: :class:`CompactArray`. Values are checked when encoded, not when constructed.
+    compact-array: :class:`CompactArray`. Values are checked when encoded, not when constructed; the
+    integer constructors store plain ``int`` (an ``IntEnum`` member such as a unit becomes its number).
     """
 
     tag: DataTag
@@ -268,12 +269,12 @@ class Data:
     @classmethod
     def double_long(cls, value: int) -> Self:
         """double-long (signed 32-bit)."""
-        return cls(DataTag.DOUBLE_LONG, value)
+        return cls(DataTag.DOUBLE_LONG, int(value))
 
     @classmethod
     def double_long_unsigned(cls, value: int) -> Self:
         """double-long-unsigned (unsigned 32-bit)."""
-        return cls(DataTag.DOUBLE_LONG_UNSIGNED, value)
+        return cls(DataTag.DOUBLE_LONG_UNSIGNED, int(value))
 
     @classmethod
     def octet_string(cls, value: bytes | bytearray | memoryview) -> Self:
@@ -293,42 +294,42 @@ class Data:
     @classmethod
     def bcd(cls, value: int) -> Self:
         """Bcd (one raw byte, two decimal digits)."""
-        return cls(DataTag.BCD, value)
+        return cls(DataTag.BCD, int(value))
 
     @classmethod
     def integer(cls, value: int) -> Self:
         """Integer (signed 8-bit)."""
-        return cls(DataTag.INTEGER, value)
+        return cls(DataTag.INTEGER, int(value))
 
     @classmethod
     def long(cls, value: int) -> Self:
         """Long (signed 16-bit)."""
-        return cls(DataTag.LONG, value)
+        return cls(DataTag.LONG, int(value))
 
     @classmethod
     def unsigned(cls, value: int) -> Self:
         """Unsigned (8-bit)."""
-        return cls(DataTag.UNSIGNED, value)
+        return cls(DataTag.UNSIGNED, int(value))
 
     @classmethod
     def long_unsigned(cls, value: int) -> Self:
         """long-unsigned (16-bit)."""
-        return cls(DataTag.LONG_UNSIGNED, value)
+        return cls(DataTag.LONG_UNSIGNED, int(value))
 
     @classmethod
     def long64(cls, value: int) -> Self:
         """long64 (signed 64-bit)."""
-        return cls(DataTag.LONG64, value)
+        return cls(DataTag.LONG64, int(value))
 
     @classmethod
     def long64_unsigned(cls, value: int) -> Self:
         """long64-unsigned (64-bit)."""
-        return cls(DataTag.LONG64_UNSIGNED, value)
+        return cls(DataTag.LONG64_UNSIGNED, int(value))
 
     @classmethod
     def enum(cls, value: int) -> Self:
         """Enum (0..255)."""
-        return cls(DataTag.ENUM, value)
+        return cls(DataTag.ENUM, int(value))
 
     @classmethod
     def float32(cls, value: float) -> Self:

@@ -28,6 +28,10 @@ from .wrapper import WrapperFramer
 # its Data ends); bounded so a stream of noise cannot grow it.
 MAX_PENDING_APDU_BYTES = 65_536
 
+# A framer holding at least this many bytes when the line goes quiet holds a frame that was cut short
+# (a frame header alone is longer than stray noise that happens to look like a frame start).
+_MIN_CUT_FRAME_BYTES = 8
+
 # APDU tags a meter starts a push with when it sends no link-layer framing.
 _PUSH_APDU_TAGS = frozenset(
     {
@@ -217,11 +221,46 @@ class TelegramDecoder:
         return self._decode_all(apdus)
 
     def flush(self) -> list[TelegramEvent]:
-        """The line is quiet: decode or report the bytes held as a possible bare APDU."""
+        """The line is quiet: report a frame cut short, or decode the bytes held as a bare APDU."""
+        cut = self._cut_frame()
+        if cut is not None:
+            self._pending.clear()
+            self.statistics.failures += 1
+            return [cut]
         if self.framing not in (None, Framing.APDU) or not self._pending:
             self._pending.clear()
             return []
         return self._decode_all(self._from_bare(b"", final=True))
+
+    def _cut_frame(self) -> TelegramFailure | None:
+        """A frame whose header arrived but whose rest never did (a cable pull, a cut capture)."""
+        framers = self._candidates
+        held = {
+            Framing.HDLC: framers.hdlc.pending,
+            Framing.MBUS: framers.mbus.pending,
+            Framing.WRAPPER: framers.wrapper.pending,
+        }
+        # Before the framing is known, only HDLC (whose header check sequence the framer has already
+        # verified) and M-Bus (68 L L 68) headers are evidence of a frame; the wrapper's 00 01 is not.
+        candidates = [self.framing] if self.framing in held else [Framing.HDLC, Framing.MBUS]
+        for framing in candidates:
+            assert framing is not None
+            if held[framing] >= _MIN_CUT_FRAME_BYTES:
+                self._reset_framer(framing)
+                error = DecodeError(
+                    f"incomplete {framing} frame: {held[framing]} bytes arrived, the rest never did"
+                )
+                return TelegramFailure(framing, b"", error)
+        return None
+
+    def _reset_framer(self, framing: Framing) -> None:
+        match framing:
+            case Framing.HDLC:
+                self._candidates.hdlc.reset()
+            case Framing.MBUS:
+                self._candidates.mbus.reset()
+            case _:
+                self._candidates.wrapper.reset()
 
     def _detect(self, data: bytes) -> list[tuple[Framing, bytes]]:
         found: list[tuple[Framing, bytes]] = []
