@@ -6,17 +6,21 @@ import argparse
 import sys
 
 from .cli import decode
+from .simulator import cli as simulate
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per tool."""
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.dlms_cosem.dlms",
-        description="DLMS/COSEM tools: decode captured telegrams.",
+        description="DLMS/COSEM tools: decode captured telegrams, simulate a meter.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     decode.add_arguments(
         commands.add_parser("decode", help="decode captured telegrams", description=decode.__doc__)
+    )
+    simulate.add_arguments(
+        commands.add_parser("simulate", help="run a simulated meter", description=simulate.__doc__)
     )
     return parser
 
@@ -26,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "decode":
         return decode.run(args, sys.stdout, sys.stderr, sys.stdin)
+    if args.command == "simulate":
+        return simulate.run(args, sys.stdout, sys.stderr)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 
