@@ -154,3 +154,25 @@ def test_recovers_after_a_cable_pull() -> None:
     assert [type(e) for e in events] == [Telegram, TelegramFailure, Telegram]
     assert decoder.statistics.telegrams == 2
     assert decoder.statistics.failures == 1
+
+
+def test_bare_notifications_back_to_back_are_not_taken_for_wrapper_frames() -> None:
+    """Long invoke id 1 then a date-time reads as ``00 01 0C 07 E5 01 01 05``: a wrapper header
+    (version 1) whose length, 0x0105, is soon reached by telegrams sent back to back."""
+    from custom_components.dlms_cosem.dlms.apdu import DataNotification, LongInvokeIdAndPriority
+    from custom_components.dlms_cosem.dlms.axdr import Data
+    from custom_components.dlms_cosem.dlms.cosem_datetime import CosemDateTime
+
+    apdu = DataNotification(
+        body=Data.structure(Data.double_long_unsigned(12937), Data.visible_string("x" * 40)),
+        date_time=CosemDateTime.from_bytes(bytes.fromhex("07E5010105000000FF8000FF")),
+        long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=1),
+    ).encode()
+    assert apdu[3:11].hex() == "00010c07e5010105"
+    decoder = TelegramDecoder()
+    events: list[Telegram | TelegramFailure] = []
+    for _ in range(8):
+        events += decoder.feed(apdu)
+    events += decoder.flush()
+    assert [type(e) for e in events] == [Telegram] * 8
+    assert decoder.framing is Framing.APDU

@@ -21,7 +21,8 @@ from .errors import DecodeError, DlmsError, MissingKeyError, SecurityError, Wron
 from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
 from .mbus import MbusFramer, MbusReassembler
 from .push import PushContent, extract_objects
-from .security import SecurityKeys, decode_ciphered_apdu, is_ciphered_tag, unprotect
+from .reader import ByteReader
+from .security import SecurityKeys, decode_ciphered_apdu, is_ciphered_tag, read_ciphered_apdu, unprotect
 from .wrapper import WrapperFramer
 
 # Bytes kept while looking for bare APDUs, which carry no outer length (a Data-Notification ends where
@@ -201,6 +202,7 @@ class TelegramDecoder:
         self._mbus_segments = MbusReassembler()
         self._gbt = GeneralBlockTransferReassembler()
         self._pending = bytearray()
+        self._burst_start = True  # no byte of the current burst has been seen yet
 
     def feed(self, data: bytes) -> list[TelegramEvent]:
         """Decode what ``data`` completes; keep the rest for the next call."""
@@ -222,6 +224,7 @@ class TelegramDecoder:
 
     def flush(self) -> list[TelegramEvent]:
         """The line is quiet: report a frame cut short, or decode the bytes held as a bare APDU."""
+        self._burst_start = True
         cut = self._cut_frame()
         if cut is not None:
             self._pending.clear()
@@ -263,31 +266,25 @@ class TelegramDecoder:
                 self._candidates.wrapper.reset()
 
     def _detect(self, data: bytes) -> list[tuple[Framing, bytes]]:
-        found: list[tuple[Framing, bytes]] = []
-        for framing, apdus in (
-            (Framing.HDLC, self._from_hdlc(data)),
-            (Framing.MBUS, self._from_mbus(data)),
-            (Framing.WRAPPER, self._from_wrapper(data)),
+        hdlc, mbus = self._from_hdlc(data), self._from_mbus(data)
+        wrapper = [apdu for apdu in self._from_wrapper(data) if _is_push_apdu(apdu)]
+        # HDLC and M-Bus frames pass a check sequence, so one valid frame settles the framing. The
+        # wrapper header has none (00 01 occurs inside bare APDUs too), so its frames count only when
+        # they carry a well-formed push APDU.
+        for framing, apdus, framer_frames in (
+            (Framing.HDLC, hdlc, self._candidates.hdlc.frames),
+            (Framing.MBUS, mbus, self._candidates.mbus.frames),
+            (Framing.WRAPPER, wrapper, len(wrapper)),
         ):
-            if apdus or self._framer_found_frames(framing):
+            if apdus or framer_frames:
                 self.framing = framing
                 self._pending.clear()
-                found.extend((framing, apdu) for apdu in apdus)
-                return found
+                return [(framing, apdu) for apdu in apdus]
         return self._from_bare(data, final=False)
 
-    def _framer_found_frames(self, framing: Framing) -> bool:
-        match framing:
-            case Framing.HDLC:
-                return self._candidates.hdlc.frames > 0
-            case Framing.MBUS:
-                return self._candidates.mbus.frames > 0
-            case _:
-                return self._candidates.wrapper.frames > 0
-
     def _framer_holds_partial_frame(self) -> bool:
-        framers = self._candidates
-        return max(framers.hdlc.pending, framers.mbus.pending, framers.wrapper.pending) > 0
+        # The wrapper framer is left out: bare APDUs often contain 00 01, which it takes for a header.
+        return max(self._candidates.hdlc.pending, self._candidates.mbus.pending) > 0
 
     def _from_hdlc(self, data: bytes) -> list[bytes]:
         apdus = []
@@ -316,6 +313,14 @@ class TelegramDecoder:
         return apdus
 
     def _from_bare(self, data: bytes, *, final: bool) -> list[tuple[Framing, bytes]]:
+        if self.framing is None:
+            # Until bare APDUs are known to be the framing, a burst counts only when it starts with a
+            # push APDU: searching into the middle of bytes would find the APDU inside a frame that
+            # failed its check sequence, and decode values nothing vouches for.
+            if not self._pending and not (self._burst_start and data[:1] and data[0] in _PUSH_APDU_TAGS):
+                self._burst_start = self._burst_start and not data
+                return []
+            self._burst_start = False
         self._pending.extend(data)
         # Skip noise up to the first byte that can start a push APDU.
         start = next((i for i, byte in enumerate(self._pending) if byte in _PUSH_APDU_TAGS), None)
@@ -323,23 +328,25 @@ class TelegramDecoder:
             self._pending.clear()
             return []
         del self._pending[:start]
-        candidate = bytes(self._pending)
         if not final and self.framing is None and self._framer_holds_partial_frame():
             # Framed data cut just before its check sequence can look like a whole bare APDU;
             # let the framers finish first, and try bare APDUs when the line goes quiet.
             return []
-        if final or len(candidate) > MAX_PENDING_APDU_BYTES:
+        apdus: list[tuple[Framing, bytes]] = []
+        # Bare APDUs carry no outer length but each one's encoding says where it ends, so APDUs sent
+        # back to back without a quiet gap between them are split here.
+        while self._pending:
+            length = _push_apdu_length(self._pending)
+            if length is None or length == len(self._pending):
+                break
+            apdus.append((Framing.APDU, bytes(self._pending[:length])))
+            del self._pending[:length]
+        candidate = bytes(self._pending)
+        if final or len(candidate) > MAX_PENDING_APDU_BYTES or _push_apdu_length(candidate):
             self._pending.clear()
-            return [(Framing.APDU, candidate)] if candidate else []
-        try:
-            decode_push_apdu(candidate, self._keys)
-        except MissingKeyError, WrongEncryptionKeyError:
-            pass  # complete but unreadable: report it now rather than waiting for more
-        except DlmsError:
-            return []  # incomplete or not an APDU yet: wait for more bytes or for flush()
-        self._pending.clear()
-        self.framing = Framing.APDU
-        return [(Framing.APDU, candidate)]
+            if candidate:
+                apdus.append((Framing.APDU, candidate))
+        return apdus
 
     def _sync_frame_errors(self) -> None:
         framers = self._candidates
@@ -378,6 +385,39 @@ class TelegramDecoder:
             return decode_push_apdu(apdu, self._keys, framing)
         except DlmsError as err:
             return TelegramFailure(framing, apdu, err, *_security_header(apdu))
+
+
+def _push_apdu_length(data: bytes | bytearray) -> int | None:
+    """How many bytes the push APDU at the start of ``data`` takes; None when it is not (yet) whole."""
+    if not data or data[0] not in _PUSH_APDU_TAGS:
+        return None
+    reader = ByteReader(bytes(data))
+    try:
+        if is_ciphered_tag(data[0]):
+            read_ciphered_apdu(reader)
+        elif data[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
+            GeneralBlockTransfer.read(reader)
+        else:
+            DataNotification.read(reader)
+    except DlmsError:
+        return None
+    return reader.position
+
+
+def _is_push_apdu(apdu: bytes) -> bool:
+    """True when ``apdu`` is a whole push APDU (readable or not: a wrong key still means it is one)."""
+    if not apdu or apdu[0] not in _PUSH_APDU_TAGS:
+        return False
+    try:
+        if is_ciphered_tag(apdu[0]):
+            decode_ciphered_apdu(apdu)
+        elif apdu[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
+            GeneralBlockTransfer.decode(apdu)
+        else:
+            decode_apdu(apdu)
+    except DlmsError:
+        return False
+    return True
 
 
 def _security_header(apdu: bytes) -> tuple[bytes | None, int | None]:

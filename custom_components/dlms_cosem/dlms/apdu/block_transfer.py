@@ -68,13 +68,19 @@ class GeneralBlockTransfer:
     def decode(cls, raw: bytes) -> Self:
         """Parse a whole General-Block-Transfer APDU."""
         reader = ByteReader(raw)
+        block = cls.read(reader)
+        finish(reader, "general-block-transfer")
+        return block
+
+    @classmethod
+    def read(cls, reader: ByteReader) -> Self:
+        """Read one General-Block-Transfer APDU, leaving what follows it."""
         if reader.u8("tag") != cls.TAG:
             raise DecodeError("not a general-block-transfer")
         control = reader.u8("block-control")
         block_number = reader.u16("block number")
         block_number_ack = reader.u16("block number ack")
         data = read_octet_string(reader, "block-data")
-        finish(reader, "general-block-transfer")
         return cls(
             block_number=block_number,
             block_data=data,

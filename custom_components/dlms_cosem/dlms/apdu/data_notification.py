@@ -83,12 +83,18 @@ class DataNotification:
     def decode(cls, raw: bytes) -> Self:
         """Parse a whole Data-Notification."""
         reader = ByteReader(raw)
+        notification = cls.read(reader)
+        finish(reader, "data-notification")
+        return notification
+
+    @classmethod
+    def read(cls, reader: ByteReader) -> Self:
+        """Read one Data-Notification, leaving what follows it (bare APDUs arrive back to back)."""
         if reader.u8("tag") != cls.TAG:
             raise DecodeError("not a data-notification")
         invoke = LongInvokeIdAndPriority.read(reader)
         date_time = read_octet_string(reader, "date-time")
         body = decode_data(reader)
-        finish(reader, "data-notification")
         parsed, unparsed = _parse_date_time(date_time) if date_time else (None, None)
         return cls(body, parsed, invoke, unparsed)
 
