@@ -1,0 +1,89 @@
+"""Data the coordinator hands to the entities, and what the integration keeps per config entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Self
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .dlms.obis import ObisCode
+from .dlms.push import PushObject
+from .manufacturers import flag_id, flag_manufacturer
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One object's value as the meter gave it: scaled value, unit symbol and the unscaled value."""
+
+    value: object
+    unit: str | None
+    raw: object
+
+    @classmethod
+    def from_push_object(cls, obj: PushObject) -> Self:
+        """The reading a pushed object carries (value scaled, unit as a DLMS symbol)."""
+        return cls(value=obj.value, unit=obj.unit, raw=obj.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSnapshot:
+    """The latest value of every object the meter gave, and the meter's time for them (if it sent one).
+
+    Sensors are unavailable while their object is missing here, so in push mode the coordinator should
+    carry each object's latest value across telegrams (Norwegian meters push the energy registers only
+    once an hour, in a different list than the power values).
+    """
+
+    readings: dict[ObisCode, MeterReading]
+    timestamp: datetime | None = None
+
+
+@dataclass(slots=True)
+class LinkStatistics:
+    """Health of the link to the meter, shown by the diagnostic sensors; the coordinator updates it."""
+
+    last_update: datetime | None = None
+    """When the last telegram arrived or the last poll succeeded (timezone-aware)."""
+    frames: int = 0
+    frame_errors: int = 0
+    decryption_failures: int = 0
+    invocation_counter: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterIdentity:
+    """What identifies the meter, for the device registry."""
+
+    serial_number: str | None = None
+    system_title: bytes | None = None
+    logical_device_name: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+
+    @property
+    def flag_id(self) -> str | None:
+        """The manufacturer's three-letter FLAG ID, from the system title or the logical device name."""
+        return flag_id(self.system_title) or flag_id(self.logical_device_name)
+
+    @property
+    def manufacturer(self) -> str | None:
+        """The manufacturer's name when its FLAG ID is a known one."""
+        return flag_manufacturer(self.system_title) or flag_manufacturer(self.logical_device_name)
+
+
+@dataclass(slots=True)
+class DlmsCosemRuntimeData:
+    """What a loaded config entry keeps in ``entry.runtime_data``.
+
+    ``coordinator`` may be any ``DataUpdateCoordinator[MeterSnapshot]``; when it has a
+    ``link_statistics`` attribute holding a :class:`LinkStatistics`, the link-health sensors show it.
+    """
+
+    coordinator: DataUpdateCoordinator[MeterSnapshot]
+    identity: MeterIdentity
+
+
+type DlmsCosemConfigEntry = ConfigEntry[DlmsCosemRuntimeData]

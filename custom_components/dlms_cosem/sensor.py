@@ -1,0 +1,219 @@
+"""Sensors: one per selected OBIS code, plus the link-health diagnostics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.components.sensor.const import UNIT_CONVERTERS
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .dlms.errors import DecodeError
+from .dlms.obis import ObisCode
+from .entity import DlmsCosemEntity
+from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
+from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, ha_unit
+
+_LOGGER = logging.getLogger(__name__)
+
+PARALLEL_UPDATES = 0
+
+CONF_OBJECTS: Final = "objects"
+"""Options key: the OBIS codes (dotted text) to make sensors for."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DlmsLinkSensorEntityDescription(SensorEntityDescription):
+    """Describes a link-health sensor."""
+
+    value_fn: Callable[[LinkStatistics], StateType | datetime]
+
+
+def _last_update(stats: LinkStatistics) -> datetime | None:
+    moment = stats.last_update
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt_util.get_default_time_zone())
+    return moment
+
+
+def _counter(key: str, value_fn: Callable[[LinkStatistics], int]) -> DlmsLinkSensorEntityDescription:
+    # Counters restart with Home Assistant; TOTAL_INCREASING reads a drop as a reset.
+    return DlmsLinkSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=value_fn,
+    )
+
+
+LINK_SENSORS: Final[tuple[DlmsLinkSensorEntityDescription, ...]] = (
+    DlmsLinkSensorEntityDescription(
+        key="last_update",
+        translation_key="last_update",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=_last_update,
+    ),
+    _counter("frames", lambda stats: stats.frames),
+    _counter("frame_errors", lambda stats: stats.frame_errors),
+    _counter("decryption_failures", lambda stats: stats.decryption_failures),
+    DlmsLinkSensorEntityDescription(
+        key="invocation_counter",
+        translation_key="invocation_counter",
+        # A sequence number, not a quantity: no statistics.
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda stats: stats.invocation_counter,
+    ),
+)
+
+
+def selected_objects(texts: Iterable[object]) -> list[ObisCode]:
+    """The OBIS codes of the options, in order, without duplicates; unreadable entries are skipped."""
+    codes: list[ObisCode] = []
+    for text in texts:
+        try:
+            if not isinstance(text, str):
+                raise DecodeError(f"not text but {type(text).__name__}")
+            obis = ObisCode.parse(text)
+        except DecodeError as exc:
+            _LOGGER.warning("Ignoring the selected object %r: %s", text, exc)
+            continue
+        if obis not in codes:
+            codes.append(obis)
+    return codes
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: DlmsCosemConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Create the sensors of the selected objects and the link-health sensors.
+
+    A known object is described at once (its unit is fixed by its OBIS code). An unknown one that is
+    not in the latest snapshot yet waits for its first value, because only the meter's unit tells
+    whether it is a number.
+    """
+    coordinator = entry.runtime_data.coordinator
+    # The coordinator holds None until its first refresh, whatever its type says.
+    first: MeterSnapshot | None = coordinator.data
+    readings = first.readings if first is not None else {}
+    waiting: list[ObisCode] = []
+    entities: list[SensorEntity] = []
+    for obis in selected_objects(entry.options.get(CONF_OBJECTS, ())):
+        reading = readings.get(obis)
+        if reading is None and catalog_entry(obis) is None:
+            waiting.append(obis)
+            continue
+        entities.append(DlmsCosemSensor(entry, obis, describe(obis, reading.unit if reading else None)))
+    entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
+    async_add_entities(entities)
+    if not waiting:
+        return
+
+    @callback
+    def _add_arrived() -> None:
+        snapshot: MeterSnapshot | None = coordinator.data
+        if snapshot is None:
+            return
+        arrived = [obis for obis in waiting if obis in snapshot.readings]
+        if not arrived:
+            return
+        for obis in arrived:
+            waiting.remove(obis)
+        async_add_entities(
+            DlmsCosemSensor(entry, obis, describe(obis, snapshot.readings[obis].unit)) for obis in arrived
+        )
+
+    entry.async_on_unload(coordinator.async_add_listener(_add_arrived))
+
+
+class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
+    """The value of one COSEM object; unavailable while the latest snapshot lacks it."""
+
+    entity_description: DlmsSensorEntityDescription
+
+    def __init__(
+        self, entry: DlmsCosemConfigEntry, obis: ObisCode, description: DlmsSensorEntityDescription
+    ) -> None:
+        super().__init__(entry, str(obis))
+        self.entity_description = description
+        self._obis = obis
+
+    def _reading(self) -> MeterReading | None:
+        snapshot: MeterSnapshot | None = self.coordinator.data
+        return None if snapshot is None else snapshot.readings.get(self._obis)
+
+    @property
+    @override
+    def available(self) -> bool:
+        return super().available and self._reading() is not None
+
+    @property
+    @override
+    def native_value(self) -> StateType | datetime:
+        reading = self._reading()
+        if reading is None:
+            return None
+        value = self.entity_description.value_fn(reading)
+        return self._in_native_unit(value, reading.unit)
+
+    def _in_native_unit(self, value: StateType | datetime, symbol: str | None) -> StateType | datetime:
+        """The value in the unit the entity was set up with.
+
+        The unit is fixed when the entity is created; should the meter later report another one, the
+        value is converted when Home Assistant knows how, and shown as unknown otherwise.
+        """
+        native = self.entity_description.native_unit_of_measurement
+        unit = ha_unit(symbol)
+        if symbol is None or unit == native or not isinstance(value, int | float):
+            return value
+        converter = UNIT_CONVERTERS.get(self.entity_description.device_class)
+        if converter is not None and {unit, native} <= converter.VALID_UNITS:
+            return converter.convert(value, unit, native)
+        return None
+
+
+class DlmsLinkSensor(DlmsCosemEntity, SensorEntity):
+    """A figure about the link to the meter.
+
+    It stays available while the meter does not answer, since that is when it is wanted.
+    """
+
+    entity_description: DlmsLinkSensorEntityDescription
+
+    def __init__(self, entry: DlmsCosemConfigEntry, description: DlmsLinkSensorEntityDescription) -> None:
+        super().__init__(entry, description.key)
+        self.entity_description = description
+
+    def _statistics(self) -> LinkStatistics | None:
+        stats = getattr(self.coordinator, "link_statistics", None)
+        return stats if isinstance(stats, LinkStatistics) else None
+
+    @property
+    @override
+    def available(self) -> bool:
+        return self._statistics() is not None
+
+    @property
+    @override
+    def native_value(self) -> StateType | datetime:
+        stats = self._statistics()
+        return None if stats is None else self.entity_description.value_fn(stats)

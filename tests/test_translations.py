@@ -1,0 +1,246 @@
+"""strings.json and the translations agree with each other, with the code and with hassfest's rules."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import homeassistant
+import pytest
+
+from custom_components.dlms_cosem.obis_catalog import CATALOG_TRANSLATION_KEYS
+from custom_components.dlms_cosem.sensor import LINK_SENSORS
+
+INTEGRATION = Path(__file__).parent.parent / "custom_components" / "dlms_cosem"
+LANGUAGES = ("en", "de", "nl", "nb", "sv", "fr")
+REFERENCE = re.compile(r"^\[%key:([^%]+)%\]$")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# hassfest: translation keys are lower case, digits, "-" and "_", not at either end.
+TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def flatten(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+    flat: dict[tuple[str, ...], str] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, (*prefix, key)))
+        else:
+            assert isinstance(value, str), (*prefix, key)
+            flat[(*prefix, key)] = value
+    return flat
+
+
+STRINGS = load(INTEGRATION / "strings.json")
+TRANSLATIONS = {language: load(INTEGRATION / "translations" / f"{language}.json") for language in LANGUAGES}
+HA_STRINGS = load(Path(homeassistant.__file__).parent / "strings.json")
+
+
+def resolve(value: str) -> str:
+    """Follow a [%key:...%] reference the way Home Assistant's translation build does."""
+    match = REFERENCE.match(value)
+    if match is None:
+        return value
+    path = match.group(1).split("::")
+    if path[0] == "component":
+        assert path[1] == "dlms_cosem", f"reference to another integration: {value}"
+        node: Any = STRINGS
+        path = path[2:]
+    else:
+        node = HA_STRINGS
+    for part in path:
+        node = node[part]
+    assert isinstance(node, str), value
+    return resolve(node)
+
+
+def test_the_shipped_languages() -> None:
+    shipped = {path.stem for path in (INTEGRATION / "translations").glob("*.json")}
+    assert shipped == set(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_translation_has_exactly_the_keys_of_strings(language: str) -> None:
+    assert set(flatten(TRANSLATIONS[language])) == set(flatten(STRINGS))
+
+
+def test_english_is_strings_with_references_resolved() -> None:
+    expected = {key: resolve(value) for key, value in flatten(STRINGS).items()}
+    assert flatten(TRANSLATIONS["en"]) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_placeholders_match_the_english_ones(language: str) -> None:
+    english = flatten(TRANSLATIONS["en"])
+    for key, value in flatten(TRANSLATIONS[language]).items():
+        assert set(PLACEHOLDER.findall(value)) == set(PLACEHOLDER.findall(english[key])), (language, key)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_values_are_finished_text(language: str) -> None:
+    for key, value in flatten(TRANSLATIONS[language]).items():
+        assert value, (language, key)
+        assert value == value.strip(), (language, key)
+        assert "[%key:" not in value, (language, key)
+        assert "<" not in value, (language, key)
+        assert not re.search(r"'\{\w+\}'", value), (language, key)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_differ_from_english(language: str) -> None:
+    if language == "en":
+        return
+    english = flatten(TRANSLATIONS["en"])
+    names = {key: value for key, value in flatten(TRANSLATIONS[language]).items() if key[0] == "entity"}
+    translated = [key for key, value in names.items() if value != english[key]]
+    # Only the code-like names ("OBIS {obis}", the invocation counter) may stay as they are.
+    assert len(translated) >= len(names) - 2, language
+
+
+def test_every_catalog_and_link_key_has_a_name() -> None:
+    names = STRINGS["entity"]["sensor"]
+    link_keys = {description.translation_key for description in LINK_SENSORS}
+    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys
+    for key in names:
+        assert TRANSLATION_KEY.match(key), key
+        assert set(names[key]) == {"name"}
+
+
+def test_entity_name_placeholders_match_the_catalog() -> None:
+    names = STRINGS["entity"]["sensor"]
+    assert PLACEHOLDER.findall(names["energy_import_tariff"]["name"]) == ["tariff"]
+    assert PLACEHOLDER.findall(names["energy_export_tariff"]["name"]) == ["tariff"]
+    for key in (
+        "power_import_phase",
+        "power_export_phase",
+        "voltage_phase",
+        "current_phase",
+        "power_factor_phase",
+    ):
+        assert PLACEHOLDER.findall(names[key]["name"]) == ["phase"], key
+    assert PLACEHOLDER.findall(names["obis_generic"]["name"]) == ["obis"]
+    unplaced = CATALOG_TRANSLATION_KEYS - {
+        "energy_import_tariff",
+        "energy_export_tariff",
+        "power_import_phase",
+        "power_export_phase",
+        "voltage_phase",
+        "current_phase",
+        "power_factor_phase",
+        "obis_generic",
+    }
+    for key in unplaced:
+        assert not PLACEHOLDER.findall(names[key]["name"]), key
+
+
+def test_icons_name_known_entities() -> None:
+    icons = load(INTEGRATION / "icons.json")
+    assert set(icons) == {"entity"}
+    sensor_icons = icons["entity"]["sensor"]
+    assert set(sensor_icons) <= set(STRINGS["entity"]["sensor"])
+    for key, icon in sensor_icons.items():
+        assert set(icon) == {"default"}, key
+        assert icon["default"].startswith("mdi:"), key
+    # Identifiers and link health have no device class to give them an icon.
+    assert {"serial_number", "list_identifier", "frames", "decryption_failures"} <= set(sensor_icons)
+
+
+def _steps() -> list[dict[str, Any]]:
+    steps = list(STRINGS["config"]["step"].values()) + list(STRINGS["options"]["step"].values())
+    steps += [step for issue in STRINGS["issues"].values() for step in issue["fix_flow"]["step"].values()]
+    return steps
+
+
+def test_data_descriptions_describe_fields() -> None:
+    for step in _steps():
+        assert set(step.get("data_description", {})) <= set(step.get("data", {}))
+        for section in step.get("sections", {}).values():
+            assert set(section.get("data_description", {})) <= set(section["data"])
+
+
+def test_selector_options_are_translation_keys() -> None:
+    for selector in STRINGS["selector"].values():
+        for option in selector["options"]:
+            assert TRANSLATION_KEY.match(option), option
+
+
+def test_issues_have_a_title_and_either_a_description_or_a_fix_flow() -> None:
+    for issue in STRINGS["issues"].values():
+        assert "title" in issue
+        assert ("description" in issue) != ("fix_flow" in issue)
+
+
+def test_the_keys_the_flows_use() -> None:
+    config = STRINGS["config"]
+    assert set(config["step"]) == {
+        "user",
+        "serial",
+        "serial_manual",
+        "network",
+        "security",
+        "wait_telegram",
+        "objects",
+        "reconfigure",
+        "reauth_confirm",
+    }
+    assert set(config["step"]["user"]["menu_options"]) == {
+        "serial_poll",
+        "network_poll",
+        "serial_push",
+        "network_push",
+    }
+    assert set(config["step"]["serial"]["data"]) == {"port", "baudrate", "parity"}
+    assert set(config["step"]["network"]["data"]) == {"host", "port", "hdlc"}
+    advanced = {"client_address", "server_logical_address", "server_physical_address", "address_size"}
+    for step in ("serial", "network", "reconfigure"):
+        assert set(config["step"][step]["sections"]["advanced"]["data"]) == advanced
+    assert set(config["step"]["serial_manual"]["data"]) == {"port"}
+    keys = {"password", "encryption_key", "authentication_key"}
+    assert set(config["step"]["security"]["data"]) == {"authentication"} | keys
+    assert set(config["step"]["reauth_confirm"]["data"]) == keys
+    assert set(config["step"]["objects"]["data"]) == {"objects"}
+    assert (
+        set(config["step"]["reconfigure"]["data"])
+        == {
+            "port",
+            "baudrate",
+            "parity",
+            "host",
+            "hdlc",
+            "authentication",
+        }
+        | keys
+    )
+    assert set(config["progress"]) == {"wait_telegram"}
+    assert PLACEHOLDER.findall(config["progress"]["wait_telegram"]) == ["timeout"]
+    assert set(config["error"]) == {
+        "cannot_open_port",
+        "no_data",
+        "no_valid_frame",
+        "wrong_key",
+        "wrong_encryption_key",
+        "missing_key",
+        "association_rejected",
+        "authentication_failed",
+        "timeout",
+        "invalid_key",
+        "unknown",
+    }
+    assert set(config["abort"]) == {
+        "already_configured",
+        "reconfigure_successful",
+        "reauth_successful",
+        "unique_id_mismatch",
+    }
+    assert set(STRINGS["options"]["step"]["init"]["data"]) == {"scan_interval", "objects", "push_timeout"}
+    assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
+    assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
+    issue = STRINGS["issues"]["decryption_failed"]
+    assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
+    assert set(issue["fix_flow"]["step"]) == {"confirm"}
+    assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])
