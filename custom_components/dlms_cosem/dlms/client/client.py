@@ -115,7 +115,11 @@ class DlmsClient:
         return self._connection.context
 
     async def __aenter__(self) -> Self:
-        await self.connect()
+        try:
+            await self.connect()
+        except BaseException:
+            await self.close()  # __aexit__ does not run when __aenter__ fails: do not leak the port
+            raise
         return self
 
     async def __aexit__(
