@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import decode
+from .cli import decode, read
 from .simulator import cli as simulate
 
 
@@ -13,11 +13,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per tool."""
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.dlms_cosem.dlms",
-        description="DLMS/COSEM tools: decode captured telegrams, simulate a meter.",
+        description="DLMS/COSEM tools: decode captured telegrams, read a meter, simulate a meter.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     decode.add_arguments(
         commands.add_parser("decode", help="decode captured telegrams", description=decode.__doc__)
+    )
+    read.add_arguments(
+        commands.add_parser(
+            "read",
+            help="read objects from a meter",
+            description=read.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
     )
     simulate.add_arguments(
         commands.add_parser("simulate", help="run a simulated meter", description=simulate.__doc__)
@@ -30,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "decode":
         return decode.run(args, sys.stdout, sys.stderr, sys.stdin)
+    if args.command == "read":
+        return read.run(args, sys.stdout, sys.stderr)
     if args.command == "simulate":
         return simulate.run(args, sys.stdout, sys.stderr)
     return 2  # pragma: no cover - argparse rejects unknown commands first

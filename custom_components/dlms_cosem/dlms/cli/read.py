@@ -1,0 +1,570 @@
+"""``read``: read objects from a meter over a serial port or TCP, one JSON object per line.
+
+Where: ``--port`` (device path or serialx URL such as ``socket://host:port``; HDLC, ``--baud``,
+``--parity``) or ``--host`` (IEC 62056-47 wrapper on ``--tcp-port``, or HDLC over TCP with ``--hdlc``).
+HDLC addresses the logical device ``--server-address`` (and ``--physical-address`` when the meter
+wants a two- or four-byte address); the wrapper uses them as wPorts.
+
+Security: ``--auth lls`` sends ``--password``; ``--auth hls-gmac`` needs ``--key`` and ``--auth-key``.
+A ``--key`` selects the ciphered application context (every APDU glo-ciphered: authenticated and
+encrypted with ``--auth-key``, encrypted only without), unless ``--no-ciphering``. With keys the
+client needs an invocation counter above the last one the meter accepted: unless
+``--invocation-counter`` is given, the frame counter (``--frame-counter``, 0.0.43.1.0.255) is first
+read by the public client (16) without security and the association continues above it.
+
+Each ``OBIS[:ATTRIBUTE]`` (attribute 2 when omitted) is first read as a Register (class 3) in one
+GET-with-list together with its scaler_unit, so registers come back scaled with their unit in one
+request. Objects the meter does not know as registers are looked up in the association's object list
+(read once, only then) and read again with their class. ``--list-objects`` prints the object list
+first (its classes then spare the guess).
+
+Output: ``{"obis", "attribute", "value", "unit", "raw"}`` per object (``--list-objects``:
+``{"class_id", "version", "obis"}`` per object). Numbers are scaled; octet-strings are text when
+printable, date-times ISO, other bytes hex. Exit 0 when everything asked for was read, 1 otherwise
+(one line per failure on stderr and a summary), 2 on usage errors. A silent meter is reported after
+about ``(retries + 1) x timeout`` on HDLC, ``timeout`` on the wrapper. Passwords and keys are never
+printed or logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from ..axdr import Data, DataTag
+from ..client import (
+    DEFAULT_CLIENT_SYSTEM_TITLE,
+    PUBLIC_CLIENT_ADDRESS,
+    Authentication,
+    ClientSettings,
+    DlmsClient,
+    ObjectListEntry,
+    RegisterReference,
+    RegisterValue,
+    read_frame_counter,
+)
+from ..client.objects import (
+    CURRENT_ASSOCIATION,
+    DATA_CLASS_ID,
+    DEMAND_REGISTER_CLASS_ID,
+    EXTENDED_REGISTER_CLASS_ID,
+    FRAME_COUNTER,
+    REGISTER_CLASS_ID,
+    AttributeReference,
+)
+from ..errors import (
+    AccessDeniedError,
+    AssociationRejectedError,
+    AuthenticationFailedError,
+    ConnectionLostError,
+    DecodeError,
+    DecryptionError,
+    DlmsError,
+    MeterNotRespondingError,
+    ObjectUndefinedError,
+    PortUnavailableError,
+    ProtocolError,
+    SecurityError,
+    ServiceError,
+)
+from ..obis import ObisCode
+from ..push import plain_value
+from ..security import SecurityKeys, parse_key
+from ..transport import HdlcTransport, SerialEndpoint, TcpEndpoint, WrapperTransport
+from ..transport.base import ApduTransport
+from .output import write_json_line
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEFAULT_TIMEOUT = 3.0
+DEFAULT_RETRIES = 2
+DEFAULT_BAUD = 9600
+DEFAULT_TCP_PORT = 4059
+#: Security control of the ciphered context: authenticated and encrypted, or encrypted only.
+_AUTHENTICATED_ENCRYPTED = 0x30
+_ENCRYPTED = 0x20
+
+#: Classes whose attribute 2 is a value with a scaler_unit (or a plain value, for Data).
+_REGISTER_CLASSES = frozenset(
+    {DATA_CLASS_ID, REGISTER_CLASS_ID, EXTENDED_REGISTER_CLASS_ID, DEMAND_REGISTER_CLASS_ID}
+)
+_VALUE_ATTRIBUTE = 2
+_GUESSED_CLASS = REGISTER_CLASS_ID
+
+_LOGGER = logging.getLogger(__name__)
+_PACKAGE_LOGGER = logging.getLogger(__name__.rsplit(".", 2)[0])
+
+
+# --- what to read -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRequest:
+    """One attribute to read, named by OBIS code (the class is found out)."""
+
+    obis: ObisCode
+    attribute: int = _VALUE_ATTRIBUTE
+
+    @classmethod
+    def parse(cls, text: str) -> ObjectRequest:
+        """``OBIS[:ATTRIBUTE]``: ``1.0.32.7.0.255``, ``1-0:32.7.0*255:2``, ``0.0.1.0.0.255:2``."""
+        name, separator, attribute = text.rpartition(":")
+        if separator and attribute.isdigit() and name:
+            number = int(attribute)
+            if not 1 <= number <= 0x7F:
+                raise DecodeError(f"attribute {number} outside 1..127")
+            return cls(ObisCode.parse(name), number)
+        return cls(ObisCode.parse(text))
+
+    def __str__(self) -> str:
+        return f"{self.obis} attribute {self.attribute}"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectReading:
+    """A value read: ``value`` scaled (registers) or in plain form, ``unit`` its symbol."""
+
+    request: ObjectRequest
+    class_id: int
+    data: Data
+    value: object
+    unit: str | None
+
+    def record(self) -> dict[str, object]:
+        """The JSON record: obis, attribute, value, unit and the value as sent (``raw``)."""
+        return {
+            "obis": str(self.request.obis),
+            "attribute": self.request.attribute,
+            "value": self.value,
+            "unit": self.unit,
+            "raw": plain_value(self.data),
+        }
+
+
+def _reading(request: ObjectRequest, class_id: int, result: RegisterValue | Data) -> ObjectReading:
+    if isinstance(result, Data):
+        return ObjectReading(request, class_id, result, plain_value(result), None)
+    scaled = result.value
+    numeric = isinstance(scaled, int | float) and not isinstance(scaled, bool)
+    value = scaled if numeric and result.raw.tag is not DataTag.ENUM else plain_value(result.raw)
+    return ObjectReading(request, class_id, result.raw, value, result.unit)
+
+
+class ObjectReader:
+    """Reads attributes by OBIS code through a :class:`DlmsClient`, finding out their classes.
+
+    An OBIS code of unknown class is read as a Register first (value and scaler_unit in the same
+    GET-with-list); only when the meter does not know it as one is the object list read (once per
+    reader) and the object read again with its class. Classes and scalers are remembered, so a
+    repeated poll is one request.
+    """
+
+    def __init__(self, client: DlmsClient, classes: Mapping[ObisCode, int] | None = None) -> None:
+        self._client = client
+        self._classes: dict[ObisCode, int] = dict(classes or {})
+        self._object_list_read = False
+
+    @property
+    def classes(self) -> Mapping[ObisCode, int]:
+        """The classes known so far, by OBIS code."""
+        return self._classes
+
+    def learn(self, entries: Iterable[ObjectListEntry]) -> None:
+        """Take the classes from an association's object list."""
+        for entry in entries:
+            self._classes[entry.obis] = entry.class_id
+        self._object_list_read = True
+
+    async def read(self, requests: Sequence[ObjectRequest]) -> list[ObjectReading | DlmsError]:
+        """Each request's reading or its error; errors of the whole exchange are raised."""
+        classes = [self._classes.get(request.obis, _GUESSED_CLASS) for request in requests]
+        results = await self._read(requests, classes)
+        guessed = [
+            index
+            for index, (request, result) in enumerate(zip(requests, results, strict=True))
+            if request.obis not in self._classes and isinstance(result, ObjectUndefinedError)
+        ]
+        for index, result in enumerate(results):
+            if isinstance(result, ObjectReading):
+                self._classes.setdefault(requests[index].obis, result.class_id)
+        if not guessed or self._object_list_read:
+            return results
+        try:
+            self.learn(await self._client.read_object_list())
+        except (ServiceError, DecodeError) as exc:
+            _LOGGER.debug("object list not readable (%s): classes stay unknown", exc)
+            self._object_list_read = True  # refused: asking again each poll would not help
+            return results
+        again = [
+            index
+            for index in guessed
+            if self._classes.get(requests[index].obis, _GUESSED_CLASS) != _GUESSED_CLASS
+        ]
+        for index in guessed:
+            if requests[index].obis not in self._classes:
+                results[index] = ObjectUndefinedError(
+                    f"{requests[index]}: not in this association's object list"
+                )
+        if again:
+            retried = await self._read(
+                [requests[index] for index in again], [self._classes[requests[index].obis] for index in again]
+            )
+            for index, result in zip(again, retried, strict=True):
+                results[index] = result
+        return results
+
+    async def _read(
+        self, requests: Sequence[ObjectRequest], classes: Sequence[int]
+    ) -> list[ObjectReading | DlmsError]:
+        """One GET-with-list for the register values (scaled), one for any other attributes."""
+        results: list[ObjectReading | DlmsError | None] = [None] * len(requests)
+        registers = [
+            index
+            for index, (request, class_id) in enumerate(zip(requests, classes, strict=True))
+            if request.attribute == _VALUE_ATTRIBUTE and class_id in _REGISTER_CLASSES
+        ]
+        chosen = set(registers)
+        others = [index for index in range(len(requests)) if index not in chosen]
+        if registers:
+            values = await self._client.read_registers(
+                [RegisterReference(requests[index].obis, classes[index]) for index in registers]
+            )
+            for index, value in zip(registers, values, strict=True):
+                results[index] = (
+                    value
+                    if isinstance(value, DlmsError)
+                    else _reading(requests[index], classes[index], value)
+                )
+        if others:
+            data = await self._client.get_many(
+                [AttributeReference(requests[i].obis, classes[i], requests[i].attribute) for i in others]
+            )
+            for index, item in zip(others, data, strict=True):
+                results[index] = (
+                    item if isinstance(item, DlmsError) else _reading(requests[index], classes[index], item)
+                )
+        return [result for result in results if result is not None]
+
+
+# --- error messages -----------------------------------------------------------------------------------
+
+_LABELS: tuple[tuple[type[DlmsError], str], ...] = (
+    (PortUnavailableError, "port unavailable"),
+    (MeterNotRespondingError, "meter not responding"),
+    (ConnectionLostError, "connection lost"),
+    (ProtocolError, "protocol error"),
+    (DecryptionError, "decryption failed"),
+    (SecurityError, "security error"),
+    (AccessDeniedError, "access denied"),
+    (ObjectUndefinedError, "object undefined"),
+    (ServiceError, "service error"),
+    (DecodeError, "bad answer"),
+)
+
+
+def describe_error(error: DlmsError, about: ObisCode | None = None) -> str:
+    """``kind: detail`` for a message: the kinds a user can act on, named plainly.
+
+    With ``about``, a detail that starts by naming that object (as service errors do) loses the name,
+    which the message already gives.
+    """
+    if isinstance(error, AuthenticationFailedError):
+        return f"authentication failed: {error.reason}"
+    if isinstance(error, AssociationRejectedError):
+        return f"association rejected: {error.reason}"
+    label = next((label for kind, label in _LABELS if isinstance(error, kind)), "error")
+    detail = str(error)
+    if about is not None and detail.startswith(f"{about} ") and ": " in detail:
+        detail = detail.split(": ", 1)[1]
+    return f"{label}: {detail}"
+
+
+# --- command line -------------------------------------------------------------------------------------
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low}..{high}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", metavar="DEVICE_OR_URL", help="serial port or serialx URL (HDLC)")
+    where.add_argument("--host", help="TCP host (IEC 62056-47 wrapper, or HDLC with --hdlc)")
+    parser.add_argument("--baud", type=_bounded(50, 10_000_000), help=f"with --port (default {DEFAULT_BAUD})")
+    parser.add_argument("--parity", choices=("N", "E"), help="with --port: 8N1 or 8E1 (default N)")
+    parser.add_argument(
+        "--tcp-port", type=_bounded(1, 0xFFFF), help=f"with --host (default {DEFAULT_TCP_PORT})"
+    )
+    parser.add_argument(
+        "--hdlc", action="store_true", help="with --host: HDLC over TCP instead of the wrapper"
+    )
+    parser.add_argument(
+        "--client-address",
+        type=_bounded(0, 0xFFFF),
+        default=PUBLIC_CLIENT_ADDRESS,
+        help="client SAP/wPort (default 16, the public client)",
+    )
+    parser.add_argument(
+        "--server-address",
+        type=_bounded(0, 0xFFFF),
+        default=1,
+        help="logical device: HDLC upper address or wPort (default 1)",
+    )
+    parser.add_argument("--physical-address", type=_bounded(0, 0x3FFF), help="HDLC lower (physical) address")
+    parser.add_argument(
+        "--auth", choices=tuple(kind.value for kind in Authentication), default="none", help="authentication"
+    )
+    parser.add_argument("--password", help="LLS password (never printed)")
+    parser.add_argument("--key", help="global unicast encryption key, 32 hex digits (never printed)")
+    parser.add_argument("--auth-key", help="authentication key, 32 hex digits (never printed)")
+    parser.add_argument(
+        "--no-ciphering", action="store_true", help="with --key: do not cipher (HLS-GMAC only authenticates)"
+    )
+    parser.add_argument("--system-title", help="client system title, 16 hex digits")
+    parser.add_argument(
+        "--invocation-counter",
+        type=_bounded(0, 0xFFFF_FFFF),
+        help="first invocation counter (default: the meter's frame counter + 1)",
+    )
+    parser.add_argument(
+        "--frame-counter",
+        default=str(FRAME_COUNTER),
+        metavar="OBIS",
+        help="frame counter read first when keys are given (default %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for each answer (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--retries",
+        type=_bounded(0, 10),
+        default=DEFAULT_RETRIES,
+        help=f"HDLC resends before giving up (default {DEFAULT_RETRIES})",
+    )
+    parser.add_argument("--list-objects", action="store_true", help="print the association's object list")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="log to stderr"
+    )
+    parser.add_argument("objects", nargs="*", metavar="OBIS[:ATTRIBUTE]", help="objects to read")
+
+
+@dataclass(frozen=True, slots=True)
+class _Config:
+    settings: ClientSettings
+    transport: Callable[[int], ApduTransport]
+    requests: tuple[ObjectRequest, ...]
+    list_objects: bool
+    frame_counter: ObisCode | None
+
+
+def _keys(args: argparse.Namespace) -> SecurityKeys | None:
+    if args.key is None and args.auth_key is None:
+        return None
+    if args.key is None:
+        raise ValueError("--auth-key needs --key")
+    return SecurityKeys(parse_key(args.key), parse_key(args.auth_key) if args.auth_key is not None else None)
+
+
+def _transport_factory(args: argparse.Namespace) -> Callable[[int], ApduTransport]:
+    timeout: float = args.timeout
+    if args.port is not None:
+        if args.tcp_port is not None:
+            raise ValueError("--tcp-port applies to --host")
+        endpoint: SerialEndpoint | TcpEndpoint = SerialEndpoint(
+            args.port, baudrate=args.baud or DEFAULT_BAUD, parity=args.parity or "N"
+        )
+    else:
+        if args.baud is not None or args.parity is not None:
+            raise ValueError("--baud and --parity apply to --port")
+        endpoint = TcpEndpoint(args.host, args.tcp_port or DEFAULT_TCP_PORT)
+        if not args.hdlc:
+            if args.physical_address is not None:
+                raise ValueError("--physical-address applies to HDLC (--port, or --host with --hdlc)")
+
+            def wrapper(client_address: int) -> ApduTransport:
+                return WrapperTransport(
+                    endpoint,
+                    client_wport=client_address,
+                    server_wport=args.server_address,
+                    response_timeout=timeout,
+                    open_timeout=timeout,
+                )
+
+            return wrapper
+    if args.client_address > 0x7F or args.server_address > 0x3FFF:
+        raise ValueError("HDLC addresses: client 0..127, server 0..16383")
+
+    def hdlc(client_address: int) -> ApduTransport:
+        return HdlcTransport(
+            endpoint,
+            client_address=client_address,
+            server_logical=args.server_address,
+            server_physical=args.physical_address,
+            response_timeout=timeout,
+            max_retries=args.retries,
+            open_timeout=timeout,
+        )
+
+    return hdlc
+
+
+def _config(args: argparse.Namespace) -> _Config:
+    requests = tuple(ObjectRequest.parse(text) for text in args.objects)
+    if not requests and not args.list_objects:
+        raise ValueError("nothing to read: give OBIS codes or --list-objects")
+    keys = _keys(args)
+    title = DEFAULT_CLIENT_SYSTEM_TITLE
+    if args.system_title is not None:
+        try:
+            title = bytes.fromhex(args.system_title)
+        except ValueError:
+            raise ValueError("--system-title must be 16 hex digits") from None
+    ciphered = keys is not None and not args.no_ciphering
+    settings = ClientSettings(
+        client_address=args.client_address,
+        authentication=Authentication(args.auth),
+        password=args.password.encode() if args.password is not None else None,
+        keys=keys,
+        client_system_title=title,
+        ciphered=ciphered,
+        security_control=_AUTHENTICATED_ENCRYPTED
+        if keys is not None and keys.authentication_key is not None
+        else _ENCRYPTED,
+        invocation_counter=args.invocation_counter or 0,
+    )
+    frame_counter = None
+    if keys is not None and args.invocation_counter is None:
+        frame_counter = ObisCode.parse(args.frame_counter)
+    return _Config(settings, _transport_factory(args), requests, args.list_objects, frame_counter)
+
+
+class _Report:
+    """Failures on stderr, one line each, and the summary."""
+
+    def __init__(self, stderr: TextIO, wanted: int) -> None:
+        self._stderr = stderr
+        self.wanted = wanted
+        self.read = 0
+        self.failed = 0
+
+    def fail(self, what: str, error: DlmsError, about: ObisCode | None = None) -> None:
+        self.failed += 1
+        self._stderr.write(f"read: {what}: {describe_error(error, about)}\n")
+
+    def warn(self, message: str) -> None:
+        self._stderr.write(f"read: warning: {message}\n")
+
+    def abort(self, error: DlmsError) -> int:
+        self._stderr.write(f"read: {describe_error(error)}\n")
+        self._stderr.write(f"read: {self.read} of {self.wanted} read; nothing more could be read\n")
+        return EXIT_FAILED
+
+    def finish(self) -> int:
+        if not self.failed:
+            return EXIT_OK
+        self._stderr.write(f"read: {self.read} of {self.wanted} read, {self.failed} failed\n")
+        return EXIT_FAILED
+
+
+async def _start_counter(config: _Config, report: _Report) -> ClientSettings | None:
+    """The settings with the invocation counter above the meter's frame counter (None: give up)."""
+    settings = config.settings
+    if config.frame_counter is None:
+        return settings
+    public = config.transport(PUBLIC_CLIENT_ADDRESS)
+    try:
+        counter = await read_frame_counter(public, config.frame_counter)
+    except (PortUnavailableError, MeterNotRespondingError) as exc:
+        report.abort(exc)
+        return None
+    except DlmsError as exc:
+        report.warn(
+            f"frame counter {config.frame_counter} not read as the public client ({describe_error(exc)})"
+        )
+        counter = 0
+    return dataclasses.replace(settings, invocation_counter=min(counter + 1, 0xFFFF_FFFF))
+
+
+async def _session(config: _Config, stdout: TextIO, stderr: TextIO) -> int:
+    wanted = len(config.requests) + (1 if config.list_objects else 0)
+    report = _Report(stderr, wanted)
+    settings = await _start_counter(config, report)
+    if settings is None:
+        return EXIT_FAILED
+    client = DlmsClient(config.transport(settings.client_address), settings)
+    reader = ObjectReader(client)
+    try:
+        if config.list_objects:
+            try:
+                entries = await client.read_object_list()
+            except (ServiceError, DecodeError) as exc:
+                report.fail("object list", exc, CURRENT_ASSOCIATION)
+            else:
+                reader.learn(entries)
+                for entry in entries:
+                    write_json_line(
+                        stdout,
+                        {"class_id": entry.class_id, "version": entry.version, "obis": str(entry.obis)},
+                    )
+                report.read += 1
+        if config.requests:
+            for request, result in zip(config.requests, await reader.read(config.requests), strict=True):
+                if isinstance(result, DlmsError):
+                    report.fail(str(request), result, request.obis)
+                else:
+                    write_json_line(stdout, result.record())
+                    report.read += 1
+    except DlmsError as exc:
+        return report.abort(exc)
+    finally:
+        await client.close()
+    return report.finish()
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Run the command; the exit code."""
+    try:
+        config = _config(args)
+    except (DlmsError, ValueError) as err:
+        stderr.write(f"read: {err}\n")
+        return EXIT_USAGE
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = _PACKAGE_LOGGER.level
+    _PACKAGE_LOGGER.addHandler(handler)
+    _PACKAGE_LOGGER.setLevel(args.log_level.upper())
+    try:
+        return asyncio.run(_session(config, stdout, stderr))
+    finally:
+        _PACKAGE_LOGGER.removeHandler(handler)
+        _PACKAGE_LOGGER.setLevel(level)
