@@ -53,6 +53,7 @@ class PushListener:
         quiet_gap: float = 0.5,
         reconnect_delay: float = 1.0,
         max_reconnect_delay: float = 60.0,
+        on_data: Callable[[bytes], None] | None = None,
     ) -> None:
         self._open_stream = open_stream
         self._keys = keys
@@ -62,6 +63,7 @@ class PushListener:
         self._reconnect_delay = reconnect_delay
         self._max_reconnect_delay = max_reconnect_delay
         self.decoder = TelegramDecoder(keys, framing)
+        self._on_data = on_data  # sees every chunk as read, e.g. to keep the last raw bytes
 
     async def events(self) -> AsyncIterator[ListenerEvent]:
         """Listen until cancelled; reopen the stream whenever it closes."""
@@ -102,6 +104,8 @@ class PushListener:
                 continue
             if not data:
                 return
+            if self._on_data is not None:
+                self._on_data(data)
             for event in self._settle(self.decoder.feed(data)):
                 yield event
 
