@@ -12,6 +12,9 @@ SID_ROOT_MARKER="$SID_ROOT/.dlms_cosem_root_ok"
 PIP_CACHE="$CACHE_DIR/pip"
 LOCK_FILE="$CACHE_DIR/setup.lock"
 MIN_PYTHON="3.14.2"
+# Another requirements file (e.g. requirements_test_min.txt, the oldest Home Assistant supported) gives
+# another venv beside the default one.
+REQUIREMENTS_FILE="${DLMS_COSEM_REQUIREMENTS:-requirements_test.txt}"
 
 die() {
     echo "$(basename "$0"): $*" >&2
@@ -21,7 +24,7 @@ die() {
 # The venv is keyed by the requirements, so a change of requirements_test.txt makes a fresh one and two
 # clones with different requirements never share a venv.
 requirements_hash() {
-    sha256sum "$REPO_ROOT/requirements_test.txt" | cut -c1-16
+    sha256sum "$REPO_ROOT/$REQUIREMENTS_FILE" | cut -c1-16
 }
 
 venv_dir() {
