@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
-type DlmsCosemConfigEntry = ConfigEntry[None]
+from .const import CONF_CONNECTION_TYPE, DOMAIN, ConnectionType
+from .coordinator import CounterStore, DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
+from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> bool:
-    """Set up a meter from a config entry."""
+    """Set up a meter: poll it, or listen to what it pushes."""
+    connection = ConnectionType(entry.data[CONF_CONNECTION_TYPE])
+    coordinator: DlmsCoordinator = (
+        DlmsPushCoordinator(hass, entry) if connection.is_push else DlmsPollCoordinator(hass, entry)
+    )
+    await coordinator.async_config_entry_first_refresh()
+    identity = MeterIdentity(
+        serial_number=coordinator.identity.serial_number or entry.unique_id,
+        system_title=coordinator.identity.system_title,
+        logical_device_name=coordinator.identity.logical_device_name,
+    )
+    entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=identity)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if isinstance(coordinator, DlmsPushCoordinator):
+        entry.async_create_background_task(
+            hass, coordinator.async_listen(), f"{DOMAIN} listener {entry.title}"
+        )
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> bool:
-    """Unload a meter's config entry."""
-    return True
+    """Unload a meter's config entry; the coordinator shuts down (closing the port) on unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> None:
+    """Forget the entry's stored invocation counters."""
+    await CounterStore(hass, entry).async_remove()

@@ -1,25 +1,688 @@
-"""Config flow for the DLMS/COSEM smart meter integration."""
+"""Config flow: how the meter is reached, its password and keys, a probe of the meter, the objects to show.
+
+Every path ends with a real conversation with the meter (an association, or a pushed telegram that
+decodes), so a wrong port, baud rate or key shows in the form instead of as sensors that never update.
+Passwords and keys never go back to the browser: forms that would show stored ones show a placeholder
+that means "unchanged" instead.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
 
 import probatio
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.const import CONF_NAME
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OperationNotAllowed,
+    OptionsFlow,
+    OptionsFlowWithReload,
+    UnknownEntry,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from serialx import SerialPortInfo, list_serial_ports
 
-from .const import DOMAIN
+from .connection import DEFAULT_SERVER_PHYSICAL_ADDRESS, PARITY_EVEN, PARITY_NONE, normalize_key
+from .const import (
+    AUTH_HLS_GMAC,
+    AUTH_LLS,
+    AUTH_NONE,
+    CONF_ADDRESS_SIZE,
+    CONF_ADVANCED,
+    CONF_AUTHENTICATION,
+    CONF_AUTHENTICATION_KEY,
+    CONF_BAUDRATE,
+    CONF_CLIENT_ADDRESS,
+    CONF_CONNECTION_TYPE,
+    CONF_ENCRYPTION_KEY,
+    CONF_HDLC,
+    CONF_HOST,
+    CONF_OBJECTS,
+    CONF_PARITY,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_PUSH_TIMEOUT,
+    CONF_SCAN_INTERVAL,
+    CONF_SERVER_LOGICAL_ADDRESS,
+    CONF_SERVER_PHYSICAL_ADDRESS,
+    CONF_SYSTEM_TITLE,
+    DEFAULT_CLIENT_ADDRESS,
+    DEFAULT_POLL_BAUDRATE,
+    DEFAULT_PUSH_BAUDRATE,
+    DEFAULT_PUSH_TIMEOUT,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_SERVER_LOGICAL_ADDRESS,
+    DEFAULT_TCP_PORT,
+    DEFAULT_WAIT_TELEGRAM,
+    DOMAIN,
+    ConnectionType,
+)
+from .dlms.errors import DlmsError
+from .dlms.obis import ObisCode
+from .dlms.security import InvalidKeyError
+from .models import MeterIdentity, MeterReading
+from .probe import (
+    MeterProbe,
+    ObjectChoice,
+    ProbeError,
+    async_object_names,
+    object_choices,
+    probe_polled_meter,
+    probe_push_meter,
+)
 
-STEP_USER_SCHEMA = probatio.Schema({probatio.Required(CONF_NAME): str})
+WAIT_TELEGRAM_TIMEOUT: float = DEFAULT_WAIT_TELEGRAM
+"""Seconds the flow listens for a pushed telegram (meters push every 1 to 10 seconds)."""
+
+MANUAL_PORT: Final = "manual"
+SECRET_UNCHANGED: Final = "__**unchanged**__"  # noqa: S105 - a placeholder, not a secret
+"""Stands for a stored password or key in a form, so the secret itself never reaches the browser."""
+
+BAUDRATES: Final = ["300", "600", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]
+ADDRESS_SIZES: Final = ("1", "2", "4")
+SECRETS: Final = (CONF_PASSWORD, CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)
+KEYS: Final = (CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)
+ADDRESSES: Final = (
+    CONF_CLIENT_ADDRESS,
+    CONF_SERVER_LOGICAL_ADDRESS,
+    CONF_SERVER_PHYSICAL_ADDRESS,
+    CONF_ADDRESS_SIZE,
+)
+# Failures the connection settings explain; the others are about the password or keys.
+CONNECTION_ERRORS: Final = frozenset({"cannot_open_port", "no_data", "no_valid_frame", "timeout"})
+DEFAULT_TITLE: Final = "DLMS/COSEM meter"
+
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+# --- form pieces --------------------------------------------------------------------------------------
+
+
+def _required(key: str, default: Any = None) -> probatio.Required:
+    return probatio.Required(key) if default is None else probatio.Required(key, default=default)
+
+
+def _number(minimum: int, maximum: int, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _select(options: list[str], translation_key: str | None = None) -> SelectSelector:
+    config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+    if translation_key is not None:
+        config["translation_key"] = translation_key
+    return SelectSelector(config)
+
+
+def _line_fields(data: Mapping[str, Any], *, push: bool) -> dict[Any, Any]:
+    """Baud rate and parity: as before, else 2400 8E1 for a customer port, 9600 8N1 for polling."""
+    baudrate = data.get(CONF_BAUDRATE, DEFAULT_PUSH_BAUDRATE if push else DEFAULT_POLL_BAUDRATE)
+    parity = data.get(CONF_PARITY, PARITY_EVEN if push else PARITY_NONE)
+    return {
+        probatio.Required(CONF_BAUDRATE, default=str(baudrate)): _select(BAUDRATES),
+        probatio.Required(CONF_PARITY, default=parity): _select([PARITY_NONE, PARITY_EVEN], "parity"),
+    }
+
+
+def _advanced_section(data: Mapping[str, Any]) -> section:
+    """The addresses a polled meter answers on, folded away: the defaults suit most meters."""
+    fields: dict[Any, Any] = {
+        probatio.Required(
+            CONF_CLIENT_ADDRESS, default=int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS))
+        ): _number(0, 0x7F),
+        probatio.Required(
+            CONF_SERVER_LOGICAL_ADDRESS,
+            default=int(data.get(CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS)),
+        ): _number(0, 0x3FFF),
+        probatio.Required(
+            CONF_SERVER_PHYSICAL_ADDRESS,
+            default=int(data.get(CONF_SERVER_PHYSICAL_ADDRESS, DEFAULT_SERVER_PHYSICAL_ADDRESS)),
+        ): _number(0, 0x3FFF),
+    }
+    size = data.get(CONF_ADDRESS_SIZE)
+    size_key = (
+        probatio.Optional(CONF_ADDRESS_SIZE, default=str(size))
+        if size
+        else probatio.Optional(CONF_ADDRESS_SIZE)
+    )
+    fields[size_key] = _select(list(ADDRESS_SIZES))
+    return section(probatio.Schema(fields), {"collapsed": True})
+
+
+def _addresses(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The section's addresses as entry data (integers; no size means the smallest that fits)."""
+    advanced = user_input.get(CONF_ADVANCED, {})
+    return {key: int(advanced[key]) for key in ADDRESSES if advanced.get(key) not in (None, "")}
+
+
+def _port_label(port: SerialPortInfo) -> str:
+    details = [detail for detail in (port.product, port.manufacturer) if detail]
+    if port.serial_number:
+        details.append(f"s/n {port.serial_number}")
+    return f"{port.device} ({', '.join(details)})" if details else str(port.device)
+
+
+def _port_selector(ports: Mapping[str, str], current: str | None, *, manual: bool) -> SelectSelector:
+    """The serial ports found, the current one, and "enter manually" (or typing a path right in)."""
+    options = [SelectOptionDict(value=device, label=label) for device, label in ports.items()]
+    if current and current not in ports:
+        options.insert(0, SelectOptionDict(value=current, label=current))
+    if manual:
+        options.append(SelectOptionDict(value=MANUAL_PORT, label="Enter manually"))
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=options,
+            mode=SelectSelectorMode.DROPDOWN,
+            translation_key="serial_port",
+            custom_value=not manual,
+        )
+    )
+
+
+def _objects_selector(choices: list[ObjectChoice]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=choice.obis, label=choice.label) for choice in choices],
+            multiple=True,
+            mode=SelectSelectorMode.LIST,
+        )
+    )
+
+
+def _secret_fields(data: Mapping[str, Any], *, password: bool) -> dict[Any, Any]:
+    """Password (when asked) and keys; a stored one is offered as "unchanged"."""
+    fields: dict[Any, Any] = {}
+    for key in SECRETS:
+        if key == CONF_PASSWORD and not password:
+            continue
+        marker = probatio.Optional(key)
+        if data.get(key):
+            marker = probatio.Optional(key, description={"suggested_value": SECRET_UNCHANGED})
+        fields[marker] = _PASSWORD
+    return fields
+
+
+def apply_security(
+    data: Mapping[str, Any], user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The entry data with the password and keys from a form, and the fields' errors.
+
+    Keys are stored normalised; an emptied field removes its secret, the "unchanged" placeholder
+    keeps it. A password is only kept for LLS, which needs one; HLS-GMAC needs both keys.
+    """
+    updated = dict(data)
+    errors: dict[str, str] = {}
+    if CONF_AUTHENTICATION in user_input:
+        updated[CONF_AUTHENTICATION] = user_input[CONF_AUTHENTICATION]
+    for key in SECRETS:
+        text = str(user_input.get(key) or "")
+        if text == SECRET_UNCHANGED:
+            continue
+        updated.pop(key, None)
+        if not text.strip():
+            continue
+        if key == CONF_PASSWORD:
+            updated[key] = text
+            continue
+        try:
+            updated[key] = normalize_key(text)
+        except InvalidKeyError:
+            errors[key] = "invalid_key"
+    authentication = updated.get(CONF_AUTHENTICATION, AUTH_NONE)
+    if authentication != AUTH_LLS:
+        updated.pop(CONF_PASSWORD, None)
+    elif not updated.get(CONF_PASSWORD):
+        errors[CONF_PASSWORD] = "authentication_failed"
+    if authentication == AUTH_HLS_GMAC:
+        for key in KEYS:
+            if not updated.get(key):
+                errors.setdefault(key, "invalid_key")
+    return updated, errors
+
+
+def entry_title(identity: MeterIdentity, unique_id: str) -> str:
+    """The manufacturer (when its FLAG ID is known) and what names the meter."""
+    name = identity.manufacturer or DEFAULT_TITLE
+    return f"{name} {identity.serial_number or identity.logical_device_name or unique_id}"
+
+
+async def async_serial_ports(hass: HomeAssistant) -> dict[str, str]:
+    """The serial ports present, by stable path (/dev/serial/by-id/...), with readable names."""
+    ports: list[SerialPortInfo] = await hass.async_add_executor_job(list_serial_ports)
+    return {str(port.device): _port_label(port) for port in ports}
+
+
+# --- config flow --------------------------------------------------------------------------------------
 
 
 class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up a meter; connection, security and object steps come with the stack."""
+    """Connection, security, a probe of the meter, objects; reconfigure and reauth probe again."""
 
     VERSION = 1
 
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+        self._errors: dict[str, str] = {}
+        self._probe: MeterProbe | None = None
+        self._wait_task: asyncio.Task[MeterProbe] | None = None
+        self._unloaded_entry: ConfigEntry | None = None
+        self._restoring: asyncio.Task[None] | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Polling interval or telegram timeout, and the objects shown."""
+        return DlmsCosemOptionsFlow()
+
+    @property
+    def _kind(self) -> ConnectionType:
+        return ConnectionType(self._data[CONF_CONNECTION_TYPE])
+
+    def _take_errors(self, errors: dict[str, str] | None = None) -> dict[str, str]:
+        taken = {**self._errors, **(errors or {})}
+        self._errors = {}
+        return taken
+
+    # --- user: how the meter is connected --------------------------------------------------------------
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the meter's name."""
+        """Serial or network, polled or pushed."""
+        return self.async_show_menu(step_id="user", menu_options=[kind.value for kind in ConnectionType])
+
+    async def async_step_serial_poll(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Polled over a serial port (optical probe, RS-485)."""
+        return await self._async_start(ConnectionType.SERIAL_POLL)
+
+    async def async_step_network_poll(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Polled over the network (TCP wrapper or HDLC over TCP)."""
+        return await self._async_start(ConnectionType.NETWORK_POLL)
+
+    async def async_step_serial_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pushing to a serial port (customer port)."""
+        return await self._async_start(ConnectionType.SERIAL_PUSH)
+
+    async def async_step_network_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pushing through a network bridge (ser2net, ESPHome)."""
+        return await self._async_start(ConnectionType.NETWORK_PUSH)
+
+    async def _async_start(self, kind: ConnectionType) -> ConfigFlowResult:
+        self._data = {CONF_CONNECTION_TYPE: kind.value}
+        if kind.is_serial:
+            return await self.async_step_serial()
+        return await self.async_step_network()
+
+    async def async_step_serial(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The port from the list (or "enter manually"), its line settings and, when polled, addresses."""
+        push = self._kind.is_push
         if user_input is not None:
-            return self.async_create_entry(title=user_input[CONF_NAME], data={})
-        return self.async_show_form(step_id="user", data_schema=STEP_USER_SCHEMA)
+            self._data.update(
+                {CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]), CONF_PARITY: user_input[CONF_PARITY]}
+            )
+            if not push:
+                for key in ADDRESSES:
+                    self._data.pop(key, None)
+                self._data.update(_addresses(user_input))
+            if user_input[CONF_PORT] == MANUAL_PORT:
+                return await self.async_step_serial_manual()
+            self._data[CONF_PORT] = user_input[CONF_PORT]
+            return await self.async_step_security()
+
+        ports = await async_serial_ports(self.hass)
+        current = self._data.get(CONF_PORT)
+        fields: dict[Any, Any] = {
+            probatio.Required(CONF_PORT, default=current or next(iter(ports), MANUAL_PORT)): _port_selector(
+                ports, current, manual=True
+            ),
+            **_line_fields(self._data, push=push),
+        }
+        if not push:
+            fields[probatio.Required(CONF_ADVANCED)] = _advanced_section(self._data)
+        return self.async_show_form(
+            step_id="serial", data_schema=probatio.Schema(fields), errors=self._take_errors()
+        )
+
+    async def async_step_serial_manual(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A port the list does not show: a device path, or a URL (socket://, rfc2217://, esphome://)."""
+        if user_input is not None:
+            self._data[CONF_PORT] = user_input[CONF_PORT].strip()
+            return await self.async_step_security()
+        return self.async_show_form(
+            step_id="serial_manual",
+            data_schema=probatio.Schema({probatio.Required(CONF_PORT): TextSelector()}),
+        )
+
+    async def async_step_network(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Host and port; polled meters also HDLC or the TCP wrapper, and their addresses."""
+        push = self._kind.is_push
+        if user_input is not None:
+            self._data.update(
+                {CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])}
+            )
+            if not push:
+                self._data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
+                for key in ADDRESSES:
+                    self._data.pop(key, None)
+                self._data.update(_addresses(user_input))
+            return await self.async_step_security()
+
+        # A pushing meter sits behind a bridge whose port only the user knows (ser2net, ESPHome).
+        port = self._data.get(CONF_PORT, None if push else DEFAULT_TCP_PORT)
+        fields: dict[Any, Any] = {
+            _required(CONF_HOST, self._data.get(CONF_HOST)): TextSelector(),
+            _required(CONF_PORT, port): _number(1, 65535),
+        }
+        if not push:
+            fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
+                BooleanSelector()
+            )
+            fields[probatio.Required(CONF_ADVANCED)] = _advanced_section(self._data)
+        return self.async_show_form(
+            step_id="network", data_schema=probatio.Schema(fields), errors=self._take_errors()
+        )
+
+    async def async_step_security(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Authentication and password (polled) and the keys; then the meter is probed."""
+        push = self._kind.is_push
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = apply_security(self._data, user_input)
+            if not errors:
+                self._data = data
+                return await self._async_probe()
+        fields: dict[Any, Any] = {}
+        if not push:
+            fields[
+                probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
+            ] = _select([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
+        fields.update(_secret_fields(self._data, password=not push))
+        return self.async_show_form(
+            step_id="security", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
+        )
+
+    # --- probing -------------------------------------------------------------------------------------
+
+    async def _async_probe(self) -> ConfigFlowResult:
+        """Meet the meter with the settings in ``_data``: a polled one at once, a pushing one meanwhile."""
+        if self.source in (SOURCE_RECONFIGURE, SOURCE_REAUTH):
+            await self._async_release_entry()
+        if self._kind.is_push:
+            return await self.async_step_wait_telegram()
+        try:
+            self._probe = await probe_polled_meter(self.hass, self._data)
+        except ProbeError as err:
+            self._probe_failed(err.reason)
+            return await self._async_error_step(self._error_step(err.reason))
+        return await self.async_step_probed()
+
+    async def async_step_wait_telegram(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Listen for a telegram while the user sees how long it may take."""
+        if self._wait_task is None:
+            self._wait_task = self.hass.async_create_task(
+                probe_push_meter(self.hass, dict(self._data), WAIT_TELEGRAM_TIMEOUT),
+                f"{DOMAIN} waiting for a telegram",
+            )
+        if not self._wait_task.done():
+            return self.async_show_progress(
+                step_id="wait_telegram",
+                progress_action="wait_telegram",
+                description_placeholders={"timeout": str(round(WAIT_TELEGRAM_TIMEOUT))},
+                progress_task=self._wait_task,
+            )
+        task, self._wait_task = self._wait_task, None
+        try:
+            self._probe = task.result()
+        except ProbeError as err:
+            self._probe_failed(err.reason)
+            return self.async_show_progress_done(next_step_id=self._error_step(err.reason))
+        return self.async_show_progress_done(next_step_id="probed")
+
+    def _probe_failed(self, reason: str) -> None:
+        self._errors = {"base": reason}
+        self._restore_entry()
+
+    def _error_step(self, reason: str) -> str:
+        """The form whose fields explain the failure."""
+        if self.source == SOURCE_RECONFIGURE:
+            return "reconfigure"
+        if self.source == SOURCE_REAUTH:
+            return "reauth_confirm"
+        if reason in CONNECTION_ERRORS:
+            return "serial" if self._kind.is_serial else "network"
+        return "security"
+
+    async def _async_error_step(self, step_id: str) -> ConfigFlowResult:
+        steps: dict[str, Callable[[], Awaitable[ConfigFlowResult]]] = {
+            "serial": self.async_step_serial,
+            "network": self.async_step_network,
+            "security": self.async_step_security,
+            "reconfigure": self.async_step_reconfigure,
+            "reauth_confirm": self.async_step_reauth_confirm,
+        }
+        return await steps[step_id]()
+
+    async def async_step_probed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The meter answered: one entry per meter, and reconfigure or reauth keep to the same one."""
+        probe = self._probe
+        assert probe is not None
+        if self._kind.is_push:
+            self._data.pop(CONF_SYSTEM_TITLE, None)
+            if probe.identity.system_title is not None:
+                self._data[CONF_SYSTEM_TITLE] = probe.identity.system_title.hex().upper()
+        await self.async_set_unique_id(probe.unique_id, raise_on_progress=False)
+        if self.source in (SOURCE_RECONFIGURE, SOURCE_REAUTH):
+            self._abort_if_unique_id_mismatch()
+            self._unloaded_entry = None  # reloaded with the new data below
+            return self.async_update_reload_and_abort(self._existing_entry(), data=self._data)
+        self._abort_if_unique_id_configured()
+        return await self.async_step_objects()
+
+    async def async_step_objects(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Which of the meter's objects become sensors; energy, power, voltage and current to start with."""
+        probe = self._probe
+        assert probe is not None
+        if user_input is not None:
+            options: dict[str, Any] = {CONF_OBJECTS: list(user_input.get(CONF_OBJECTS, []))}
+            if self._kind.is_push:
+                options[CONF_PUSH_TIMEOUT] = DEFAULT_PUSH_TIMEOUT
+            else:
+                options[CONF_SCAN_INTERVAL] = DEFAULT_SCAN_INTERVAL
+            return self.async_create_entry(
+                title=entry_title(probe.identity, probe.unique_id), data=self._data, options=options
+            )
+        preselected = [choice.obis for choice in probe.objects if choice.preselected]
+        return self.async_show_form(
+            step_id="objects",
+            data_schema=probatio.Schema(
+                {probatio.Optional(CONF_OBJECTS, default=preselected): _objects_selector(probe.objects)}
+            ),
+        )
+
+    # --- reconfigure and reauth ----------------------------------------------------------------------
+
+    def _existing_entry(self) -> ConfigEntry:
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_entry()
+        return self._get_reauth_entry()
+
+    async def _async_release_entry(self) -> None:
+        """Unload the entry while its meter is probed: its port would be busy (serial ports are exclusive)."""
+        if self._restoring is not None:
+            await self._restoring  # back from the last attempt: unload it again
+            self._restoring = None
+        entry = self._existing_entry()
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
+            await self.hass.config_entries.async_unload(entry.entry_id)
+            self._unloaded_entry = entry
+
+    @callback
+    def _restore_entry(self) -> None:
+        """Start the entry again with its old data after a failed probe or an abandoned flow."""
+        entry, self._unloaded_entry = self._unloaded_entry, None
+        if entry is not None:
+            self._restoring = self.hass.async_create_task(
+                self._async_start_again(entry, self._wait_task), f"{DOMAIN} start {entry.title} again"
+            )
+
+    async def _async_start_again(self, entry: ConfigEntry, probing: asyncio.Task[MeterProbe] | None) -> None:
+        # The probe must have closed the port before the entry opens it again. A setup, not a reload:
+        # a reload would abort this very flow when it is a reauth.
+        if probing is not None:
+            probing.cancel()
+            await asyncio.wait([probing])
+        # Set up again or removed meanwhile (by the user, in another tab): nothing left to do.
+        with contextlib.suppress(OperationNotAllowed, UnknownEntry):
+            await self.hass.config_entries.async_setup(entry.entry_id)
+
+    @callback
+    def async_remove(self) -> None:
+        """The flow ended or was abandoned: a meter unloaded for probing must not stay down."""
+        self._restore_entry()
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Port or host, line settings, addresses, password and keys; the meter is probed again."""
+        entry = self._get_reconfigure_entry()
+        if not self._data:
+            self._data = dict(entry.data)
+        kind = self._kind
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = dict(self._data)
+            if kind.is_serial:
+                data.update(
+                    {
+                        CONF_PORT: str(user_input[CONF_PORT]).strip(),
+                        CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
+                        CONF_PARITY: user_input[CONF_PARITY],
+                    }
+                )
+            else:
+                data.update({CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])})
+            if not kind.is_push:
+                if not kind.is_serial:
+                    data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
+                for key in ADDRESSES:
+                    data.pop(key, None)
+                data.update(_addresses(user_input))
+            data, errors = apply_security(data, user_input)
+            if not errors:
+                self._data = data
+                return await self._async_probe()
+
+        fields: dict[Any, Any] = {}
+        if kind.is_serial:
+            ports = await async_serial_ports(self.hass)
+            fields[probatio.Required(CONF_PORT, default=self._data[CONF_PORT])] = _port_selector(
+                ports, self._data[CONF_PORT], manual=False
+            )
+            fields.update(_line_fields(self._data, push=kind.is_push))
+        else:
+            fields[probatio.Required(CONF_HOST, default=self._data[CONF_HOST])] = TextSelector()
+            fields[probatio.Required(CONF_PORT, default=int(self._data[CONF_PORT]))] = _number(1, 65535)
+            if not kind.is_push:
+                fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
+                    BooleanSelector()
+                )
+        if not kind.is_push:
+            fields[
+                probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
+            ] = _select([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
+        fields.update(_secret_fields(self._data, password=not kind.is_push))
+        if not kind.is_push:
+            fields[probatio.Required(CONF_ADVANCED)] = _advanced_section(self._data)
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The meter refused the password or keys, or its telegrams stopped decoding."""
+        self._data = dict(entry_data)
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """New password (for LLS) and keys; the meter is probed with them before they are stored."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            # "Unchanged" is what the form showed: the stored secrets, or those of the last attempt.
+            data, errors = apply_security(self._data, user_input)
+            if not errors:
+                self._data = data
+                return await self._async_probe()
+        password = not self._kind.is_push and self._data.get(CONF_AUTHENTICATION) == AUTH_LLS
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(_secret_fields(self._data, password=password)),
+            errors=self._take_errors(errors),
+        )
+
+
+# --- options flow -------------------------------------------------------------------------------------
+
+
+class DlmsCosemOptionsFlow(OptionsFlowWithReload):
+    """Polling interval or telegram timeout, and the objects shown; the entry reloads with them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form: what the meter offers (as the coordinator last saw it) and what is selected."""
+        entry = self.config_entry
+        push = ConnectionType(entry.data[CONF_CONNECTION_TYPE]).is_push
+        if user_input is not None:
+            options: dict[str, Any] = {**entry.options, CONF_OBJECTS: list(user_input.get(CONF_OBJECTS, []))}
+            if push:
+                options[CONF_PUSH_TIMEOUT] = int(user_input[CONF_PUSH_TIMEOUT])
+            else:
+                options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
+            return self.async_create_entry(data=options)
+
+        readings: dict[ObisCode, MeterReading | None] = {}
+        coordinator = getattr(getattr(entry, "runtime_data", None), "coordinator", None)
+        available = getattr(coordinator, "available_objects", None)
+        if isinstance(available, Mapping):
+            readings.update(available)
+        selected = []
+        for text in entry.options.get(CONF_OBJECTS, []):
+            try:
+                obis = ObisCode.parse(text)
+            except DlmsError:
+                continue  # the coordinator ignores it too
+            readings.setdefault(obis, None)
+            selected.append(str(obis))
+        choices = object_choices(readings, await async_object_names(self.hass))
+        fields: dict[Any, Any] = {}
+        if push:
+            fields[
+                probatio.Required(
+                    CONF_PUSH_TIMEOUT, default=int(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
+                )
+            ] = _number(10, 3600, "s")
+        else:
+            fields[
+                probatio.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
+                )
+            ] = _number(1, 3600, "s")
+        fields[probatio.Optional(CONF_OBJECTS, default=selected)] = _objects_selector(choices)
+        return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

@@ -1,5 +1,69 @@
-"""Constants shared by the integration's modules."""
+"""Constants shared by the integration's modules: the config entry's keys and their defaults."""
 
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
 from typing import Final
 
 DOMAIN: Final = "dlms_cosem"
+LOGGER = logging.getLogger(__package__)
+
+
+class ConnectionType(StrEnum):
+    """How the meter is reached, chosen in the first step of the config flow."""
+
+    SERIAL_POLL = "serial_poll"
+    NETWORK_POLL = "network_poll"
+    SERIAL_PUSH = "serial_push"
+    NETWORK_PUSH = "network_push"
+
+    @property
+    def is_push(self) -> bool:
+        """True when the meter pushes telegrams instead of answering polls."""
+        return self in (ConnectionType.SERIAL_PUSH, ConnectionType.NETWORK_PUSH)
+
+    @property
+    def is_serial(self) -> bool:
+        """True when the meter is on a serial port (device path or serialx URL)."""
+        return self in (ConnectionType.SERIAL_POLL, ConnectionType.SERIAL_PUSH)
+
+
+# entry.data
+CONF_CONNECTION_TYPE: Final = "connection_type"
+CONF_PORT: Final = "port"  # serial: device path or URL; network: TCP port number
+CONF_HOST: Final = "host"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"  # "n" (8N1) or "e" (8E1)
+CONF_HDLC: Final = "hdlc"  # network polled: HDLC over TCP instead of the TCP wrapper
+CONF_ADVANCED: Final = "advanced"  # the config flow's section holding the addresses
+CONF_CLIENT_ADDRESS: Final = "client_address"
+CONF_SERVER_LOGICAL_ADDRESS: Final = "server_logical_address"
+CONF_SERVER_PHYSICAL_ADDRESS: Final = "server_physical_address"
+CONF_ADDRESS_SIZE: Final = "address_size"
+CONF_AUTHENTICATION: Final = "authentication"  # "none", "lls" or "hls_gmac"
+CONF_PASSWORD: Final = "password"  # noqa: S105 - the key name, not a secret
+CONF_ENCRYPTION_KEY: Final = "encryption_key"
+CONF_AUTHENTICATION_KEY: Final = "authentication_key"
+CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its telegrams
+
+# entry.options
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_OBJECTS: Final = "objects"
+CONF_PUSH_TIMEOUT: Final = "push_timeout"
+
+AUTH_NONE: Final = "none"
+AUTH_LLS: Final = "lls"
+AUTH_HLS_GMAC: Final = "hls_gmac"
+
+DEFAULT_SCAN_INTERVAL: Final = 30  # seconds
+DEFAULT_PUSH_TIMEOUT: Final = 120  # seconds without telegrams before sensors become unavailable
+DEFAULT_WAIT_TELEGRAM: Final = 30  # seconds the config flow waits for a pushed telegram
+DEFAULT_TCP_PORT: Final = 4059  # IEC 62056-47
+DEFAULT_CLIENT_ADDRESS: Final = 16  # public client
+DEFAULT_SERVER_LOGICAL_ADDRESS: Final = 1  # management logical device
+DEFAULT_POLL_BAUDRATE: Final = 9600
+DEFAULT_PUSH_BAUDRATE: Final = 2400  # M-Bus customer ports (Austria, Luxembourg, ...)
+
+# Repeated decryption or authentication failures before a repair issue is raised.
+DECRYPTION_FAILURES_FOR_REPAIR: Final = 3

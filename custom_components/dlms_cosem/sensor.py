@@ -21,6 +21,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_OBJECTS
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity
@@ -30,9 +31,6 @@ from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, 
 _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
-
-CONF_OBJECTS: Final = "objects"
-"""Options key: the OBIS codes (dotted text) to make sensors for."""
 
 
 @dataclass(frozen=True, kw_only=True)

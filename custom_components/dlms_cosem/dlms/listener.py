@@ -17,6 +17,7 @@ from .errors import DlmsError, PortUnavailableError
 from .replay import ReplayedTelegramError, ReplayGuard
 from .security import SecurityKeys
 from .telegram import Framing, Telegram, TelegramDecoder, TelegramEvent, TelegramFailure
+from .transport.streams import close_stream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ class PushListener:
                 reason = f"read failed: {err}"
             finally:
                 if writer is not None:
-                    writer.close()
+                    # Awaited, so a serial port's lock is free before anyone opens it again.
+                    await close_stream(writer)
             for event in self._settle(self.decoder.flush()):
                 yield event
             yield LinkStatus(False, reason)

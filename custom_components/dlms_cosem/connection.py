@@ -1,0 +1,249 @@
+"""From a config entry's data to a connection with the meter: keys, client settings, transports, streams.
+
+The config flow and the coordinators build their connections here, so both reach a meter the same way.
+Meters on one RS-485 bus (or behind one HDLC bridge) answer on one port, which can be opened only
+once: every HDLC transport to that port is built on the same :class:`SharedPort`, found in
+``hass.data[DOMAIN]``. The port counts the transports that opened it (the stream closes with the
+last one), and the registry holds ports weakly, so a port is forgotten once no transport refers to
+it: closing the client is all an entry has to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+from weakref import WeakValueDictionary
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util.hass_dict import HassKey
+
+from .const import (
+    AUTH_HLS_GMAC,
+    AUTH_LLS,
+    AUTH_NONE,
+    CONF_ADDRESS_SIZE,
+    CONF_AUTHENTICATION,
+    CONF_AUTHENTICATION_KEY,
+    CONF_BAUDRATE,
+    CONF_CLIENT_ADDRESS,
+    CONF_CONNECTION_TYPE,
+    CONF_ENCRYPTION_KEY,
+    CONF_HDLC,
+    CONF_HOST,
+    CONF_PARITY,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_SERVER_LOGICAL_ADDRESS,
+    CONF_SERVER_PHYSICAL_ADDRESS,
+    DEFAULT_CLIENT_ADDRESS,
+    DEFAULT_POLL_BAUDRATE,
+    DEFAULT_PUSH_BAUDRATE,
+    DEFAULT_SERVER_LOGICAL_ADDRESS,
+    DEFAULT_TCP_PORT,
+    DOMAIN,
+    LOGGER,
+    ConnectionType,
+)
+from .dlms.client import PUBLIC_CLIENT_ADDRESS, Authentication, ClientSettings, DlmsClient
+from .dlms.errors import AssociationRejectedError, DecodeError, ServiceError
+from .dlms.security import SecurityKeys, parse_key
+from .dlms.transport import (
+    ApduTransport,
+    Endpoint,
+    HdlcTransport,
+    SerialEndpoint,
+    SharedPort,
+    TcpEndpoint,
+    WrapperTransport,
+    open_stream,
+)
+
+DEFAULT_SERVER_PHYSICAL_ADDRESS: Final = 17
+"""The lower HDLC address most meters answer on when nothing else is configured."""
+
+PARITY_NONE: Final = "n"
+PARITY_EVEN: Final = "e"
+
+# Security control of glo-ciphered requests: authenticated and encrypted when there is an
+# authentication key, encrypted only when the grid operator gave one key.
+_AUTHENTICATED_ENCRYPTED: Final = 0x30
+_ENCRYPTED: Final = 0x20
+
+_AUTHENTICATIONS: Final = {
+    AUTH_NONE: Authentication.NONE,
+    AUTH_LLS: Authentication.LLS,
+    AUTH_HLS_GMAC: Authentication.HLS_GMAC,
+}
+
+type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter | None]]]
+
+DATA_PORTS: HassKey[WeakValueDictionary[Endpoint, SharedPort]] = HassKey(DOMAIN)
+"""The ports in use, by endpoint (path or URL with its line settings, or host and port)."""
+
+
+def normalize_key(text: str) -> str:
+    """A key as stored: 32 upper-case hex digits; InvalidKeyError (never echoing the text) otherwise."""
+    return parse_key(text).hex().upper()
+
+
+def security_keys(data: Mapping[str, Any]) -> SecurityKeys | None:
+    """The entry's keys, or None when it has neither."""
+    encryption = data.get(CONF_ENCRYPTION_KEY) or None
+    authentication = data.get(CONF_AUTHENTICATION_KEY) or None
+    if encryption is None and authentication is None:
+        return None
+    return SecurityKeys.from_text(encryption, authentication)
+
+
+def connection_type(data: Mapping[str, Any]) -> ConnectionType:
+    """How the entry reaches its meter."""
+    return ConnectionType(data[CONF_CONNECTION_TYPE])
+
+
+def endpoint(data: Mapping[str, Any]) -> Endpoint:
+    """Where the meter is: a serial port (or serialx URL) with its line settings, or a TCP server."""
+    kind = connection_type(data)
+    if kind.is_serial:
+        default_baudrate = DEFAULT_PUSH_BAUDRATE if kind.is_push else DEFAULT_POLL_BAUDRATE
+        default_parity = PARITY_EVEN if kind.is_push else PARITY_NONE
+        return SerialEndpoint(
+            str(data[CONF_PORT]),
+            baudrate=int(data.get(CONF_BAUDRATE, default_baudrate)),
+            parity=str(data.get(CONF_PARITY, default_parity)).upper(),
+        )
+    return TcpEndpoint(str(data[CONF_HOST]), int(data.get(CONF_PORT, DEFAULT_TCP_PORT)))
+
+
+def shared_port(hass: HomeAssistant, where: Endpoint) -> SharedPort:
+    """The port every HDLC transport to ``where`` uses, made on first use."""
+    ports = hass.data.setdefault(DATA_PORTS, WeakValueDictionary())
+    port = ports.get(where)
+    if port is None:
+        port = ports[where] = SharedPort(where)
+    return port
+
+
+def create_transport(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    *,
+    client_address: int | None = None,
+    response_timeout: float | None = None,
+    max_retries: int | None = None,
+) -> ApduTransport:
+    """The transport to a polled meter: HDLC on a shared port, or the TCP wrapper.
+
+    ``client_address`` overrides the entry's (the public client reads the frame counter);
+    ``response_timeout`` and ``max_retries`` override the link's defaults (the config flow is brief).
+    """
+    kind = connection_type(data)
+    where = endpoint(data)
+    client = int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS))
+    if client_address is not None:
+        client = client_address
+    logical = int(data.get(CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS))
+    options: dict[str, Any] = {}
+    if response_timeout is not None:
+        options["response_timeout"] = response_timeout
+    if kind is ConnectionType.NETWORK_POLL and not data.get(CONF_HDLC, False):
+        return WrapperTransport(where, client_wport=client, server_wport=logical, **options)
+    if max_retries is not None:
+        options["max_retries"] = max_retries
+    size = (
+        int(data[CONF_ADDRESS_SIZE]) if data.get(CONF_ADDRESS_SIZE) else None
+    )  # None: the smallest that fits
+    physical: int | None = None  # a one-byte server address has no lower (physical) part
+    if size != 1:
+        physical = int(data.get(CONF_SERVER_PHYSICAL_ADDRESS, DEFAULT_SERVER_PHYSICAL_ADDRESS))
+    return HdlcTransport(
+        shared_port(hass, where),
+        client_address=client,
+        server_logical=logical,
+        server_physical=physical,
+        address_size=size,
+        **options,
+    )
+
+
+def client_settings(
+    data: Mapping[str, Any],
+    *,
+    invocation_counter: int = 1,
+    on_invocation_counter: Callable[[int], None] | None = None,
+) -> ClientSettings:
+    """How the client associates: authentication from the entry, ciphered when it has an encryption key.
+
+    Raises InvalidSettingsError when the entry contradicts itself (LLS without a password, HLS-GMAC
+    without both keys); the config flow checks for these before it stores anything.
+    """
+    keys = security_keys(data)
+    authentication = _AUTHENTICATIONS[data.get(CONF_AUTHENTICATION, AUTH_NONE)]
+    password = data.get(CONF_PASSWORD) or None
+    ciphered = keys is not None and keys.encryption_key is not None
+    authenticated = keys is not None and keys.authentication_key is not None
+    return ClientSettings(
+        client_address=int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS)),
+        authentication=authentication,
+        password=password.encode() if authentication is Authentication.LLS and password else None,
+        keys=keys,
+        ciphered=ciphered,
+        security_control=_AUTHENTICATED_ENCRYPTED if authenticated else _ENCRYPTED,
+        invocation_counter=invocation_counter,
+        on_invocation_counter=on_invocation_counter,
+    )
+
+
+def create_client(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    *,
+    invocation_counter: int = 1,
+    on_invocation_counter: Callable[[int], None] | None = None,
+) -> DlmsClient:
+    """A client for the entry's polled meter (not yet connected)."""
+    return DlmsClient(
+        create_transport(hass, data),
+        client_settings(
+            data, invocation_counter=invocation_counter, on_invocation_counter=on_invocation_counter
+        ),
+    )
+
+
+async def sync_invocation_counter(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    client: DlmsClient,
+    *,
+    response_timeout: float | None = None,
+    max_retries: int | None = None,
+) -> int | None:
+    """Continue the client's invocation counter above the one the meter last accepted.
+
+    A meter refuses a ciphered association whose counter it has seen, and its counter outlives our
+    storage (another client, the config flow's probe, a restored backup). The public client reads it
+    (security setup's frame counter); meters that do not let it are left alone (None). Call this
+    before ``connect``: on a shared port the two associations must not overlap.
+    """
+    public = create_transport(
+        hass,
+        data,
+        client_address=PUBLIC_CLIENT_ADDRESS,
+        response_timeout=response_timeout,
+        max_retries=max_retries,
+    )
+    try:
+        return await client.read_frame_counter(public)
+    except (AssociationRejectedError, ServiceError, DecodeError) as err:
+        LOGGER.debug("The meter does not give its frame counter to the public client: %s", err)
+        return None
+
+
+def stream_opener(data: Mapping[str, Any]) -> StreamOpener:
+    """Opens the push port for a :class:`~.dlms.listener.PushListener` (each call a new stream)."""
+    where = endpoint(data)
+
+    async def open_push_stream() -> tuple[asyncio.StreamReader, asyncio.StreamWriter | None]:
+        return await open_stream(where)
+
+    return open_push_stream

@@ -1,0 +1,388 @@
+"""Coordinators: one per meter, polling it or listening to what it pushes.
+
+Both hand the entities a :class:`MeterSnapshot` and keep :class:`LinkStatistics`. Repeated decryption
+or authentication failures raise a repair issue that clears itself once telegrams decode again;
+invocation counters persist in Home Assistant's storage so replays stay detectable across restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .connection import create_client, security_keys, stream_opener, sync_invocation_counter
+from .const import (
+    CONF_OBJECTS,
+    CONF_PUSH_TIMEOUT,
+    CONF_SCAN_INTERVAL,
+    DECRYPTION_FAILURES_FOR_REPAIR,
+    DEFAULT_PUSH_TIMEOUT,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from .dlms.axdr import Data
+from .dlms.client import DlmsClient, RegisterReference
+from .dlms.client.objects import ObjectListEntry
+from .dlms.cosem_datetime import CosemDateTime
+from .dlms.errors import (
+    AssociationRejectedError,
+    AuthenticationFailedError,
+    DecryptionError,
+    DlmsError,
+    SecurityError,
+)
+from .dlms.listener import LinkStatus, ListenerEvent, PushListener
+from .dlms.obis import ObisCode
+from .dlms.push import plain_value
+from .dlms.replay import ReplayedTelegramError, ReplayGuard
+from .dlms.telegram import Telegram, TelegramFailure
+from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
+
+STORAGE_VERSION = 1
+SAVE_DELAY = 10  # seconds: counters change with every request; write them in batches
+RAW_FRAMES_KEPT = 8
+
+# Interface classes whose attribute 2 is a value worth a sensor.
+VALUE_CLASSES = frozenset({1, 3, 4, 5})
+LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
+SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
+
+
+def repair_issue_id(entry: ConfigEntry[Any]) -> str:
+    """The repair issue raised for an entry whose keys stopped working."""
+    return f"decryption_failed_{entry.entry_id}"
+
+
+def reading_from_data(data: Data, unit: str | None = None, value: object = None) -> MeterReading:
+    """A reading whose raw value is shown as a person reads it (text, date-time)."""
+    raw = plain_value(data)
+    if isinstance(raw, CosemDateTime):
+        raw = raw.to_datetime()
+    return MeterReading(value=raw if value is None else value, unit=unit, raw=raw)
+
+
+class CounterStore:
+    """Invocation counters of one entry in Home Assistant's storage, written with a delay."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        self._data: dict[str, Any] = {}
+        self._dirty = False
+
+    async def async_load(self) -> None:
+        """Read the stored counters (nothing stored yet is fine)."""
+        self._data = await self._store.async_load() or {}
+
+    async def async_flush(self) -> None:
+        """Write now what waits for the delayed save (the entry is unloading)."""
+        if self._dirty:
+            self._dirty = False
+            await self._store.async_save(self._data)
+
+    async def async_remove(self) -> None:
+        """Delete the stored counters (the entry is being removed)."""
+        await self._store.async_remove()
+
+    @property
+    def client_counter(self) -> int:
+        """The next invocation counter this client uses when ciphering."""
+        return int(self._data.get("client", 1))
+
+    @property
+    def meter_counters(self) -> dict[bytes, int]:
+        """The last accepted counter per pushing system title."""
+        return {bytes.fromhex(title): int(counter) for title, counter in self._data.get("meters", {}).items()}
+
+    @callback
+    def save_client_counter(self, counter: int) -> None:
+        """Remember the client's next counter."""
+        self._data["client"] = counter
+        self._dirty = True
+        self._store.async_delay_save(lambda: self._data, SAVE_DELAY)
+
+    @callback
+    def save_meter_counter(self, system_title: bytes, counter: int) -> None:
+        """Remember the last counter accepted from a meter."""
+        self._data.setdefault("meters", {})[system_title.hex().upper()] = counter
+        self._dirty = True
+        self._store.async_delay_save(lambda: self._data, SAVE_DELAY)
+
+
+class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
+    """What both kinds of coordinator give the entities, the diagnostics and the repairs."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        update_interval: timedelta | None,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=update_interval,
+        )
+        self.counters = CounterStore(hass, entry)
+        self.link_statistics = LinkStatistics()
+        self.available_objects: dict[ObisCode, MeterReading | None] = {}
+        self.identity = MeterIdentity()
+        self.raw_frames: list[bytes] = []
+        self._security_failures = 0
+        self._succeeded_once = False
+
+    @property
+    def selected_objects(self) -> list[ObisCode]:
+        """The OBIS codes the user chose to see."""
+        codes = []
+        for text in self.config_entry.options.get(CONF_OBJECTS, []) if self.config_entry else []:
+            try:
+                codes.append(ObisCode.parse(text))
+            except DlmsError:
+                LOGGER.warning("Ignoring an invalid OBIS code in the options: %s", text)
+        return codes
+
+    @override
+    async def async_shutdown(self) -> None:
+        await super().async_shutdown()
+        await self.counters.async_flush()
+
+    def _keep_raw(self, data: bytes) -> None:
+        self.raw_frames.append(data)
+        del self.raw_frames[:-RAW_FRAMES_KEPT]
+
+    @callback
+    def _security_failed(self, error: DlmsError) -> None:
+        """Count a failure to decrypt or authenticate; raise the repair issue when they repeat."""
+        self.link_statistics.decryption_failures += 1
+        self._security_failures += 1
+        if self._security_failures >= DECRYPTION_FAILURES_FOR_REPAIR and self.config_entry is not None:
+            LOGGER.debug("Repeated security failures: %s", error)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                repair_issue_id(self.config_entry),
+                is_fixable=True,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="decryption_failed",
+                translation_placeholders={"meter": self.config_entry.title},
+                data={"entry_id": self.config_entry.entry_id},
+            )
+
+    @callback
+    def _security_succeeded(self) -> None:
+        # The first success after setup clears an issue raised before a reload (new keys) too.
+        if (self._security_failures or not self._succeeded_once) and self.config_entry is not None:
+            ir.async_delete_issue(self.hass, DOMAIN, repair_issue_id(self.config_entry))
+        self._security_failures = 0
+        self._succeeded_once = True
+
+
+class DlmsPollCoordinator(DlmsCoordinator):
+    """Polls a meter: the association is kept, values read with GET-with-list, scalers cached."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        interval = entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+        super().__init__(hass, entry, timedelta(seconds=interval))
+        self.client: DlmsClient | None = None
+        self._classes: dict[ObisCode, int] = {}
+
+    @override
+    async def _async_setup(self) -> None:
+        """Associate, learn the meter's identity and its objects."""
+        assert self.config_entry is not None
+        await self.counters.async_load()
+        self.client = create_client(
+            self.hass,
+            self.config_entry.data,
+            invocation_counter=self.counters.client_counter,
+            on_invocation_counter=self.counters.save_client_counter,
+        )
+        try:
+            if security_keys(self.config_entry.data) is not None:
+                # The meter's counter outlives our storage (the config flow's probe, other clients).
+                await sync_invocation_counter(self.hass, self.config_entry.data, self.client)
+            await self.client.connect()
+            entries = await self.client.read_object_list()
+            identity = await self.client.get_many([(LOGICAL_DEVICE_NAME, 1, 2), (SERIAL_NUMBER, 1, 2)])
+        except DlmsError as err:
+            raise self._update_failed(err) from err
+        self._learn_objects(entries)
+        names = [plain_value(item) if isinstance(item, Data) else None for item in identity]
+        self.identity = MeterIdentity(
+            logical_device_name=names[0] if isinstance(names[0], str) else None,
+            serial_number=names[1] if isinstance(names[1], str) else None,
+        )
+
+    def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
+        for entry in entries:
+            if entry.class_id in VALUE_CLASSES:
+                self._classes[entry.obis] = entry.class_id
+                self.available_objects.setdefault(entry.obis, None)
+
+    @override
+    async def _async_update_data(self) -> MeterSnapshot:
+        assert self.client is not None
+        wanted = [obis for obis in self.selected_objects if obis in self._classes] or []
+        refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
+        try:
+            results = await self.client.read_registers(refs) if refs else []
+        except DlmsError as err:
+            raise self._update_failed(err) from err
+        self._security_succeeded()
+        readings: dict[ObisCode, MeterReading] = {}
+        for obis, result in zip(wanted, results, strict=True):
+            if isinstance(result, DlmsError):
+                LOGGER.debug("Reading %s failed: %s", obis, result)
+                continue
+            reading = reading_from_data(result.raw, result.unit, result.value if result.unit else None)
+            readings[obis] = reading
+            self.available_objects[obis] = reading
+        self.link_statistics.last_update = dt_util.utcnow()
+        self.link_statistics.frames += 1
+        self.link_statistics.invocation_counter = self.counters.client_counter
+        return MeterSnapshot(readings, timestamp=self.link_statistics.last_update)
+
+    def _update_failed(self, err: DlmsError) -> Exception:
+        """The error Home Assistant should see: reauth for rejected credentials, else a retry."""
+        if isinstance(err, AuthenticationFailedError | AssociationRejectedError):
+            return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="association_rejected")
+        if isinstance(err, DecryptionError | SecurityError):
+            self._security_failed(err)
+            return UpdateFailed(translation_domain=DOMAIN, translation_key="decryption_failed")
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="communication_error",
+            translation_placeholders={"error": str(err)},
+        )
+
+    @override
+    async def async_shutdown(self) -> None:
+        await super().async_shutdown()
+        if self.client is not None:
+            await self.client.close()
+
+
+class DlmsPushCoordinator(DlmsCoordinator):
+    """Listens to a meter's push port; values persist across telegrams until they go stale."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        super().__init__(hass, entry, None)
+        self._push_timeout = float(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
+        self._readings: dict[ObisCode, MeterReading] = {}
+        self._stale_timer: CALLBACK_TYPE | None = None
+        self._connected: bool | None = None
+        self.listener: PushListener | None = None
+        self.data = MeterSnapshot({})
+
+    @override
+    async def _async_setup(self) -> None:
+        assert self.config_entry is not None
+        await self.counters.async_load()
+        guard = ReplayGuard(self.counters.meter_counters, on_accept=self.counters.save_meter_counter)
+        self.listener = PushListener(
+            stream_opener(self.config_entry.data),
+            security_keys(self.config_entry.data),
+            replay_guard=guard,
+            on_data=self._keep_raw,
+        )
+
+    @override
+    async def _async_update_data(self) -> MeterSnapshot:
+        """Nothing to fetch: telegrams arrive by themselves."""
+        return self.data
+
+    async def async_listen(self) -> None:
+        """Run the listener until the entry unloads."""
+        assert self.listener is not None
+        self._arm_stale_timer()
+        try:
+            async for event in self.listener.events():
+                self._handle(event)
+        finally:
+            self._cancel_stale_timer()
+
+    @callback
+    def _handle(self, event: ListenerEvent) -> None:
+        match event:
+            case LinkStatus(connected=connected, reason=reason):
+                self._link_changed(connected, reason)
+            case Telegram():
+                self._telegram(event)
+            case TelegramFailure(error=error):
+                self._failure(error)
+        assert self.listener is not None
+        statistics = self.listener.decoder.statistics
+        self.link_statistics.frames = statistics.frames
+        self.link_statistics.frame_errors = statistics.frame_errors
+
+    @callback
+    def _link_changed(self, connected: bool, reason: str | None) -> None:
+        # Logged once per change, not once per retry.
+        if connected and self._connected is False:
+            LOGGER.info("The push port of %s is back", self._entry_title)
+        elif not connected and self._connected is not False:
+            LOGGER.warning("The push port of %s is unavailable: %s", self._entry_title, reason)
+        self._connected = connected
+        self.async_update_listeners()
+
+    @property
+    def _entry_title(self) -> str:
+        return self.config_entry.title if self.config_entry else DOMAIN
+
+    @callback
+    def _telegram(self, telegram: Telegram) -> None:
+        self._security_succeeded()
+        for obj in telegram.content.objects:
+            if obj.obis is None:
+                continue
+            reading = reading_from_data(obj.data, obj.unit, obj.value)
+            self._readings[obj.obis] = reading
+            self.available_objects[obj.obis] = reading
+        timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
+        self.link_statistics.last_update = dt_util.utcnow()
+        self.link_statistics.invocation_counter = telegram.invocation_counter
+        if telegram.system_title is not None and self.identity.system_title is None:
+            self.identity = MeterIdentity(system_title=telegram.system_title)
+        self._arm_stale_timer()
+        self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp))
+
+    @callback
+    def _failure(self, error: DlmsError) -> None:
+        if isinstance(error, SecurityError) and not isinstance(error, ReplayedTelegramError):
+            self._security_failed(error)
+        LOGGER.debug("Telegram not decoded: %s", error)
+        self.async_update_listeners()
+
+    @callback
+    def _arm_stale_timer(self) -> None:
+        self._cancel_stale_timer()
+        self._stale_timer = async_call_later(self.hass, self._push_timeout, self._went_stale)
+
+    @callback
+    def _cancel_stale_timer(self) -> None:
+        if self._stale_timer is not None:
+            self._stale_timer()
+            self._stale_timer = None
+
+    @callback
+    def _went_stale(self, _now: datetime) -> None:
+        self._stale_timer = None
+        self.async_set_update_error(
+            UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_telegram",
+                translation_placeholders={"seconds": str(int(self._push_timeout))},
+            )
+        )

@@ -1,0 +1,88 @@
+"""Diagnostics: what a maintainer needs to tell a wrong key from a loose cable, minus the secrets."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_AUTHENTICATION_KEY, CONF_ENCRYPTION_KEY, CONF_PASSWORD, CONF_SYSTEM_TITLE
+from .coordinator import DlmsCoordinator, DlmsPushCoordinator
+from .models import DlmsCosemConfigEntry
+
+REDACTED = "**REDACTED**"
+TO_REDACT = {
+    CONF_PASSWORD,
+    CONF_ENCRYPTION_KEY,
+    CONF_AUTHENTICATION_KEY,
+    CONF_SYSTEM_TITLE,
+    "unique_id",
+    "serial_number",
+    "system_title",
+    "logical_device_name",
+    "title",
+}
+
+
+def _redact_identifiers(hex_text: str, secrets: list[bytes]) -> str:
+    """Raw bytes as hex with serial numbers and system titles blanked out."""
+    for secret in secrets:
+        if secret:
+            hex_text = hex_text.replace(secret.hex().upper(), REDACTED)
+    return hex_text
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: DlmsCosemConfigEntry
+) -> dict[str, Any]:
+    """Configuration (secrets redacted), link statistics, and the last raw bytes from the meter."""
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
+    identity = runtime.identity
+    identities = [identity]
+    if isinstance(coordinator, DlmsCoordinator):
+        identities.append(coordinator.identity)  # a push meter's system title arrives with its telegrams
+    secrets = [
+        value.encode() if isinstance(value, str) else value
+        for known in identities
+        for value in (known.serial_number, known.logical_device_name, known.system_title)
+        if value
+    ]
+    if entry.unique_id:
+        secrets.append(entry.unique_id.encode())
+        with contextlib.suppress(ValueError):
+            secrets.append(bytes.fromhex(entry.unique_id))  # a system title as the unique ID
+    diagnostics: dict[str, Any] = {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "identity": async_redact_data(
+            {
+                "manufacturer": identity.manufacturer,
+                "flag_id": identity.flag_id,
+                "serial_number": identity.serial_number,
+                "system_title": identity.system_title,
+                "logical_device_name": identity.logical_device_name,
+            },
+            TO_REDACT,
+        ),
+        "last_update_success": coordinator.last_update_success,
+    }
+    if not isinstance(coordinator, DlmsCoordinator):
+        return diagnostics
+    diagnostics["objects"] = sorted(str(obis) for obis in coordinator.available_objects)
+    diagnostics["link_statistics"] = {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in asdict(coordinator.link_statistics).items()
+    }
+    if isinstance(coordinator, DlmsPushCoordinator) and coordinator.listener is not None:
+        diagnostics["decoder"] = {
+            "framing": coordinator.listener.decoder.framing,
+            **asdict(coordinator.listener.decoder.statistics),
+        }
+    diagnostics["last_raw_bytes"] = [
+        _redact_identifiers(raw.hex().upper(), secrets) for raw in coordinator.raw_frames
+    ]
+    return diagnostics

@@ -1,0 +1,350 @@
+"""Meet a meter before its entry exists: who it is and which objects it offers.
+
+The config flow probes a polled meter (associate, read its identity, object list and current values,
+release) or listens to a push port until one telegram decodes. Failures become :class:`ProbeError`
+with the flow's error key, so the user sees why (port, baud rate, key, password) instead of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
+
+from .connection import (
+    client_settings,
+    create_transport,
+    endpoint,
+    security_keys,
+    sync_invocation_counter,
+)
+from .const import DOMAIN, LOGGER
+from .dlms.axdr import Data
+from .dlms.client import DlmsClient, RegisterReference, RegisterValue
+from .dlms.errors import (
+    AssociationRejectedError,
+    AuthenticationFailedError,
+    AuthenticationTagMismatchError,
+    MeterNotRespondingError,
+    MissingKeyError,
+    PortUnavailableError,
+    SecurityError,
+    WrongEncryptionKeyError,
+)
+from .dlms.listener import LinkStatus, ListenerEvent, PushListener
+from .dlms.obis import ObisCode
+from .dlms.push import PushObject, plain_value
+from .dlms.security import InvalidKeyError
+from .dlms.telegram import Telegram, TelegramFailure
+from .dlms.transport.streams import close_stream, open_stream
+from .models import MeterIdentity, MeterReading
+from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe, ha_unit, state_value
+
+LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
+SERIAL_NUMBER: Final = ObisCode(0, 0, 96, 1, 0, 255)
+
+# Interface classes whose attribute 2 is a value: Data, Register, Extended and Demand Register.
+VALUE_CLASSES: Final = frozenset({1, 3, 4, 5})
+# What most people want on the Energy dashboard and the overview; the rest stays one click away.
+PRESELECTED_DEVICE_CLASSES: Final = frozenset(
+    {SensorDeviceClass.ENERGY, SensorDeviceClass.POWER, SensorDeviceClass.VOLTAGE, SensorDeviceClass.CURRENT}
+)
+
+# Shorter than the coordinator's link timeouts: the user is waiting in front of the form.
+PROBE_RESPONSE_TIMEOUT: float = 5.0
+PROBE_MAX_RETRIES: int = 1
+
+_MAX_TEXT = 32
+_THOUSANDS = "\u202f"  # narrow no-break space: "12 937 Wh" never breaks across lines
+
+
+class ProbeError(Exception):
+    """The probe failed; ``reason`` is the config flow's error key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectChoice:
+    """One object the user may turn into a sensor."""
+
+    obis: str
+    label: str
+    preselected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MeterProbe:
+    """What the probe learned: who the meter is and the objects it offers."""
+
+    identity: MeterIdentity
+    unique_id: str
+    objects: list[ObjectChoice]
+
+
+# Most specific first: the authentication and key errors derive from the general ones.
+_REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (PortUnavailableError, "cannot_open_port"),
+    (MeterNotRespondingError, "timeout"),
+    (AuthenticationTagMismatchError, "wrong_key"),
+    (WrongEncryptionKeyError, "wrong_encryption_key"),
+    (MissingKeyError, "missing_key"),
+    (InvalidKeyError, "invalid_key"),
+    (AuthenticationFailedError, "authentication_failed"),
+    (AssociationRejectedError, "association_rejected"),
+)
+
+
+def probe_error(err: Exception) -> ProbeError:
+    """The flow's error for a failure; anything unforeseen is logged (messages never carry keys)."""
+    if isinstance(err, ProbeError):
+        return err
+    for kind, reason in _REASONS:
+        if isinstance(err, kind):
+            LOGGER.debug("Probing the meter failed: %s", err)
+            return ProbeError(reason)
+    LOGGER.exception("Unexpected error while probing the meter")
+    return ProbeError("unknown")
+
+
+# --- labels -------------------------------------------------------------------------------------------
+
+
+async def async_object_names(hass: HomeAssistant) -> dict[str, str]:
+    """The sensor names in Home Assistant's language, to label objects as their sensors will be named."""
+    return await async_get_translations(hass, hass.config.language, "entity", {DOMAIN})
+
+
+def _name(obis: ObisCode, unit: str | None, names: Mapping[str, str]) -> str | None:
+    description = describe(obis, unit)
+    key = description.translation_key
+    if key is None or key == GENERIC_TRANSLATION_KEY:
+        return None
+    template = names.get(f"component.{DOMAIN}.entity.sensor.{key}.name")
+    if template is None:
+        return None
+    # The translations' placeholders are checked against the English ones by the tests.
+    return template.format(**(description.translation_placeholders or {}))
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float):
+        value = round(value, 3)
+    return f"{value:,}".replace(",", _THOUSANDS)
+
+
+def _value_text(reading: MeterReading) -> str | None:
+    value = state_value(reading)
+    if isinstance(value, int | float):
+        unit = ha_unit(reading.unit)
+        return f"{_number(value)} {unit}" if unit else _number(value)
+    if not isinstance(value, str):
+        return None
+    return value if len(value) <= _MAX_TEXT else f"{value[: _MAX_TEXT - 1]}…"
+
+
+def object_label(obis: ObisCode, reading: MeterReading | None, names: Mapping[str, str]) -> str:
+    """The sensor's name, the code and what it reads now: "Energy import (1.0.1.8.0.255) - 12 937 Wh"."""
+    name = _name(obis, reading.unit if reading else None, names)
+    label = f"{name} ({obis})" if name else str(obis)
+    value = _value_text(reading) if reading is not None else None
+    return f"{label} - {value}" if value else label
+
+
+def is_preselected(obis: ObisCode, unit: str | None) -> bool:
+    """Energy, power, voltage and current registers the catalog knows."""
+    return catalog_entry(obis) is not None and describe(obis, unit).device_class in PRESELECTED_DEVICE_CLASSES
+
+
+def object_choices(
+    readings: Mapping[ObisCode, MeterReading | None], names: Mapping[str, str]
+) -> list[ObjectChoice]:
+    """The objects as the flows offer them: preselected first, then known ones, then by code."""
+    choices = []
+    for obis, reading in readings.items():
+        preselected = is_preselected(obis, reading.unit if reading else None)
+        label = object_label(obis, reading, names)
+        choices.append((not preselected, catalog_entry(obis) is None, obis, label, preselected))
+    return [
+        ObjectChoice(obis=str(obis), label=label, preselected=preselected)
+        for _, _, obis, label, preselected in sorted(choices, key=lambda choice: choice[:3])
+    ]
+
+
+# --- identity -----------------------------------------------------------------------------------------
+
+
+def _text(value: Data | Exception) -> str | None:
+    """An identifier as text: printable as it is, binary in hex, numbers in decimal."""
+    if not isinstance(value, Data):
+        return None  # the meter has no such object
+    raw = plain_value(value)
+    if isinstance(raw, bytes):
+        raw = raw.rstrip(b"\x00").hex().upper()
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if isinstance(raw, str) and (raw := raw.strip("\x00 ")):
+        return raw
+    return None
+
+
+def _fallback_id(data: Mapping[str, Any]) -> str:
+    """A meter that names itself nowhere is the meter on its port."""
+    return str(endpoint(data))
+
+
+# --- polled meters ------------------------------------------------------------------------------------
+
+
+async def probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
+    """Associate, read the meter's identity, objects and their values, then release the association."""
+    try:
+        return await _probe_polled_meter(hass, data)
+    except Exception as err:
+        raise probe_error(err) from err
+
+
+async def _probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
+    names = await async_object_names(hass)
+    timeouts: dict[str, Any] = {"response_timeout": PROBE_RESPONSE_TIMEOUT, "max_retries": PROBE_MAX_RETRIES}
+    settings = client_settings(data)
+    client = DlmsClient(create_transport(hass, data, **timeouts), settings)
+    try:
+        if settings.ciphered:
+            await sync_invocation_counter(hass, data, client, **timeouts)
+        context = await client.connect()
+        logical_device_name, serial_number = await client.get_many(
+            [(LOGICAL_DEVICE_NAME, 1, 2), (SERIAL_NUMBER, 1, 2)]
+        )
+        entries = await client.read_object_list()
+        # Meters that list no access rights get the benefit of the doubt.
+        wanted = [
+            RegisterReference(entry.obis, entry.class_id)
+            for entry in entries
+            if entry.class_id in VALUE_CLASSES and (not entry.attribute_access or entry.readable(2))
+        ]
+        readings: dict[ObisCode, MeterReading | None] = dict.fromkeys((ref.obis for ref in wanted), None)
+        for value in await client.read_registers(wanted) if wanted else []:
+            if isinstance(value, RegisterValue):
+                readings[value.obis] = MeterReading(
+                    value=value.value, unit=value.unit, raw=value.raw.to_python()
+                )
+    finally:
+        await client.close()
+    identity = MeterIdentity(
+        serial_number=_text(serial_number),
+        logical_device_name=_text(logical_device_name),
+        system_title=context.server_system_title,
+    )
+    unique_id = (
+        identity.serial_number
+        or identity.logical_device_name
+        or (identity.system_title.hex().upper() if identity.system_title else None)
+        or _fallback_id(data)
+    )
+    return MeterProbe(identity, unique_id, object_choices(readings, names))
+
+
+# --- push meters --------------------------------------------------------------------------------------
+
+
+# Where meters push their serial number: 0.0.96.1.0.255 (Aidon, Kaifa and most others; channel 1 in
+# Norway), or Kamstrup's 1.1.0.0.5.255.
+_SERIAL_NUMBER_CODES: Final = frozenset(
+    {SERIAL_NUMBER, ObisCode(0, 1, 96, 1, 0, 255), ObisCode(1, 0, 0, 0, 5, 255), ObisCode(1, 1, 0, 0, 5, 255)}
+)
+
+
+def _push_identity(telegram: Telegram) -> MeterIdentity:
+    serial_number = None
+    logical_device_name = None
+    for obj in telegram.content.objects:
+        if obj.obis is None:
+            continue
+        if serial_number is None and obj.obis in _SERIAL_NUMBER_CODES:
+            serial_number = _text(obj.data)
+        elif obj.obis == LOGICAL_DEVICE_NAME:
+            logical_device_name = _text(obj.data)
+    return MeterIdentity(
+        serial_number=serial_number,
+        system_title=telegram.system_title,
+        logical_device_name=logical_device_name,
+    )
+
+
+def _push_readings(objects: tuple[PushObject, ...]) -> dict[ObisCode, MeterReading | None]:
+    return {obj.obis: MeterReading.from_push_object(obj) for obj in objects if obj.obis is not None}
+
+
+async def probe_push_meter(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    timeout: float,  # noqa: ASYNC109 - the wait ends in an answer (no_data), not in a cancellation
+) -> MeterProbe:
+    """Listen to the push port until a telegram decodes, or fail once ``timeout`` seconds have passed."""
+    try:
+        return await _probe_push_meter(hass, data, timeout)
+    except Exception as err:
+        raise probe_error(err) from err
+
+
+async def _probe_push_meter(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    timeout: float,  # noqa: ASYNC109
+) -> MeterProbe:
+    names = await async_object_names(hass)
+    where = endpoint(data)
+    streams: list[asyncio.StreamWriter] = []
+
+    async def open_tracked() -> tuple[asyncio.StreamReader, asyncio.StreamWriter | None]:
+        reader, writer = await open_stream(where)
+        streams.append(writer)
+        return reader, writer
+
+    listener = PushListener(open_tracked, security_keys(data))
+    # An async generator: closing it closes the stream (the port is exclusive while open).
+    events = cast("AsyncGenerator[ListenerEvent]", listener.events())
+    telegram: Telegram | None = None
+    opened = False
+    try:
+        async with asyncio.timeout(timeout):
+            async for event in events:
+                if isinstance(event, LinkStatus):
+                    # The listener retries for ever; the flow reports a port that never opened.
+                    if not event.connected and not opened:
+                        raise PortUnavailableError(event.reason or "the port cannot be opened")
+                    opened = True
+                elif isinstance(event, TelegramFailure):
+                    # A key problem repeats with every telegram (and nothing is a replay before the
+                    # first one decodes); a cut or garbled telegram may be followed by a whole one.
+                    if isinstance(event.error, SecurityError):
+                        raise event.error
+                    LOGGER.debug("Telegram not decoded: %s", event.error)
+                else:
+                    telegram = event
+                    break
+    except TimeoutError:
+        pass
+    finally:
+        await events.aclose()
+        # The listener only starts closing its stream; the entry opens the port right after the probe.
+        for writer in streams:
+            await close_stream(writer)
+    if telegram is None:
+        raise ProbeError("no_valid_frame" if listener.decoder.statistics.bytes_received else "no_data")
+    identity = _push_identity(telegram)
+    unique_id = (
+        identity.serial_number
+        or (identity.system_title.hex().upper() if identity.system_title else None)
+        or identity.logical_device_name
+        or _fallback_id(data)
+    )
+    return MeterProbe(identity, unique_id, object_choices(_push_readings(telegram.content.objects), names))
