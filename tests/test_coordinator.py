@@ -13,6 +13,7 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -157,6 +158,10 @@ async def test_polled_meter_sets_up_reads_values_and_unloads(
     assert serial is not None
     assert serial.state == "12345678"
     assert coordinator.identity.serial_number == "12345678"
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "12345678"), entry.entry_id)
+    assert device is not None
+    assert device.serial_number == "12345678"
+    assert device.name == "Simulated meter"
     # The association object list says what else the meter has.
     assert len(coordinator.available_objects) > len(OBJECTS)
 

@@ -23,6 +23,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) ->
         serial_number=coordinator.identity.serial_number or entry.unique_id,
         system_title=coordinator.identity.system_title,
         logical_device_name=coordinator.identity.logical_device_name,
+        firmware=coordinator.identity.firmware,
     )
     entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=identity)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -56,6 +56,7 @@ RAW_FRAMES_KEPT = 8
 VALUE_CLASSES = frozenset({1, 3, 4, 5})
 LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
+FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
 
 
 def repair_issue_id(entry: ConfigEntry[Any]) -> str:
@@ -215,14 +216,21 @@ class DlmsPollCoordinator(DlmsCoordinator):
                 await sync_invocation_counter(self.hass, self.config_entry.data, self.client)
             await self.client.connect()
             entries = await self.client.read_object_list()
-            identity = await self.client.get_many([(LOGICAL_DEVICE_NAME, 1, 2), (SERIAL_NUMBER, 1, 2)])
+            listed = {entry.obis for entry in entries}
+            wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
+            identity = await self.client.get_many([(obis, 1, 2) for obis in wanted])
         except DlmsError as err:
             raise self._update_failed(err) from err
         self._learn_objects(entries)
-        names = [plain_value(item) if isinstance(item, Data) else None for item in identity]
+        texts: dict[ObisCode, str] = {}
+        for obis, item in zip(wanted, identity, strict=True):
+            value = plain_value(item) if isinstance(item, Data) else None
+            if isinstance(value, str):
+                texts[obis] = value
         self.identity = MeterIdentity(
-            logical_device_name=names[0] if isinstance(names[0], str) else None,
-            serial_number=names[1] if isinstance(names[1], str) else None,
+            logical_device_name=texts.get(LOGICAL_DEVICE_NAME),
+            serial_number=texts.get(SERIAL_NUMBER),
+            firmware=texts.get(FIRMWARE),
         )
 
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
