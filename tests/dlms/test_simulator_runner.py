@@ -488,3 +488,43 @@ async def test_in_memory_transport_with_the_projects_client() -> None:
     assert not connection.associated
     with pytest.raises(ConnectionLostError):
         await transport.request(SERIAL_REQUEST)
+
+
+@pytest.mark.parametrize("transport", [Transport.HDLC_PTY, Transport.HDLC_TCP])
+async def test_several_meters_on_one_port_read_over_one_shared_port(transport: Transport) -> None:
+    from custom_components.dlms_cosem.dlms.client.client import DlmsClient
+    from custom_components.dlms_cosem.dlms.client.settings import ClientSettings
+    from custom_components.dlms_cosem.dlms.errors import MeterNotRespondingError
+    from custom_components.dlms_cosem.dlms.transport.hdlc import HdlcTransport
+    from custom_components.dlms_cosem.dlms.transport.shared import SharedPort
+    from custom_components.dlms_cosem.dlms.transport.streams import Endpoint, SerialEndpoint, TcpEndpoint
+
+    first = SimulatedMeter(lambda: NOW, serial="11111111")
+    second = SimulatedMeter(lambda: NOW, serial="22222222")
+    settings = RunnerSettings(transport, server_address=server_address(1, 17))
+    with pytest.raises(ValueError, match="own HDLC address"):
+        SimulatorServer(first, settings, extra_meters=[(server_address(1, 17, 4), second)])
+    async with SimulatorServer(first, settings, extra_meters=[(server_address(1, 18), second)]) as server:
+        endpoint: Endpoint
+        if transport is Transport.HDLC_PTY:
+            endpoint = SerialEndpoint(server.address)
+        else:
+            host, tcp_port = server.address.rsplit(":", 1)
+            endpoint = TcpEndpoint(host, int(tcp_port))
+        port = SharedPort(endpoint)
+
+        def client(physical: int) -> DlmsClient:
+            link = HdlcTransport(port, server_physical=physical, response_timeout=TIMEOUT, max_retries=1)
+            return DlmsClient(link, ClientSettings())
+
+        async with client(17) as one, client(18) as two:
+            assert port.users == 2
+            serials = await asyncio.gather(*(c.get("0.0.96.1.0.255", 1) for c in (one, two, one, two)))
+            assert serials == [Data.octet_string(s) for s in (b"11111111", b"22222222") * 2]
+        assert port.users == 0
+        # A station nobody configured stays silent, as an absent meter on the bus does.
+        with pytest.raises(MeterNotRespondingError):
+            async with client(19):
+                pass
+        async with client(18) as two:  # and the others still answer
+            assert await two.get("0.0.96.1.0.255", 1) == Data.octet_string(b"22222222")

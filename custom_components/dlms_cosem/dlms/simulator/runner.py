@@ -7,6 +7,10 @@ wrapper framer) -> :class:`~.server.ServerConnection` -> link layer -> bytes out
 reply latency, the emulated line speed (``10 / baud`` seconds per byte, written in small chunks), an
 inactivity timeout that drops the HDLC link, and the reboot downtime. In push mode telegrams go to the
 pty or to every connected TCP client periodically. ``close`` stops everything and releases every fd.
+
+Over HDLC the port can be a bus with several meters: ``extra_meters`` adds stations at other HDLC
+addresses, each with its own server link and association; every link sees every frame and ignores the
+ones addressed to other stations, as meters on an RS-485 line do.
 """
 
 from __future__ import annotations
@@ -17,14 +21,22 @@ import os
 import secrets
 import termios
 import tty
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..errors import ConnectionLostError, DlmsError, MeterNotRespondingError
 from ..hdlc import HdlcParameters, server_address
 from ..hdlc.address import HdlcAddress
-from ..hdlc.link import ApduReceived, Connected, Disconnected, HdlcServerLink, LinkEvent, ProtocolViolation
+from ..hdlc.link import (
+    ApduReceived,
+    Connected,
+    Disconnected,
+    HdlcServerLink,
+    LinkEvent,
+    ProtocolViolation,
+    same_station,
+)
 from ..wrapper import WrapperFramer, WrapperPdu
 from .faults import FaultInjector
 from .model import SimulatedMeter
@@ -203,17 +215,22 @@ class _Session:
             security.client_invocation_counter = 0
             security.server_invocation_counter = 0
 
-    def _serve(self, apdu: bytes) -> bytes | None:
-        """The answer to one APDU after the request faults; None when nothing is sent."""
+    def _serve(self, apdu: bytes, connection: ServerConnection | None = None) -> bytes | None:
+        """The answer to one APDU after the request faults; None when nothing is sent.
+
+        ``connection`` answers it (one of the stations on a bus); the session's by default.
+        """
         faults = self.faults.on_request()
         if faults.reboot:
             self._reboot()
             return None
         if faults.ignore:
             return None
+        if connection is None:
+            connection = self.connection
         if faults.drop_association:
-            self.connection.drop_association()
-        return self.connection.handle(apdu)
+            connection.drop_association()
+        return connection.handle(apdu)
 
     async def transmit(self, data: bytes, *, reply: bool = True) -> None:
         """Send bytes as the emulated line does: after the latency, at the baud rate, maybe mangled."""
@@ -244,15 +261,35 @@ class _Session:
             await self.transmit(frame, reply=False)
 
 
+class _Station:
+    """One further meter on an HDLC bus: its own server link and association."""
+
+    def __init__(self, address: HdlcAddress, meter: SimulatedMeter, simulator: SimulatorServer) -> None:
+        self.meter = meter
+        self._simulator = simulator
+        self.link = HdlcServerLink(address, simulator.settings.hdlc_parameters)
+        self.connection = self.new_connection()
+
+    def new_connection(self, client_sap: int = 16) -> ServerConnection:
+        return self._simulator.new_connection(client_sap, meter=self.meter, address=self.link.server_address)
+
+
 class _HdlcSession(_Session):
     def __init__(self, port: _Port, simulator: SimulatorServer, describe: str) -> None:
         super().__init__(port, simulator, describe)
         settings = simulator.settings
         self.link = HdlcServerLink(settings.server_address, settings.hdlc_parameters)
+        self.stations = [_Station(address, meter, simulator) for address, meter in simulator.extra_meters]
 
     def _reboot(self) -> None:
         super()._reboot()
         self.link.reset()
+        for station in self.stations:  # the whole bus loses power
+            station.link.reset()
+            station.connection = station.new_connection()
+            if self.faults.reset_frame_counters:
+                station.meter.security.client_invocation_counter = 0
+                station.meter.security.server_invocation_counter = 0
 
     async def run(self) -> None:
         timeout = self._simulator.settings.inactivity_timeout
@@ -265,6 +302,9 @@ class _HdlcSession(_Session):
                     _LOGGER.debug("HDLC inactivity timeout: link dropped")
                 self.link.reset()
                 self.connection.drop_association()
+                for station in self.stations:
+                    station.link.reset()
+                    station.connection.drop_association()
                 continue
             if not data:
                 return
@@ -275,6 +315,10 @@ class _HdlcSession(_Session):
             for event in self.link.receive(data):
                 self._on_event(event)
             await self.transmit(self.link.data_to_send())
+            for station in self.stations:
+                for event in station.link.receive(data):
+                    self._on_station_event(station, event)
+                await self.transmit(station.link.data_to_send())
 
     def _on_event(self, event: LinkEvent) -> None:
         if isinstance(event, Connected):
@@ -286,6 +330,17 @@ class _HdlcSession(_Session):
             answer = self._serve(event.apdu)
             if answer is not None and self.link.is_connected:
                 self.link.send_apdu(answer)
+
+    def _on_station_event(self, station: _Station, event: LinkEvent) -> None:
+        if isinstance(event, Connected):
+            client = station.link.client_address
+            station.connection = station.new_connection(client.logical if client else 16)
+        elif isinstance(event, Disconnected | ProtocolViolation):
+            station.connection.drop_association()
+        elif isinstance(event, ApduReceived):
+            answer = self._serve(event.apdu, station.connection)
+            if answer is not None and station.link.is_connected:
+                station.link.send_apdu(answer)
 
 
 class _WrapperSession(_Session):
@@ -357,6 +412,11 @@ class SimulatorServer:
 
     Use as an async context manager, or call :meth:`start` and :meth:`close`. ``connection_factory``
     options (PDU size, challenge randomness) come from ``settings`` and ``random_bytes``.
+
+    ``extra_meters`` puts further meters on the same HDLC port (pty or TCP), each at its own HDLC
+    address (which must differ from ``settings.server_address`` and from each other); faults, line
+    speed and the inactivity timeout are the port's, pushes come from ``meter`` only. The wrapper
+    ignores them.
     """
 
     def __init__(
@@ -366,9 +426,14 @@ class SimulatorServer:
         *,
         faults: FaultInjector | None = None,
         random_bytes: Callable[[int], bytes] | None = None,
+        extra_meters: Sequence[tuple[HdlcAddress, SimulatedMeter]] = (),
     ) -> None:
         self.meter = meter
         self.settings = settings or RunnerSettings()
+        self.extra_meters = tuple(extra_meters)
+        addresses = [self.settings.server_address, *(address for address, _ in extra_meters)]
+        if any(same_station(a, b) for i, a in enumerate(addresses) for b in addresses[i + 1 :]):
+            raise ValueError("every meter on the port needs its own HDLC address")
         self.faults = faults or FaultInjector()
         self._random_bytes = random_bytes
         self.sessions: list[_Session] = []
@@ -389,12 +454,21 @@ class SimulatorServer:
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    def new_connection(self, client_sap: int = 16) -> ServerConnection:
-        """A fresh association with the meter (for a new link or a new TCP client)."""
+    def new_connection(
+        self,
+        client_sap: int = 16,
+        *,
+        meter: SimulatedMeter | None = None,
+        address: HdlcAddress | None = None,
+    ) -> ServerConnection:
+        """A fresh association with the meter (for a new link or a new TCP client).
+
+        ``meter`` and ``address`` name one of the ``extra_meters`` instead.
+        """
         return ServerConnection(
-            self.meter,
+            meter or self.meter,
             client_sap=client_sap,
-            server_sap=self.settings.server_address.logical,
+            server_sap=(address or self.settings.server_address).logical,
             max_receive_pdu_size=self.settings.max_receive_pdu_size,
             random_bytes=self._random_bytes or secrets.token_bytes,
         )
