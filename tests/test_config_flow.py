@@ -26,6 +26,7 @@ import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 from serialx import SerialPortInfo
 
@@ -110,6 +111,21 @@ def usb_ports() -> Iterator[list[SerialPortInfo]]:
     """The USB serial ports "plugged in": none unless a test adds some."""
     ports: list[SerialPortInfo] = []
     with patch("custom_components.dlms_cosem.config_flow.list_serial_ports", return_value=ports):
+        yield ports
+
+
+@pytest.fixture
+async def usb_integration(hass: HomeAssistant) -> AsyncIterator[list[SerialPortInfo]]:
+    """Home Assistant's usb integration loaded, its scan finding the ports a test adds."""
+    from homeassistant.components.usb.utils import usb_serial_device_from_port
+
+    ports: list[SerialPortInfo] = []
+
+    async def scan(hass: HomeAssistant) -> list[Any]:
+        return [usb_serial_device_from_port(port) for port in ports]
+
+    assert await async_setup_component(hass, "usb", {})
+    with patch("homeassistant.components.usb.async_scan_serial_ports", side_effect=scan):
         yield ports
 
 
@@ -414,6 +430,42 @@ async def test_polled_serial_without_security(
         "authentication": "none",
     }
     assert result["options"] == {CONF_OBJECTS: [ENERGY, "0.0.96.1.0.255"], CONF_SCAN_INTERVAL: 30}
+
+
+async def test_serial_ports_listed_by_the_usb_integration(
+    hass: HomeAssistant,
+    usb_integration: list[SerialPortInfo],
+    usb_ports: list[SerialPortInfo],
+    no_setup: None,
+) -> None:
+    """With usb loaded its scan lists the ports (by /dev/serial/by-id path), not serialx's."""
+    usb_ports.append(
+        SerialPortInfo("/dev/ttyS9", "/dev/ttyS9", None, None, None, None, None, None, None, None)
+    )
+    async with simulator(Transport.HDLC_PTY) as server:
+        usb_integration.append(usb_port(server.address))
+        usb_integration.append(
+            SerialPortInfo("/dev/ttyS0", "/dev/ttyS0", None, None, None, None, None, None, None, None)
+        )
+        result = await start(hass, "serial_poll")
+        assert result["step_id"] == "serial"
+        assert field_default(result, "port") == server.address
+        assert selector_options(result, "port") == [
+            {
+                "value": server.address,
+                "label": f"FT232R USB UART - {server.address}, s/n: A50285BI - FTDI - 0403:6001",
+            },
+            {"value": "/dev/ttyS0", "label": "ttyS0 - /dev/ttyS0, s/n: n/a"},
+            {"value": MANUAL_PORT, "label": "Enter manually"},
+        ]
+        result = await configure(
+            hass, result, {"port": server.address, "baudrate": "9600", "parity": "n", "advanced": {}}
+        )
+        result = await configure(hass, result, {"authentication": "none"})
+        assert result["step_id"] == "objects"
+        result = await configure(hass, result, {"objects": [ENERGY]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["port"] == server.address
 
 
 async def test_polled_serial_lls_on_a_port_entered_by_hand(hass: HomeAssistant, no_setup: None) -> None:
