@@ -483,3 +483,37 @@ def test_gurux_client_reads_the_simulate_command_over_hdlc_tcp(simulate_command:
     assert before - timedelta(seconds=1) <= reading.clock <= after + timedelta(seconds=1)
     assert reading.deviation == -60
     assert LOAD_PROFILE in [name for _, _, name in reading.objects]
+
+
+@pytest.mark.parametrize("security", ["none", "lls"])
+def test_the_read_command_reads_a_gurux_server(gurux_server: int, security: str) -> None:
+    """``python -m ... read`` against the gurux server: registers scaled, the device name as text."""
+    import contextlib
+    import io
+
+    from custom_components.dlms_cosem.dlms.__main__ import main
+
+    argv = ["read", "--host", "127.0.0.1", "--tcp-port", str(gurux_server), "--timeout", "3"]
+    if security == "lls":
+        argv += ["--client-address", str(MANAGEMENT_CLIENT), "--auth", "lls", "--password", PASSWORD]
+    # --list-objects gives the read command every object's class up front. (Guessing a Data object to
+    # be a Register makes gurux-dlms 1.0.203 answer a GET-with-list with a truncated response.)
+    argv += ["--list-objects", *(spec.logical_name for spec in PEER_REGISTERS), PEER_LOGICAL_DEVICE_NAME[0]]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(argv)
+    assert code == 0, stderr.getvalue()
+    lines = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert {(r["class_id"], r["obis"]) for r in lines if "class_id" in r} == {
+        (class_id, str(obis)) for class_id, _, obis in PEER_OBJECTS
+    }
+    records = {r["obis"]: r for r in lines if "attribute" in r}
+    assert [(records[s.logical_name]["value"], records[s.logical_name]["unit"]) for s in PEER_REGISTERS] == [
+        (12_345_678, "Wh"),
+        (43_210, "Wh"),
+        (230.1, "V"),
+        (-1_500, "W"),
+    ]
+    assert records["1.0.32.7.0.255"]["raw"] == 2_301
+    assert records[PEER_LOGICAL_DEVICE_NAME[0]]["value"] == PEER_LOGICAL_DEVICE_NAME[1].decode()
+    assert PASSWORD not in stdout.getvalue() + stderr.getvalue()
