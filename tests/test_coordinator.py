@@ -36,16 +36,20 @@ from custom_components.dlms_cosem.const import (
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator, DlmsPushCoordinator, repair_issue_id
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.axdr import Data
+from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
-from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
+from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, Register, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+from custom_components.dlms_cosem.dlms.units import ScalerUnit
 
 PASSWORD = "S3cr3tPw"
 KEY_HEX = "000102030405060708090A0B0C0D0E0F"
 WRONG_KEY_HEX = "F0E0D0C0B0A090807060504030201000"
 OBJECTS = ["1.0.1.8.0.255", "1.0.32.7.0.255", "1.0.1.7.0.255", "0.0.96.1.0.255"]
+POWER_FACTOR = ObisCode.parse("1.0.13.7.0.255")
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +67,8 @@ async def lls_meter() -> AsyncIterator[tuple[SimulatorServer, FaultInjector, int
         clock,
         security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
     )
+    # A power factor: scaler -3 and no unit (255), so the value is scaled but has no symbol.
+    meter.add(Register(POWER_FACTOR, lambda _now: Data.long_unsigned(987), ScalerUnit(-3, 255)))
     faults = FaultInjector(seed=1)
     server = SimulatorServer(meter, RunnerSettings(transport=Transport.WRAPPER_TCP), faults=faults)
     address = await server.start()
@@ -100,7 +106,7 @@ def polled_entry(port: int, password: str = PASSWORD) -> MockConfigEntry:
             CONF_AUTHENTICATION: "lls",
             CONF_PASSWORD: password,
         },
-        options={CONF_OBJECTS: OBJECTS, CONF_SCAN_INTERVAL: 30},
+        options={CONF_OBJECTS: [*OBJECTS, str(POWER_FACTOR)], CONF_SCAN_INTERVAL: 30},
     )
 
 
@@ -154,6 +160,10 @@ async def test_polled_meter_sets_up_reads_values_and_unloads(
     assert energy.attributes["device_class"] == "energy"
     assert energy.attributes["state_class"] == "total_increasing"
     assert float(energy.state) > 0
+    power_factor = hass.states.get(entity_id(hass, entry, str(POWER_FACTOR)))
+    assert power_factor is not None
+    assert float(power_factor.state) == pytest.approx(98.7)  # 0.987 shown in %
+    assert coordinator.data.readings[POWER_FACTOR].value == 0.987
     serial = hass.states.get(entity_id(hass, entry, "0.0.96.1.0.255"))
     assert serial is not None
     assert serial.state == "12345678"

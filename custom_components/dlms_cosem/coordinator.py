@@ -242,7 +242,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
     @override
     async def _async_update_data(self) -> MeterSnapshot:
         assert self.client is not None
-        wanted = [obis for obis in self.selected_objects if obis in self._classes] or []
+        wanted = [obis for obis in self.selected_objects if obis in self._classes]
         refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
         try:
             results = await self.client.read_registers(refs) if refs else []
@@ -254,7 +254,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
             if isinstance(result, DlmsError):
                 LOGGER.debug("Reading %s failed: %s", obis, result)
                 continue
-            reading = reading_from_data(result.raw, result.unit, result.value if result.unit else None)
+            # Numbers come scaled (a power factor of 1000 with scaler -3 and no unit is 1.0); other
+            # values are shown as a person reads them (text, date-times).
+            numeric = isinstance(result.value, int | float) and not isinstance(result.value, bool)
+            reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
             readings[obis] = reading
             self.available_objects[obis] = reading
         self.link_statistics.last_update = dt_util.utcnow()
