@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from custom_components.dlms_cosem.dlms.apdu.tags import ApduTag
 from custom_components.dlms_cosem.dlms.errors import (
     AuthenticationTagMismatchError,
     DecodeError,
@@ -16,8 +17,8 @@ from custom_components.dlms_cosem.dlms.errors import (
 )
 from custom_components.dlms_cosem.dlms.reader import ByteReader
 from custom_components.dlms_cosem.dlms.security import (
+    CIPHERED_APDU_TAGS,
     CipheredApdu,
-    CipheredApduTag,
     SecurityControl,
     SecurityKeys,
     UnprotectedApdu,
@@ -139,7 +140,7 @@ STANDARD_TAGS = {
 
 
 def test_tag_values_follow_the_asn1() -> None:
-    assert {tag.name: int(tag) for tag in CipheredApduTag} == STANDARD_TAGS
+    assert {tag.name: int(tag) for tag in CIPHERED_APDU_TAGS} == STANDARD_TAGS
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,7 @@ def test_general_and_dedicated_classification() -> None:
 def test_glo_get_request_decodes() -> None:
     apdu = decode_ciphered_apdu(GLO_GET_REQUEST)
     assert apdu == CipheredApdu(
-        tag=CipheredApduTag.GLO_GET_REQUEST,
+        tag=ApduTag.GLO_GET_REQUEST,
         system_title=None,
         control=SecurityControl(security_suite=0, authenticated=True, encrypted=True),
         invocation_counter=GB_IC,
@@ -187,7 +188,7 @@ def test_glo_get_request_decodes() -> None:
 
 def test_glo_get_request_protect() -> None:
     apdu = protect(
-        CipheredApduTag.GLO_GET_REQUEST,
+        ApduTag.GLO_GET_REQUEST,
         GET_REQUEST_PLAINTEXT,
         GB_KEYS,
         system_title=GB_TITLE,
@@ -203,7 +204,7 @@ def test_glo_initiate_request() -> None:
     assert apdu.encode() == GLO_INITIATE_REQUEST
     decoded = decode_ciphered_apdu(GLO_INITIATE_REQUEST)
     assert decoded == apdu
-    assert decoded.tag == CipheredApduTag.GLO_INITIATE_REQUEST
+    assert decoded.tag == ApduTag.GLO_INITIATE_REQUEST
     assert unprotect(GLO_INITIATE_REQUEST, GB_KEYS, GB_TITLE).plaintext == INITIATE_PLAINTEXT
 
 
@@ -222,7 +223,7 @@ def test_service_specific_with_wrong_title_is_a_mismatch() -> None:
 
 def test_general_glo_ciphering_decodes() -> None:
     apdu = decode_ciphered_apdu(GGC_APDU)
-    assert apdu.tag == CipheredApduTag.GENERAL_GLO_CIPHERING
+    assert apdu.tag == ApduTag.GENERAL_GLO_CIPHERING
     assert apdu.system_title == bytes.fromhex("2f19229199164103")
     assert apdu.control.to_byte() == 0x30
     assert apdu.invocation_counter == 0x1E5
@@ -278,7 +279,7 @@ def test_missing_encryption_key() -> None:
 def test_netz_noe_apdu_spans_two_frames() -> None:
     assert len(NOE_APDU) == 260
     apdu = decode_ciphered_apdu(NOE_APDU)
-    assert apdu.tag == CipheredApduTag.GENERAL_GLO_CIPHERING
+    assert apdu.tag == ApduTag.GENERAL_GLO_CIPHERING
     assert apdu.system_title == b"KFMgP\x00\x00\x09"  # Kaifa's FLAG id "KFM"
     assert apdu.control == SecurityControl(encrypted=True)
     assert apdu.invocation_counter == 0x23
@@ -384,7 +385,7 @@ def test_unsupported_suite() -> None:
 
 # --- property tests ---------------------------------------------------------------------------------
 
-tags = st.sampled_from(sorted(int(tag) for tag in CipheredApduTag))
+tags = st.sampled_from(sorted(int(tag) for tag in CIPHERED_APDU_TAGS))
 controls = st.sampled_from([0x10, 0x20, 0x30, 0x11, 0x21, 0x31, 0x70])
 keys_strategy = st.binary(min_size=16, max_size=16)
 

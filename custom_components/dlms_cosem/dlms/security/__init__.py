@@ -1,8 +1,8 @@
 """DLMS security (IEC 62056-5-3, Green Book): security control, AES-GCM, HLS-GMAC, ciphered APDUs, keys."""
 
 from .ciphered_apdu import (
+    CIPHERED_APDU_TAGS,
     CipheredApdu,
-    CipheredApduTag,
     UnprotectedApdu,
     decode_ciphered_apdu,
     is_ciphered_tag,
@@ -17,10 +17,10 @@ from .gmac import hls_gmac_response, verify_hls_gmac_response
 from .keys import KEY_LENGTH, InvalidKeyError, SecurityKeys, parse_key
 
 __all__ = [
+    "CIPHERED_APDU_TAGS",
     "KEY_LENGTH",
     "TAG_LENGTH",
     "CipheredApdu",
-    "CipheredApduTag",
     "DecryptedPayload",
     "InvalidKeyError",
     "SecurityControl",

@@ -9,8 +9,8 @@ the dedicated key agreed in the initiate request: the caller puts the right one 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
+from ..apdu.tags import CIPHERED_TAGS, ApduTag
 from ..errors import DecodeError, EncodeError, SecurityError
 from ..reader import ByteReader, encode_length
 from .control import SecurityControl, as_security_control
@@ -20,57 +20,20 @@ from .keys import SecurityKeys
 SECURITY_HEADER_LENGTH = 5  # security control byte and invocation counter
 
 
-class CipheredApduTag(IntEnum):
-    """xDLMS-APDU CHOICE tags of the ciphered APDUs, named as in the standard's ASN.1."""
-
-    GLO_INITIATE_REQUEST = 33
-    GLO_READ_REQUEST = 37
-    GLO_WRITE_REQUEST = 38
-    GLO_INITIATE_RESPONSE = 40
-    GLO_READ_RESPONSE = 44
-    GLO_WRITE_RESPONSE = 45
-    GLO_CONFIRMED_SERVICE_ERROR = 46
-    GLO_UNCONFIRMED_WRITE_REQUEST = 54
-    GLO_INFORMATION_REPORT_REQUEST = 56
-    DED_INITIATE_REQUEST = 65
-    DED_READ_REQUEST = 69
-    DED_WRITE_REQUEST = 70
-    DED_INITIATE_RESPONSE = 72
-    DED_READ_RESPONSE = 76
-    DED_WRITE_RESPONSE = 77
-    DED_CONFIRMED_SERVICE_ERROR = 78
-    DED_UNCONFIRMED_WRITE_REQUEST = 86
-    DED_INFORMATION_REPORT_REQUEST = 88
-    GLO_GET_REQUEST = 200
-    GLO_SET_REQUEST = 201
-    GLO_EVENT_NOTIFICATION_REQUEST = 202
-    GLO_ACTION_REQUEST = 203
-    GLO_GET_RESPONSE = 204
-    GLO_SET_RESPONSE = 205
-    GLO_ACTION_RESPONSE = 207
-    DED_GET_REQUEST = 208
-    DED_SET_REQUEST = 209
-    DED_EVENT_NOTIFICATION_REQUEST = 210
-    DED_ACTION_REQUEST = 211
-    DED_GET_RESPONSE = 212
-    DED_SET_RESPONSE = 213
-    DED_ACTION_RESPONSE = 215
-    GENERAL_GLO_CIPHERING = 219
-    GENERAL_DED_CIPHERING = 220
-
-
-_CIPHERED_TAGS = frozenset(int(tag) for tag in CipheredApduTag)
-GENERAL_CIPHERING_TAGS = frozenset(
-    {CipheredApduTag.GENERAL_GLO_CIPHERING, CipheredApduTag.GENERAL_DED_CIPHERING}
+#: The ciphered APDUs this module decodes, named in the stack's one tag table: every glo- and ded-
+#: service APDU and the general glo/ded forms (general-ciphering 221 and general-signing are not handled).
+CIPHERED_APDU_TAGS: frozenset[ApduTag] = frozenset(
+    ApduTag(tag) for tag in CIPHERED_TAGS if tag != ApduTag.GENERAL_CIPHERING
 )
-DEDICATED_TAGS = frozenset(tag for tag in CipheredApduTag if tag.name.startswith("DED_")) | {
-    CipheredApduTag.GENERAL_DED_CIPHERING
+GENERAL_CIPHERING_TAGS = frozenset({ApduTag.GENERAL_GLO_CIPHERING, ApduTag.GENERAL_DED_CIPHERING})
+DEDICATED_TAGS = frozenset(tag for tag in CIPHERED_APDU_TAGS if tag.name.startswith("DED_")) | {
+    ApduTag.GENERAL_DED_CIPHERING
 }
 
 
 def is_ciphered_tag(tag: int) -> bool:
     """True for the APDU tags this module decodes (general-ciphering 221 and signing are not among them)."""
-    return tag in _CIPHERED_TAGS
+    return tag in CIPHERED_APDU_TAGS
 
 
 def is_general_tag(tag: int) -> bool:
