@@ -53,6 +53,10 @@ class Framing(StrEnum):
     APDU = "apdu"
 
 
+# The framings whose frames a framer delimits (bare APDUs have none).
+_FRAMED = frozenset({Framing.HDLC, Framing.MBUS, Framing.WRAPPER})
+
+
 class SecurityLevel(StrEnum):
     """The protection a telegram arrived with."""
 
@@ -237,33 +241,27 @@ class TelegramDecoder:
 
     def _cut_frame(self) -> TelegramFailure | None:
         """A frame whose header arrived but whose rest never did (a cable pull, a cut capture)."""
-        framers = self._candidates
-        held = {
-            Framing.HDLC: framers.hdlc.pending,
-            Framing.MBUS: framers.mbus.pending,
-            Framing.WRAPPER: framers.wrapper.pending,
-        }
         # Before the framing is known, only HDLC (whose header check sequence the framer has already
         # verified) and M-Bus (68 L L 68) headers are evidence of a frame; the wrapper's 00 01 is not.
-        candidates = [self.framing] if self.framing in held else [Framing.HDLC, Framing.MBUS]
+        candidates = [self.framing] if self.framing in _FRAMED else [Framing.HDLC, Framing.MBUS]
         for framing in candidates:
             assert framing is not None
-            if held[framing] >= _MIN_CUT_FRAME_BYTES:
-                self._reset_framer(framing)
-                error = DecodeError(
-                    f"incomplete {framing} frame: {held[framing]} bytes arrived, the rest never did"
-                )
+            framer = self._framer(framing)
+            held = framer.pending
+            if held >= _MIN_CUT_FRAME_BYTES:
+                framer.reset()
+                error = DecodeError(f"incomplete {framing} frame: {held} bytes arrived, the rest never did")
                 return TelegramFailure(framing, b"", error)
         return None
 
-    def _reset_framer(self, framing: Framing) -> None:
+    def _framer(self, framing: Framing) -> HdlcFramer | MbusFramer | WrapperFramer:
         match framing:
             case Framing.HDLC:
-                self._candidates.hdlc.reset()
+                return self._candidates.hdlc
             case Framing.MBUS:
-                self._candidates.mbus.reset()
+                return self._candidates.mbus
             case _:
-                self._candidates.wrapper.reset()
+                return self._candidates.wrapper
 
     def _detect(self, data: bytes) -> list[tuple[Framing, bytes]]:
         hdlc, mbus = self._from_hdlc(data), self._from_mbus(data)
