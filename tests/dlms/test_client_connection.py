@@ -68,6 +68,7 @@ from custom_components.dlms_cosem.dlms.errors import (
     ProtocolError,
     SecurityError,
     ServiceError,
+    TruncatedError,
 )
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import (
@@ -757,7 +758,7 @@ def test_data_access_results_map_to_errors(result: DataAccessResult, error: type
         ("0E050302", ServiceError, "confirmed-service-error read: service-unsupported"),
         ("0E010201", NotAssociatedError, "no-dlms-context"),
         ("C501C100", ProtocolError, "expected get_response"),
-        ("C402C1", DecodeError, "truncated"),
+        ("C402C1", TruncatedError, "truncated"),
         ("C40FC100", DecodeError, "unknown get-response choice"),
         ("CC0500000000", ProtocolError, "ciphered answer"),
     ],

@@ -298,3 +298,32 @@ class CosemDateTime:
             deviation=deviation,
             clock_status=clock_status,
         )
+
+
+_WEEKDAY_OFFSET = 4
+"""Position of the day-of-week byte in the 12-byte date-time."""
+
+
+def parse_meter_date_time(raw: bytes | bytearray | memoryview) -> CosemDateTime | None:
+    """The date-time a meter's 12 bytes mean, or None when they are not one.
+
+    Some meters send a day of week outside 1..7 (Aidon in Sweden sends 0) in otherwise valid
+    timestamps. The weekday repeats what the date says, so it is then taken as not specified
+    rather than losing the timestamp; the strict codec (:meth:`CosemDateTime.from_bytes`) still
+    rejects such bytes, so schedules and encodings stay exact.
+    """
+    data = bytes(raw)
+    if len(data) != DATE_TIME_LENGTH:
+        return None
+    try:
+        return CosemDateTime.from_bytes(data)
+    except DecodeError:
+        pass
+    if 1 <= data[_WEEKDAY_OFFSET] <= 7 or data[_WEEKDAY_OFFSET] == NOT_SPECIFIED:
+        return None
+    try:
+        return CosemDateTime.from_bytes(
+            data[:_WEEKDAY_OFFSET] + bytes([NOT_SPECIFIED]) + data[_WEEKDAY_OFFSET + 1 :]
+        )
+    except DecodeError:
+        return None

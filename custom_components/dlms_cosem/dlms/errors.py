@@ -16,6 +16,10 @@ class DecodeError(DlmsError):
     """Bytes that do not follow the encoding they claim (truncated, malformed, out of range)."""
 
 
+class TruncatedError(DecodeError):
+    """The bytes end before the encoding does: as far as they go they are well formed, more may follow."""
+
+
 class NestingTooDeepError(DecodeError):
     """A structure or array nests deeper than the stack accepts (bounded to stop stack exhaustion)."""
 

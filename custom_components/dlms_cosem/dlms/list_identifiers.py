@@ -81,7 +81,8 @@ class ListProfile:
         return False
 
 
-# Kaifa MA105/MA304 lists (KFM_001): list 2 and list 3, three-phase and single-phase.
+# Kaifa MA105/MA304 lists (KFM_001): list 2 and list 3, three-phase and single-phase; list 1 (active
+# power import alone) names no identifier and applies once an earlier list named KFM_001.
 _KAIFA_LIST3_THREE_PHASE: tuple[ObisCode | None, ...] = tuple(
     _obis(code)
     for code in (
@@ -113,6 +114,7 @@ KAIFA = ListProfile(
     identifier="KFM_001",
     scalers={**dict.fromkeys(_CURRENTS, -3), **dict.fromkeys(_VOLTAGES, -1)},
     positions={
+        1: (_obis("1.0.1.7.0.255"),),  # list 1: active power import only
         18: _KAIFA_LIST3_THREE_PHASE,
         13: _KAIFA_LIST3_THREE_PHASE[:13],
         14: _KAIFA_LIST3_SINGLE_PHASE,

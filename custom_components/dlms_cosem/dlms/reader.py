@@ -7,7 +7,7 @@ bytes than remain fails before anything is allocated.
 
 from __future__ import annotations
 
-from .errors import DecodeError, EncodeError
+from .errors import DecodeError, EncodeError, TruncatedError
 
 
 class ByteReader:
@@ -40,7 +40,7 @@ class ByteReader:
         if count < 0:
             raise DecodeError(f"negative length for {what}")
         if count > len(self._data) - self._pos:
-            raise DecodeError(
+            raise TruncatedError(
                 f"truncated {what}: needs {count} bytes at offset {self._pos}, {self.remaining} remain"
             )
 
@@ -56,6 +56,17 @@ class ByteReader:
         start = self._pos
         self._pos = len(self._data)
         return self._data[start:]
+
+    def seek(self, position: int) -> None:
+        """Go back (or forward) to ``position``, to read the same bytes under another encoding."""
+        if not 0 <= position <= len(self._data):
+            raise DecodeError(f"position {position} outside {len(self._data)} bytes")
+        self._pos = position
+
+    def peek(self, count: int, what: str = "data") -> bytes:
+        """The next ``count`` bytes, without consuming them (for choosing between encodings)."""
+        self._need(count, what)
+        return self._data[self._pos : self._pos + count]
 
     def peek_u8(self, what: str = "byte") -> int:
         """The next byte, without consuming it."""
@@ -115,7 +126,7 @@ class ByteReader:
                 raise DecodeError(f"unsupported {what} form 0x{first:02X}")
             value = self.uint(size, what)
         if value > self.remaining:
-            raise DecodeError(f"{what} {value} exceeds the {self.remaining} bytes that remain")
+            raise TruncatedError(f"{what} {value} exceeds the {self.remaining} bytes that remain")
         return value
 
     def expect_end(self, what: str = "data") -> None:

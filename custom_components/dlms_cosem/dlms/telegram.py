@@ -19,6 +19,7 @@ from .apdu.tags import XdlmsTag
 from .cosem_datetime import CosemDateTime
 from .errors import DecodeError, DlmsError, MissingKeyError, SecurityError, WrongEncryptionKeyError
 from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
+from .list_identifiers import ListProfile
 from .mbus import MbusFramer, MbusReassembler
 from .push import PushContent, extract_objects
 from .reader import ByteReader
@@ -121,13 +122,18 @@ def decode_push_apdu(
     apdu: bytes,
     keys: SecurityKeys | None = None,
     framing: Framing = Framing.APDU,
+    known_profile: ListProfile | None = None,
 ) -> Telegram:
-    """Decode one complete push APDU (ciphered or not) into a telegram; raise a DlmsError if it fails."""
+    """Decode one complete push APDU (ciphered or not) into a telegram; raise a DlmsError if it fails.
+
+    ``known_profile`` is the list profile an earlier telegram of the same meter named (see
+    :func:`.push.extract_objects`).
+    """
     if not apdu:
         raise DecodeError("empty APDU")
     if not is_ciphered_tag(apdu[0]):
         notification = _as_notification(decode_apdu(apdu))
-        return _telegram(framing, apdu, notification)
+        return _telegram(framing, apdu, notification, known_profile=known_profile)
     ciphered = decode_ciphered_apdu(apdu)
     if keys is None or (keys.encryption_key is None and ciphered.control.encrypted):
         raise MissingKeyError("the telegram is encrypted: an encryption key is needed to read it")
@@ -146,6 +152,7 @@ def decode_push_apdu(
         authenticated=clear.verified,
         system_title=clear.system_title,
         invocation_counter=clear.invocation_counter,
+        known_profile=known_profile,
     )
 
 
@@ -164,8 +171,9 @@ def _telegram(
     authenticated: bool = False,
     system_title: bytes | None = None,
     invocation_counter: int | None = None,
+    known_profile: ListProfile | None = None,
 ) -> Telegram:
-    content = extract_objects(notification.body)
+    content = extract_objects(notification.body, known_profile)
     timestamp = notification.date_time if notification.date_time is not None else content.clock()
     return Telegram(
         framing=framing,
@@ -207,6 +215,9 @@ class TelegramDecoder:
         self._gbt = GeneralBlockTransferReassembler()
         self._pending = bytearray()
         self._burst_start = True  # no byte of the current burst has been seen yet
+        # The list profile the meter's last identified list named: its shorter lists carry no
+        # identifier but follow the same published layout.
+        self._list_profile: ListProfile | None = None
 
     def feed(self, data: bytes) -> list[TelegramEvent]:
         """Decode what ``data`` completes; keep the rest for the next call."""
@@ -363,6 +374,8 @@ class TelegramDecoder:
                 continue
             if isinstance(event, Telegram):
                 self.statistics.telegrams += 1
+                if event.content.list_identifier is not None:
+                    self._list_profile = event.content.list_profile
                 if self.framing is None:
                     self.framing = framing
             else:
@@ -380,7 +393,7 @@ class TelegramDecoder:
                 if whole is None:
                     return None
                 apdu = whole
-            return decode_push_apdu(apdu, self._keys, framing)
+            return decode_push_apdu(apdu, self._keys, framing, self._list_profile)
         except DlmsError as err:
             return TelegramFailure(framing, apdu, err, *_security_header(apdu))
 

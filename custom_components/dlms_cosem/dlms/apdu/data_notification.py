@@ -1,9 +1,13 @@
 """Unsolicited APDUs: Data-Notification (push) and Event-Notification-Request.
 
 Push telegrams from P1/HAN ports and push setups are Data-Notifications. Their ``date-time`` is an
-octet-string: empty when the meter sends none, 12 bytes of COSEM date-time normally. Some meters put
-other lengths or invalid contents there; those are kept as unparsed bytes instead of failing the
-whole telegram, since the body (the readings) is what matters.
+A-XDR octet-string: ``00`` when the meter sends none, ``0C`` and 12 bytes of COSEM date-time normally.
+Some meters (Kaifa in Norway) send it as a tagged ``Data`` value instead: ``09 0C`` and 12 bytes (or
+``09 00``), or a ``date-time`` (``19`` and 12 bytes). Read as a plain octet-string, that tag would be
+taken for a length of 9 or 25 and the whole body would be misread, so the tagged forms are recognised
+by their structure and re-encoded as they came. Other lengths or invalid contents are kept as unparsed
+bytes instead of failing the whole telegram, since the body (the readings) is what matters. A weekday
+outside 1..7 does not discard the timestamp (see :func:`~..cosem_datetime.parse_meter_date_time`).
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from ..axdr import Data, decode_data, encode_data
-from ..cosem_datetime import CosemDateTime
-from ..errors import DecodeError, EncodeError
+from ..axdr import MAX_NESTING_DEPTH, Data, DataTag, decode_data, encode_data
+from ..cosem_datetime import DATE_TIME_LENGTH, CosemDateTime, parse_meter_date_time
+from ..errors import DecodeError, EncodeError, NestingTooDeepError, TruncatedError
 from ..reader import ByteReader
 from .common import (
     CosemAttributeDescriptor,
@@ -25,17 +29,38 @@ from .common import (
 )
 from .tags import ApduTag
 
-_DATE_TIME_LENGTH = 12
-
 
 def _parse_date_time(raw: bytes) -> tuple[CosemDateTime | None, bytes | None]:
     """The date-time, or ``(None, raw)`` when the octet-string is not a valid 12-byte date-time."""
-    if len(raw) == _DATE_TIME_LENGTH:
-        try:
-            return CosemDateTime.from_bytes(raw), None
-        except DecodeError:
-            return None, raw
-    return None, raw
+    parsed = parse_meter_date_time(raw)
+    return (parsed, None) if parsed is not None else (None, raw)
+
+
+def _read_tagged_date_time(reader: ByteReader) -> tuple[DataTag, bytes] | None:
+    """The tag and bytes of a date-time sent as a tagged Data value; None (nothing read) otherwise.
+
+    Only the forms whose contents are empty or parse as a date-time count: a 9-byte octet-string
+    that happens to start with ``0C`` and a valid date-time is not a thing meters send.
+    """
+    head = reader.peek(min(reader.remaining, 2 + DATE_TIME_LENGTH), "date-time")
+    if head[:2] == bytes([DataTag.OCTET_STRING, 0]):
+        reader.take(2)
+        return DataTag.OCTET_STRING, b""
+    if head[:2] == bytes([DataTag.OCTET_STRING, DATE_TIME_LENGTH]):
+        raw = head[2:]
+    elif head[:1] == bytes([DataTag.DATE_TIME]):
+        raw = head[1 : 1 + DATE_TIME_LENGTH]
+    else:
+        return None
+    if len(raw) < DATE_TIME_LENGTH:
+        # Too few bytes to tell the forms apart: read as the A-XDR form, a cut tagged header could
+        # pass for a whole APDU (and a bare APDU has no outer length to say it is not).
+        raise TruncatedError("truncated date-time")
+    if parse_meter_date_time(raw) is None:
+        return None
+    tag = DataTag(head[0])
+    reader.take(len(raw) + (2 if tag == DataTag.OCTET_STRING else 1))
+    return tag, raw
 
 
 def _date_time_bytes(value: CosemDateTime | None, unparsed: bytes | None) -> bytes:
@@ -44,6 +69,80 @@ def _date_time_bytes(value: CosemDateTime | None, unparsed: bytes | None) -> byt
     if value is not None:
         return value.to_bytes()
     return b"" if unparsed is None else unparsed
+
+
+def _encode_date_time(raw: bytes, tag: DataTag | None) -> bytes:
+    if tag is None:
+        return encode_octet_string(raw)
+    if tag == DataTag.DATE_TIME:
+        return bytes([tag]) + raw
+    return bytes([tag]) + encode_octet_string(raw)
+
+
+_ATTRIBUTE_DESCRIPTOR_LENGTH = 9
+"""class-id (2 bytes), instance-id (6), attribute-id (1)."""
+_DATA_TAGS = frozenset(int(tag) for tag in DataTag)
+_MAX_ATTRIBUTE_ID = 0x7F
+
+
+def _at_attribute_descriptor(reader: ByteReader) -> bool:
+    """True when the next bytes read as an untagged attribute descriptor followed by a tagged value."""
+    if reader.remaining <= _ATTRIBUTE_DESCRIPTOR_LENGTH:
+        return False
+    head = reader.peek(_ATTRIBUTE_DESCRIPTOR_LENGTH + 1, "attribute descriptor")
+    class_id = int.from_bytes(head[0:2], "big")
+    medium, attribute, value_tag = head[2], head[8], head[9]
+    # Interface classes are numbered below 256, OBIS group A (the medium) is 0..15.
+    return (
+        0 < class_id <= 0xFF
+        and medium <= 0x0F
+        and 0 < attribute <= _MAX_ATTRIBUTE_ID
+        and value_tag in _DATA_TAGS
+    )
+
+
+def _read_with_attribute_descriptors(reader: ByteReader, depth: int = 0) -> Data:
+    """One Data value in which two-member structures may open with an untagged attribute descriptor."""
+    if depth > MAX_NESTING_DEPTH:
+        raise NestingTooDeepError(f"data nests deeper than {MAX_NESTING_DEPTH} levels")
+    tag = reader.peek_u8("data tag")
+    if tag not in (DataTag.ARRAY, DataTag.STRUCTURE):
+        return decode_data(reader, depth)
+    reader.u8("data tag")
+    count = reader.count()
+    items: list[Data] = []
+    for index in range(count):
+        if tag == DataTag.STRUCTURE and count == 2 and index == 0 and _at_attribute_descriptor(reader):
+            descriptor = CosemAttributeDescriptor.read(reader)
+            items.append(
+                Data.structure(
+                    Data.long_unsigned(descriptor.class_id),
+                    Data.octet_string(descriptor.instance_id.to_bytes()),
+                    Data.integer(descriptor.attribute_id),
+                )
+            )
+        else:
+            items.append(_read_with_attribute_descriptors(reader, depth + 1))
+    return Data.array(*items) if tag == DataTag.ARRAY else Data.structure(*items)
+
+
+def _read_body(reader: ByteReader) -> Data:
+    """The notification body: Data, or else Data with untagged attribute descriptors.
+
+    A body cut short stays an error (more bytes may be on their way); only one that breaks the Data
+    encoding is tried the other way, and if that fails too the first error is what is reported.
+    """
+    start = reader.position
+    try:
+        return decode_data(reader)
+    except TruncatedError:
+        raise
+    except DecodeError as err:
+        reader.seek(start)
+        try:
+            return _read_with_attribute_descriptors(reader)
+        except DecodeError:
+            raise err from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +157,17 @@ class DataNotification:
     date_time: CosemDateTime | None = None
     long_invoke_id_and_priority: LongInvokeIdAndPriority = field(default_factory=LongInvokeIdAndPriority)
     unparsed_date_time: bytes | None = None
+    date_time_tag: DataTag | None = None
+    """The Data tag the date-time came with (``09 0C ...`` or ``19 ...``); None for the A-XDR form."""
 
     TAG: ClassVar[ApduTag] = ApduTag.DATA_NOTIFICATION
 
     def __post_init__(self) -> None:
-        _date_time_bytes(self.date_time, self.unparsed_date_time)
+        raw = _date_time_bytes(self.date_time, self.unparsed_date_time)
+        if self.date_time_tag == DataTag.DATE_TIME and len(raw) != DATE_TIME_LENGTH:
+            raise EncodeError("a date-time sent with the date-time tag must be 12 bytes")
+        if self.date_time_tag not in (None, DataTag.DATE_TIME, DataTag.OCTET_STRING):
+            raise EncodeError("the date-time can only be tagged as an octet-string or a date-time")
 
     @property
     def long_invoke_id(self) -> int:
@@ -75,7 +180,7 @@ class DataNotification:
         return (
             bytes([self.TAG])
             + self.long_invoke_id_and_priority.encode()
-            + encode_octet_string(date_time)
+            + _encode_date_time(date_time, self.date_time_tag)
             + encode_data(self.body)
         )
 
@@ -93,10 +198,11 @@ class DataNotification:
         if reader.u8("tag") != cls.TAG:
             raise DecodeError("not a data-notification")
         invoke = LongInvokeIdAndPriority.read(reader)
-        date_time = read_octet_string(reader, "date-time")
-        body = decode_data(reader)
+        tagged = _read_tagged_date_time(reader)
+        tag, date_time = tagged if tagged else (None, read_octet_string(reader, "date-time"))
+        body = _read_body(reader)
         parsed, unparsed = _parse_date_time(date_time) if date_time else (None, None)
-        return cls(body, parsed, invoke, unparsed)
+        return cls(body, parsed, invoke, unparsed, tag)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,225 @@
+"""The layouts meters give a notification body, each recognised by its structure alone.
+
+Every recogniser takes the elements of a body (or of a container inside it) and returns the objects
+when the elements follow its layout, or None. No recogniser looks at a meter's name or at particular
+bytes: a layout is a shape of A-XDR values.
+
+- ``STRUCTURED``: every element is a structure ``(OBIS, value[, scaler_unit])``.
+- ``OBIS_VALUE_SEQUENCE``: a flat sequence where an OBIS octet-string is followed by its value and
+  an optional scaler_unit structure; values without a code may stand between them.
+- ``OBJECT_LIST``: the push object list (capture object definitions ``(class_id, logical_name,
+  attribute_index[, data_index])``, as an array or a structure), then the values in the same order,
+  flat or in one container.
+- ``DESCRIBED_VALUES``: every element is a structure ``(capture object definition, value)``.
+- ``BARE_VALUES``: none of these; the values in order, one-element containers flattened.
+
+In the two layouts that name attributes, a register's scaler_unit (attribute 3) arrives as a value
+of its own; it is given to the value of the same object instead of becoming an object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+
+from ..axdr import Data, DataTag
+from ..obis import ObisCode
+from ..units import ScalerUnit
+from .values import PushObject
+
+_OBIS_LENGTH = 6
+_MAX_MEDIUM = 15
+"""OBIS value group A names the medium (0 abstract, 1 electricity, ... 15 other); larger is data."""
+_SCALER_UNIT_ATTRIBUTE = 3
+"""Attribute 3 of Register, Extended register and Demand register (classes 3, 4, 5)."""
+_CLASSES_WITH_SCALER_UNIT = frozenset({3, 4, 5})
+_MAX_CONTAINER_DEPTH = 4
+"""How deep the list of objects may sit inside wrapping containers."""
+
+type CaptureObject = tuple[int, ObisCode, int]
+"""(class_id, logical_name, attribute_index) of a capture object definition."""
+
+
+class PushLayout(StrEnum):
+    """How a notification body lays out its objects."""
+
+    STRUCTURED = "structured"
+    OBIS_VALUE_SEQUENCE = "obis_value_sequence"
+    OBJECT_LIST = "object_list"
+    DESCRIBED_VALUES = "described_values"
+    BARE_VALUES = "bare_values"
+
+
+def _items(data: Data) -> tuple[Data, ...] | None:
+    """The members of an array or structure, None for any other value."""
+    if data.tag in (DataTag.STRUCTURE, DataTag.ARRAY) and isinstance(data.value, tuple):
+        return data.value
+    return None
+
+
+def as_obis(data: Data) -> ObisCode | None:
+    """The OBIS code an element holds, when it is a plausible one (6-byte octet-string)."""
+    raw = data.value
+    if data.tag != DataTag.OCTET_STRING or not isinstance(raw, bytes) or len(raw) != _OBIS_LENGTH:
+        return None
+    return ObisCode.from_bytes(raw) if raw[0] <= _MAX_MEDIUM else None
+
+
+def as_scaler_unit(data: Data) -> ScalerUnit | None:
+    """The scaler_unit a structure ``(integer scaler, enum unit)`` holds."""
+    items = _items(data)
+    if data.tag != DataTag.STRUCTURE or items is None or len(items) != 2:
+        return None
+    if items[0].tag != DataTag.INTEGER or items[1].tag != DataTag.ENUM:
+        return None
+    return ScalerUnit.from_data(data)
+
+
+def as_capture_object(data: Data) -> CaptureObject | None:
+    """(class id, OBIS, attribute) of a capture object definition structure."""
+    items = _items(data)
+    if data.tag != DataTag.STRUCTURE or items is None or len(items) not in (3, 4):
+        return None
+    if items[0].tag != DataTag.LONG_UNSIGNED or items[2].tag not in (DataTag.INTEGER, DataTag.UNSIGNED):
+        return None
+    obis = as_obis(items[1])
+    if obis is None:
+        return None
+    class_id, attribute = items[0].value, items[2].value
+    assert isinstance(class_id, int)
+    assert isinstance(attribute, int)
+    return class_id, obis, attribute
+
+
+def _described(pairs: Sequence[tuple[CaptureObject, Data]]) -> list[PushObject]:
+    """Objects from values with their capture object definitions, scaler_units given to their values."""
+    scaler_units: dict[ObisCode, ScalerUnit] = {}
+    for (class_id, obis, attribute), value in pairs:
+        scaler_unit = as_scaler_unit(value)
+        if attribute == _SCALER_UNIT_ATTRIBUTE and class_id in _CLASSES_WITH_SCALER_UNIT and scaler_unit:
+            scaler_units[obis] = scaler_unit
+    return [
+        PushObject(obis, value, scaler_units.get(obis), class_id, attribute)
+        for (class_id, obis, attribute), value in pairs
+        if not (attribute == _SCALER_UNIT_ATTRIBUTE and obis in scaler_units)
+    ]
+
+
+def structured(elements: Sequence[Data]) -> list[PushObject] | None:
+    """Every element a structure ``(OBIS, value[, scaler_unit])``."""
+    objects: list[PushObject] = []
+    for element in elements:
+        items = _items(element)
+        if element.tag != DataTag.STRUCTURE or items is None or len(items) not in (2, 3):
+            return None
+        obis = as_obis(items[0])
+        if obis is None:
+            return None
+        scaler_unit = as_scaler_unit(items[2]) if len(items) == 3 else None
+        if len(items) == 3 and scaler_unit is None:
+            return None
+        objects.append(PushObject(obis, items[1], scaler_unit))
+    return objects
+
+
+def described_values(elements: Sequence[Data]) -> list[PushObject] | None:
+    """Every element a structure ``(capture object definition, value)``."""
+    pairs: list[tuple[CaptureObject, Data]] = []
+    for element in elements:
+        items = _items(element)
+        if element.tag != DataTag.STRUCTURE or items is None or len(items) != 2:
+            return None
+        definition = as_capture_object(items[0])
+        if definition is None:
+            return None
+        pairs.append((definition, items[1]))
+    return _described(pairs)
+
+
+def object_list(elements: Sequence[Data]) -> list[PushObject] | None:
+    """The capture object definitions first, then their values (flat, or in one container)."""
+    entries = _items(elements[0])
+    if not entries:
+        return None
+    definitions = [as_capture_object(entry) for entry in entries]
+    values: Sequence[Data] = elements[1:]
+    if len(values) == 1 and len(definitions) > 1 and (inner := _items(values[0])) is not None:
+        values = inner
+    if len(definitions) != len(values):
+        return None
+    pairs: list[tuple[CaptureObject, Data]] = []
+    for definition, value in zip(definitions, values, strict=True):
+        if definition is None:
+            return None
+        pairs.append((definition, value))
+    return _described(pairs)
+
+
+def obis_value_sequence(elements: Sequence[Data]) -> list[PushObject] | None:
+    """OBIS code, value and optional scaler_unit after one another; other values kept as they come."""
+    objects: list[PushObject] = []
+    found_obis = False
+    index = 0
+    while index < len(elements):
+        element = elements[index]
+        obis = as_obis(element)
+        if obis is not None and index + 1 < len(elements):
+            value = elements[index + 1]
+            index += 2
+            scaler_unit = None
+            if index < len(elements):
+                scaler_unit = as_scaler_unit(elements[index])
+                if scaler_unit is not None:
+                    index += 1
+            objects.append(PushObject(obis, value, scaler_unit))
+            found_obis = True
+        else:
+            objects.append(PushObject(None, element))
+            index += 1
+    return objects if found_obis else None
+
+
+def flatten(data: Data) -> Data:
+    """A one-element array or structure stands for its element (at any depth)."""
+    items = _items(data)
+    while items is not None and len(items) == 1:
+        data = items[0]
+        items = _items(data)
+    return data
+
+
+def bare_values(elements: Sequence[Data]) -> list[PushObject]:
+    """The values in order, without codes: every number can still become a sensor."""
+    return [PushObject(None, flatten(element)) for element in elements]
+
+
+_RECOGNISERS: tuple[tuple[PushLayout, Callable[[Sequence[Data]], list[PushObject] | None]], ...] = (
+    (PushLayout.STRUCTURED, structured),
+    (PushLayout.DESCRIBED_VALUES, described_values),
+    (PushLayout.OBJECT_LIST, object_list),
+    (PushLayout.OBIS_VALUE_SEQUENCE, obis_value_sequence),
+)
+
+
+def recognise(elements: Sequence[Data], depth: int = 0) -> tuple[PushLayout, list[PushObject]]:
+    """The layout of ``elements`` and their objects; bare values when no layout fits.
+
+    When no layout fits the elements themselves but exactly one of them is a container, the list of
+    objects may sit inside it (a structure wrapping the list, or an enum or a date-time beside it);
+    the elements around it are kept as bare values in their places.
+    """
+    if elements:
+        for layout, recogniser in _RECOGNISERS:
+            objects = recogniser(elements)
+            if objects is not None:
+                return layout, objects
+    containers = [index for index, element in enumerate(elements) if _items(element) is not None]
+    if len(containers) == 1 and depth < _MAX_CONTAINER_DEPTH:
+        index = containers[0]
+        inner = _items(elements[index])
+        assert inner is not None
+        layout, objects = recognise(inner, depth + 1)
+        if layout is not PushLayout.BARE_VALUES or len(elements) == 1:
+            before, after = bare_values(elements[:index]), bare_values(elements[index + 1 :])
+            return layout, [*before, *objects, *after]
+    return PushLayout.BARE_VALUES, bare_values(elements)

@@ -1,0 +1,123 @@
+"""Every real push telegram of the corpus (tests/fixtures/corpus.json), whole and cut at random.
+
+The corpus is a copy of the project's shared corpus: telegrams that other projects' test suites
+publish together with the values they assert (the source is named in each entry). Each capture must
+decode into exactly one telegram carrying every asserted value: by OBIS code where the meter sends
+codes (or its list identifier fixes them), in telegram order where it sends bare values. The same
+bytes cut into random chunks, as a serial port delivers them, must give the same telegram.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.dlms_cosem.dlms.__main__ import main as cli_main
+from custom_components.dlms_cosem.dlms.cli.output import json_value
+from custom_components.dlms_cosem.dlms.security import SecurityKeys
+from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder, decode_telegrams
+
+CORPUS: dict[str, Any] = json.loads((Path(__file__).parent.parent / "fixtures" / "corpus.json").read_text())
+CAPTURES = {capture["id"]: capture for capture in CORPUS["push"]}
+RANDOM_SPLITS = 5
+
+
+def _keys(capture: dict[str, Any]) -> SecurityKeys | None:
+    keys = capture["keys"]
+    if keys is None:
+        return None
+    return SecurityKeys(
+        encryption_key=bytes.fromhex(keys["encryption"]) if keys["encryption"] else None,
+        authentication_key=bytes.fromhex(keys["authentication"]) if keys["authentication"] else None,
+    )
+
+
+def _records(telegram: Telegram) -> list[dict[str, Any]]:
+    return [
+        {
+            "obis": str(obj.obis) if obj.obis else None,
+            "value": json_value(obj.value),
+            "unit": obj.unit,
+            "raw": json_value(obj.raw),
+        }
+        for obj in telegram.content.objects
+    ]
+
+
+def _check_values(capture: dict[str, Any], objects: list[dict[str, Any]], timestamp: object) -> None:
+    """Every value the source asserts, in the form the decode command prints it."""
+    by_obis = {obj["obis"]: obj for obj in objects if obj["obis"] is not None}
+    for obis, (expected, unit) in capture["expect_obis"].items():
+        assert obis in by_obis, f"{obis} missing from {sorted(by_obis)}"
+        got = by_obis[obis]
+        if capture["scaled"]:
+            assert got["value"] == pytest.approx(expected), obis
+            assert got["unit"] == unit, obis
+        else:
+            assert got["raw"] == expected, obis
+    raws = [obj["raw"] for obj in objects]
+    for text in capture.get("expect_strings", []):
+        assert text in raws
+    if "expect_in_order" in capture:
+        assert raws == [value for (value,) in capture["expect_in_order"]]
+    if "expect_timestamp" in capture:
+        assert timestamp == capture["expect_timestamp"]
+
+
+def _only_telegram(events: list[Any]) -> Telegram:
+    assert [type(event).__name__ for event in events] == ["Telegram"], events
+    telegram = events[0]
+    assert isinstance(telegram, Telegram)
+    return telegram
+
+
+@pytest.mark.parametrize("capture_id", sorted(CAPTURES))
+def test_capture_decodes_with_every_asserted_value(capture_id: str) -> None:
+    capture = CAPTURES[capture_id]
+    chunks = [bytes.fromhex(frame) for frame in capture["frames"]]
+    telegram = _only_telegram(decode_telegrams(chunks, _keys(capture)))
+    _check_values(capture, _records(telegram), json_value(telegram.timestamp))
+
+
+@pytest.mark.parametrize("capture_id", sorted(CAPTURES))
+def test_capture_cut_into_random_chunks_gives_the_same_telegram(capture_id: str) -> None:
+    capture = CAPTURES[capture_id]
+    stream = b"".join(bytes.fromhex(frame) for frame in capture["frames"])
+    (whole,) = decode_telegrams([stream], _keys(capture))
+    assert isinstance(whole, Telegram)
+    rng = random.Random(capture_id)
+    for _ in range(RANDOM_SPLITS):
+        cuts = sorted(rng.sample(range(1, len(stream)), k=min(len(stream) - 1, rng.randint(1, 12))))
+        chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+        decoder = TelegramDecoder(_keys(capture))
+        events = [event for chunk in chunks for event in decoder.feed(chunk)] + decoder.flush()
+        telegram = _only_telegram(events)
+        assert telegram.content == whole.content, cuts
+        assert telegram.timestamp == whole.timestamp
+
+
+@pytest.mark.parametrize("capture_id", sorted(CAPTURES))
+def test_capture_through_the_decode_command(capture_id: str) -> None:
+    capture = CAPTURES[capture_id]
+    args = ["decode"]
+    if capture["keys"]:
+        args += ["--key", capture["keys"]["encryption"]]
+        if capture["keys"]["authentication"]:
+            args += ["--auth-key", capture["keys"]["authentication"]]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli_main([*args, *capture["frames"]])
+    assert code == 0, stderr.getvalue()
+    (line,) = stdout.getvalue().splitlines()
+    record = json.loads(line)
+    _check_values(capture, record["objects"], record["timestamp"])
+    if capture["keys"]:
+        for key in capture["keys"].values():
+            if key:
+                assert key.lower() not in (stdout.getvalue() + stderr.getvalue()).lower()
