@@ -25,7 +25,7 @@ from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder
 
 CORPUS: dict[str, Any] = json.loads((Path(__file__).parent.parent / "fixtures" / "corpus.json").read_text())
 CAPTURES = {capture["id"]: capture for capture in CORPUS["push"]}
-RANDOM_SPLITS = 5
+RANDOM_SPLITS = 20
 
 
 def _keys(capture: dict[str, Any]) -> SecurityKeys | None:

@@ -19,6 +19,7 @@ from .apdu.tags import XdlmsTag
 from .cosem_datetime import CosemDateTime
 from .errors import DecodeError, DlmsError, MissingKeyError, SecurityError, WrongEncryptionKeyError
 from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
+from .hdlc.llc import LLC_COMMAND, LLC_HEADER_SIZE, LLC_RESPONSE
 from .list_identifiers import ListProfile
 from .mbus import MbusFramer, MbusReassembler
 from .push import PushContent, extract_objects
@@ -53,6 +54,9 @@ class Framing(StrEnum):
     WRAPPER = "wrapper"
     APDU = "apdu"
 
+
+# Pushes carry the response header; the command header is taken too, as in HDLC information fields.
+_LLC_HEADERS = (LLC_RESPONSE, LLC_COMMAND)
 
 # The framings whose frames a framer delimits (bare APDUs have none).
 _FRAMED = frozenset({Framing.HDLC, Framing.MBUS, Framing.WRAPPER})
@@ -326,13 +330,13 @@ class TelegramDecoder:
             # Until bare APDUs are known to be the framing, a burst counts only when it starts with a
             # push APDU: searching into the middle of bytes would find the APDU inside a frame that
             # failed its check sequence, and decode values nothing vouches for.
-            if not self._pending and not (self._burst_start and data[:1] and data[0] in _PUSH_APDU_TAGS):
+            if not self._pending and not (self._burst_start and _opens_push_apdu(data, 0)):
                 self._burst_start = self._burst_start and not data
                 return []
             self._burst_start = False
         self._pending.extend(data)
-        # Skip noise up to the first byte that can start a push APDU.
-        start = next((i for i, byte in enumerate(self._pending) if byte in _PUSH_APDU_TAGS), None)
+        # Skip noise up to the first byte that can start a push APDU (or the LLC header before one).
+        start = next((i for i in range(len(self._pending)) if _opens_push_apdu(self._pending, i)), None)
         if start is None:
             self._pending.clear()
             return []
@@ -345,6 +349,8 @@ class TelegramDecoder:
         # Bare APDUs carry no outer length but each one's encoding says where it ends, so APDUs sent
         # back to back without a quiet gap between them are split here.
         while self._pending:
+            if self._pending[:LLC_HEADER_SIZE] in _LLC_HEADERS and len(self._pending) > LLC_HEADER_SIZE:
+                del self._pending[:LLC_HEADER_SIZE]
             length = _push_apdu_length(self._pending)
             if length is None or length == len(self._pending):
                 break
@@ -396,6 +402,23 @@ class TelegramDecoder:
             return decode_push_apdu(apdu, self._keys, framing, self._list_profile)
         except DlmsError as err:
             return TelegramFailure(framing, apdu, err, *_security_header(apdu))
+
+
+def _opens_push_apdu(data: bytes | bytearray, index: int) -> bool:
+    """True when a push APDU may start at ``data[index]``, bare or behind an LLC header.
+
+    P1 adapters that strip the HDLC frame leave the LLC header (E6 E7 00) in front of the APDU; a
+    header cut off by the end of ``data`` counts while what arrived of it matches.
+    """
+    head = bytes(data[index : index + LLC_HEADER_SIZE + 1])
+    if not head:
+        return False
+    if head[0] in _PUSH_APDU_TAGS:
+        return True
+    header = head[:LLC_HEADER_SIZE]
+    if not any(llc.startswith(header) for llc in _LLC_HEADERS):
+        return False
+    return len(head) <= LLC_HEADER_SIZE or head[LLC_HEADER_SIZE] in _PUSH_APDU_TAGS
 
 
 def _push_apdu_length(data: bytes | bytearray) -> int | None:

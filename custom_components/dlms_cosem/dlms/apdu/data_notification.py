@@ -83,22 +83,30 @@ _ATTRIBUTE_DESCRIPTOR_LENGTH = 9
 """class-id (2 bytes), instance-id (6), attribute-id (1)."""
 _DATA_TAGS = frozenset(int(tag) for tag in DataTag)
 _MAX_ATTRIBUTE_ID = 0x7F
+_MAX_MEDIUM = 0x0F
 
 
 def _at_attribute_descriptor(reader: ByteReader) -> bool:
-    """True when the next bytes read as an untagged attribute descriptor followed by a tagged value."""
-    if reader.remaining <= _ATTRIBUTE_DESCRIPTOR_LENGTH:
-        return False
-    head = reader.peek(_ATTRIBUTE_DESCRIPTOR_LENGTH + 1, "attribute descriptor")
-    class_id = int.from_bytes(head[0:2], "big")
-    medium, attribute, value_tag = head[2], head[8], head[9]
+    """True when the next bytes read as an untagged attribute descriptor followed by a tagged value.
+
+    Bytes that end before that can be told, but fit a descriptor as far as they go, are truncated:
+    a body cut there must not pass for a whole one read the other way.
+    """
+    head = reader.peek(min(reader.remaining, _ATTRIBUTE_DESCRIPTOR_LENGTH + 1), "attribute descriptor")
+    padded = head + bytes(_ATTRIBUTE_DESCRIPTOR_LENGTH + 1 - len(head))
+    class_id = int.from_bytes(padded[0:2], "big")
+    medium, attribute, value_tag = padded[2], padded[8], padded[9]
     # Interface classes are numbered below 256, OBIS group A (the medium) is 0..15.
-    return (
-        0 < class_id <= 0xFF
-        and medium <= 0x0F
-        and 0 < attribute <= _MAX_ATTRIBUTE_ID
-        and value_tag in _DATA_TAGS
+    fits = (
+        class_id <= 0xFF
+        and (class_id > 0 or len(head) < 2)
+        and medium <= _MAX_MEDIUM
+        and (0 < attribute <= _MAX_ATTRIBUTE_ID or len(head) < 9)
+        and (value_tag in _DATA_TAGS or len(head) < 10)
     )
+    if fits and len(head) <= _ATTRIBUTE_DESCRIPTOR_LENGTH:
+        raise TruncatedError("truncated attribute descriptor")
+    return fits
 
 
 def _read_with_attribute_descriptors(reader: ByteReader, depth: int = 0) -> Data:
