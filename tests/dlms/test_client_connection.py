@@ -1123,7 +1123,8 @@ def test_settings_repr_hides_secrets() -> None:
         {"ciphered": True},
         {"ciphered": True, "keys": SecurityKeys(EK, None)},
         {"ciphered": True, "keys": KEYS, "security_control": 0x00},
-        {"ciphered": True, "keys": KEYS, "security_control": 0x31},
+        {"ciphered": True, "keys": KEYS, "security_control": 0x33},  # suite 3: no symmetric keys
+        {"ciphered": True, "keys": KEYS, "security_control": 0x32},  # suite 2 needs 32-byte keys
         {"ciphered": True, "keys": KEYS, "security_control": 0x130},
         {"ciphered": True, "keys": KEYS, "dedicated_key": b"short"},
         {"dedicated_key": bytes(16)},

@@ -212,7 +212,7 @@ def test_security_keys_from_text() -> None:
 
 @pytest.mark.parametrize("bad", [b"", EK[:15], EK + b"\x00"])
 def test_security_keys_validate_length(bad: bytes) -> None:
-    with pytest.raises(InvalidKeyError, match="16 bytes") as info:
+    with pytest.raises(InvalidKeyError, match="16 or 32 bytes") as info:
         SecurityKeys(encryption_key=bad)
     with pytest.raises(InvalidKeyError, match="authentication key"):
         SecurityKeys(authentication_key=bad)

@@ -15,6 +15,7 @@ from enum import Enum
 from ..apdu import DEFAULT_CLIENT_CONFORMANCE, Conformance
 from ..errors import DlmsError
 from ..security import SecurityControl, SecurityKeys
+from ..security.keys import KEY_LENGTHS
 
 #: The public client (IEC 62056-46 / Green Book): no authentication, reads a few objects.
 PUBLIC_CLIENT_ADDRESS = 16
@@ -113,16 +114,26 @@ class ClientSettings:
             control = SecurityControl.from_byte(self.security_control)
         except DlmsError:
             raise InvalidSettingsError("security control must be a byte") from None
-        if control.security_suite != 0 or control.compressed or control.broadcast_key:
-            raise InvalidSettingsError("only security suite 0 with the unicast key is supported")
+        if control.security_suite not in KEY_LENGTHS or control.compressed or control.broadcast_key:
+            raise InvalidSettingsError("only security suites 0, 1 and 2 with the unicast key are supported")
         if not (control.authenticated or control.encrypted):
             raise InvalidSettingsError("a ciphered association needs authentication and/or encryption")
         if self.keys is None or self.keys.encryption_key is None:
             raise InvalidSettingsError("a ciphered association needs the encryption key")
         if control.authenticated and self.keys.authentication_key is None:
             raise InvalidSettingsError("authenticated ciphering needs the authentication key")
-        if self.dedicated_key is not None and len(self.dedicated_key) != 16:
-            raise InvalidSettingsError("the dedicated key must be 16 bytes")
+        key_length = KEY_LENGTHS[control.security_suite]
+        for what, key in (
+            ("encryption key", self.keys.encryption_key),
+            ("authentication key", self.keys.authentication_key),
+        ):
+            if key is not None and len(key) != key_length:
+                raise InvalidSettingsError(
+                    f"security suite {control.security_suite} needs {key_length}-byte keys; "
+                    f"the {what} has {len(key)} bytes"
+                )
+        if self.dedicated_key is not None and len(self.dedicated_key) != key_length:
+            raise InvalidSettingsError(f"the dedicated key must be {key_length} bytes")
 
     @property
     def sends_system_title(self) -> bool:

@@ -14,15 +14,27 @@ from .ciphered_apdu import (
 from .control import SecurityControl
 from .gcm import TAG_LENGTH, DecryptedPayload, decrypt, encrypt, initialization_vector
 from .gmac import hls_gmac_response, verify_hls_gmac_response
-from .keys import KEY_LENGTH, InvalidKeyError, SecurityKeys, parse_key
+from .keys import (
+    KEY_LENGTH,
+    KEY_LENGTH_SUITE_2,
+    KEY_LENGTHS,
+    InvalidKeyError,
+    KeySuiteMismatchError,
+    SecurityKeys,
+    parse_key,
+    suite_key_length,
+)
 
 __all__ = [
     "CIPHERED_APDU_TAGS",
     "KEY_LENGTH",
+    "KEY_LENGTHS",
+    "KEY_LENGTH_SUITE_2",
     "TAG_LENGTH",
     "CipheredApdu",
     "DecryptedPayload",
     "InvalidKeyError",
+    "KeySuiteMismatchError",
     "SecurityControl",
     "SecurityKeys",
     "UnprotectedApdu",
@@ -36,6 +48,7 @@ __all__ = [
     "parse_key",
     "protect",
     "read_ciphered_apdu",
+    "suite_key_length",
     "unprotect",
     "verify_hls_gmac_response",
 ]

@@ -1,4 +1,7 @@
-"""AES-GCM as DLMS applies it (IEC 62056-5-3 security suites 0 and 1, Green Book).
+"""AES-GCM as DLMS applies it (IEC 62056-5-3 security suites 0, 1 and 2, Green Book).
+
+Suites 0 and 1 use AES-GCM-128 with 16-byte keys, suite 2 AES-GCM-256 with 32-byte keys; the suite is
+the low nibble of the security control byte, so each APDU says which one it needs.
 
 The initialization vector is the sender's system title (8 bytes) followed by the invocation counter
 (4 bytes, big-endian). The additional authenticated data is the security control byte and the
@@ -25,12 +28,12 @@ from ..errors import (
     SecurityError,
 )
 from .control import SecurityControl, as_security_control
-from .keys import check_key
+from .keys import KEY_LENGTHS, check_key, check_suite_key
 
 TAG_LENGTH = 12
 SYSTEM_TITLE_LENGTH = 8
 INVOCATION_COUNTER_MAX = 0xFFFFFFFF
-SUPPORTED_SECURITY_SUITES = frozenset({0, 1})
+SUPPORTED_SECURITY_SUITES = frozenset(KEY_LENGTHS)
 # GCM with a 96-bit IV starts J0 at counter 1 (used for the tag); the first plaintext block uses 2.
 _FIRST_DATA_COUNTER = (2).to_bytes(4, "big")
 
@@ -54,18 +57,22 @@ def initialization_vector(system_title: bytes, invocation_counter: int) -> bytes
 
 def _check_suite(control: SecurityControl) -> None:
     if control.security_suite not in SUPPORTED_SECURITY_SUITES:
-        raise SecurityError(f"security suite {control.security_suite} is not supported (only 0 and 1)")
+        raise SecurityError(f"security suite {control.security_suite} is not supported (only 0, 1 and 2)")
 
 
 def _aad(control: SecurityControl, authentication_key: bytes) -> bytes:
     return bytes([control.to_byte()]) + authentication_key
 
 
-def _require(key: bytes | None, what: str, why: str) -> bytes:
-    checked = check_key(key, what)
+def _require(key: bytes | None, what: str, why: str, control: SecurityControl) -> bytes:
+    checked = _suite_key(key, what, control)
     if checked is None:
         raise MissingKeyError(f"{why} but no {what} was given")
     return checked
+
+
+def _suite_key(key: bytes | None, what: str, control: SecurityControl) -> bytes | None:
+    return check_suite_key(check_key(key, what), what, control.security_suite)
 
 
 def _gcm_tag(key: bytes, iv: bytes, aad: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
@@ -103,10 +110,12 @@ def encrypt(
     plaintext = bytes(plaintext)
     if not control.authenticated and not control.encrypted:
         return plaintext
-    encryption_key = _require(encryption_key, "encryption key", "AES-GCM is applied")
+    encryption_key = _require(encryption_key, "encryption key", "AES-GCM is applied", control)
     if not control.authenticated:
         return _counter_mode(encryption_key, iv, plaintext)
-    authentication_key = _require(authentication_key, "authentication key", "authentication is applied")
+    authentication_key = _require(
+        authentication_key, "authentication key", "authentication is applied", control
+    )
     aad = _aad(control, authentication_key)
     if control.encrypted:
         ciphertext, tag = _gcm_tag(encryption_key, iv, aad, plaintext)
@@ -133,7 +142,7 @@ def decrypt(
     if not control.authenticated:
         if not control.encrypted:
             return DecryptedPayload(protected, verified=False)
-        key = _require(encryption_key, "encryption key", "the APDU is encrypted")
+        key = _require(encryption_key, "encryption key", "the APDU is encrypted", control)
         return DecryptedPayload(_counter_mode(key, iv, protected), verified=False)
 
     if len(protected) < TAG_LENGTH:
@@ -141,14 +150,14 @@ def decrypt(
             f"ciphered content of {len(protected)} bytes is too short for a {TAG_LENGTH}-byte tag"
         )
     body, tag = protected[:-TAG_LENGTH], protected[-TAG_LENGTH:]
-    authentication_key = check_key(authentication_key, "authentication key")
+    authentication_key = _suite_key(authentication_key, "authentication key", control)
     if authentication_key is None:
         if not control.encrypted:
             return DecryptedPayload(body, verified=False)
-        key = _require(encryption_key, "encryption key", "the APDU is encrypted")
+        key = _require(encryption_key, "encryption key", "the APDU is encrypted", control)
         return DecryptedPayload(_counter_mode(key, iv, body), verified=False)
 
-    key = _require(encryption_key, "encryption key", "the APDU is authenticated (GCM)")
+    key = _require(encryption_key, "encryption key", "the APDU is authenticated (GCM)", control)
     aad = _aad(control, authentication_key)
     if not control.encrypted:
         expected = gmac_tag(key=key, iv=iv, aad=aad + body)

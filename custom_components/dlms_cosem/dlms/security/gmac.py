@@ -13,14 +13,17 @@ from ..errors import AuthenticationTagMismatchError, DecodeError, EncodeError, M
 from ..reader import ByteReader
 from .control import SecurityControl, as_security_control
 from .gcm import INVOCATION_COUNTER_MAX, SYSTEM_TITLE_LENGTH, TAG_LENGTH, gmac_tag, initialization_vector
-from .keys import check_key
+from .keys import check_key, check_suite_key
 
 HLS_GMAC_RESPONSE_LENGTH = 1 + 4 + TAG_LENGTH
 
 
-def _keys(encryption_key: bytes | None, authentication_key: bytes | None) -> tuple[bytes, bytes]:
-    ek = check_key(encryption_key, "encryption key")
-    ak = check_key(authentication_key, "authentication key")
+def _keys(
+    encryption_key: bytes | None, authentication_key: bytes | None, control: SecurityControl
+) -> tuple[bytes, bytes]:
+    suite = control.security_suite
+    ek = check_suite_key(check_key(encryption_key, "encryption key"), "encryption key", suite)
+    ak = check_suite_key(check_key(authentication_key, "authentication key"), "authentication key", suite)
     if ek is None or ak is None:
         raise MissingKeyError("HLS-GMAC needs both the encryption key and the authentication key")
     return ek, ak
@@ -45,7 +48,7 @@ def hls_gmac_response(
         raise EncodeError("HLS-GMAC uses a security control with authentication only")
     if len(system_title) != SYSTEM_TITLE_LENGTH or not 0 <= invocation_counter <= INVOCATION_COUNTER_MAX:
         raise EncodeError("a system title must be 8 bytes and the invocation counter fit 32 bits")
-    ek, ak = _keys(encryption_key, authentication_key)
+    ek, ak = _keys(encryption_key, authentication_key, sc)
     iv = initialization_vector(system_title, invocation_counter)
     return bytes([sc.to_byte()]) + invocation_counter.to_bytes(4, "big") + _tag(sc, ek, ak, iv, challenge)
 
@@ -73,7 +76,7 @@ def verify_hls_gmac_response(
         )
     invocation_counter = reader.u32("invocation counter")
     tag = reader.take(TAG_LENGTH, "GMAC tag")
-    ek, ak = _keys(encryption_key, authentication_key)
+    ek, ak = _keys(encryption_key, authentication_key, sc)
     expected = _tag(sc, ek, ak, initialization_vector(system_title, invocation_counter), challenge)
     if not hmac.compare_digest(expected, tag):
         raise AuthenticationTagMismatchError
