@@ -417,6 +417,7 @@ def test_catalog_translation_keys() -> None:
         "firmware_version",
         "list_identifier",
         "obis_generic",
+        "push_value",
     } == CATALOG_TRANSLATION_KEYS
 
 

@@ -124,6 +124,7 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
     ):
         assert PLACEHOLDER.findall(names[key]["name"]) == ["phase"], key
     assert PLACEHOLDER.findall(names["obis_generic"]["name"]) == ["obis"]
+    assert PLACEHOLDER.findall(names["push_value"]["name"]) == ["position", "count"]
     unplaced = CATALOG_TRANSLATION_KEYS - {
         "energy_import_tariff",
         "energy_export_tariff",
@@ -133,6 +134,7 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         "current_phase",
         "power_factor_phase",
         "obis_generic",
+        "push_value",
     }
     for key in unplaced:
         assert not PLACEHOLDER.findall(names[key]["name"]), key

@@ -47,6 +47,7 @@ from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.telegram import Telegram, TelegramFailure
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
+from .positions import keyed_objects
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10  # seconds: counters change with every request; write them in batches
@@ -355,12 +356,10 @@ class DlmsPushCoordinator(DlmsCoordinator):
     @callback
     def _telegram(self, telegram: Telegram) -> None:
         self._security_succeeded()
-        for obj in telegram.content.objects:
-            if obj.obis is None:
-                continue
+        for key, obj in keyed_objects(telegram.content.objects):
             reading = reading_from_data(obj.data, obj.unit, obj.value)
-            self._readings[obj.obis] = reading
-            self.available_objects[obj.obis] = reading
+            self._readings[key] = reading
+            self.available_objects[key] = reading
         timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.invocation_counter = telegram.invocation_counter

@@ -58,8 +58,11 @@ from homeassistant.util import dt as dt_util
 from .dlms.cosem_datetime import CosemDateTime
 from .dlms.obis import ObisCode
 from .models import MeterReading
+from .positions import position_of
 
 GENERIC_TRANSLATION_KEY: Final = "obis_generic"
+POSITIONAL_TRANSLATION_KEY: Final = "push_value"
+"""Values a meter pushes without a code, named by their place in the telegram (see positions.py)."""
 
 # DLMS unit symbols (dlms.units) -> Home Assistant units. Most are spelled the same; the time units,
 # the litre and "kilo" forms (which a coordinator might produce) are not.
@@ -372,7 +375,7 @@ CATALOG_TRANSLATION_KEYS: Final[frozenset[str]] = frozenset(
     for table in _CATALOG.values()
     for description in table.values()
     if description.translation_key is not None
-) | {GENERIC_TRANSLATION_KEY}
+) | {GENERIC_TRANSLATION_KEY, POSITIONAL_TRANSLATION_KEY}
 """Every translation key :func:`describe` can give (the translations must name each one)."""
 
 # Units of instantaneous quantities a generic object may be shown with.
@@ -443,10 +446,15 @@ def _rescaled_precision(
 
 
 def _generic(obis: ObisCode, unit: str | None) -> DlmsSensorEntityDescription:
+    position = position_of(obis)
     base = DlmsSensorEntityDescription(
         key=str(obis),
-        translation_key=GENERIC_TRANSLATION_KEY,
-        translation_placeholders={"obis": str(obis)},
+        translation_key=GENERIC_TRANSLATION_KEY if position is None else POSITIONAL_TRANSLATION_KEY,
+        translation_placeholders=(
+            {"obis": str(obis)}
+            if position is None
+            else {"position": str(position[0]), "count": str(position[1])}
+        ),
     )
     if unit is None:
         return base

@@ -44,6 +44,7 @@ from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.streams import close_stream, open_stream
 from .models import MeterIdentity, MeterReading
 from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe, ha_unit, state_value
+from .positions import keyed_objects, position_of
 
 LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER: Final = ObisCode(0, 0, 96, 1, 0, 255)
@@ -153,7 +154,8 @@ def _value_text(reading: MeterReading) -> str | None:
 def object_label(obis: ObisCode, reading: MeterReading | None, names: Mapping[str, str]) -> str:
     """The sensor's name, the code and what it reads now: "Energy import (1.0.1.8.0.255) - 12 937 Wh"."""
     name = _name(obis, reading.unit if reading else None, names)
-    label = f"{name} ({obis})" if name else str(obis)
+    # A positional key is no code a user could look up: the name says all there is.
+    label = name if name and position_of(obis) else f"{name} ({obis})" if name else str(obis)
     value = _value_text(reading) if reading is not None else None
     return f"{label} - {value}" if value else label
 
@@ -280,7 +282,7 @@ def _push_identity(telegram: Telegram) -> MeterIdentity:
 
 
 def _push_readings(objects: tuple[PushObject, ...]) -> dict[ObisCode, MeterReading | None]:
-    return {obj.obis: MeterReading.from_push_object(obj) for obj in objects if obj.obis is not None}
+    return {key: MeterReading.from_push_object(obj) for key, obj in keyed_objects(objects)}
 
 
 async def probe_push_meter(

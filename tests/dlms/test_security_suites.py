@@ -51,7 +51,7 @@ def test_keys_of_either_length_parse_and_the_suite_fixes_the_length() -> None:
     assert EK_128.hex() not in str(info.value).lower()
     with pytest.raises(KeySuiteMismatchError, match="32 hexadecimal digits for security suite 1"):
         parse_key(EK_256.hex(), suite=1)
-    with pytest.raises(InvalidKeyError, match="32 hexadecimal digits .* or 64"):
+    with pytest.raises(InvalidKeyError, match=r"32 hexadecimal digits .* or 64"):
         parse_key(EK_128.hex()[:-2])
 
 

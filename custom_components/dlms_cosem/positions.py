@@ -1,0 +1,47 @@
+"""Keys for pushed values that carry no OBIS code, so they can still become sensors.
+
+Some meters push bare values (no codes, no list identifier the stack knows). Home Assistant keys
+objects by OBIS code (options, unique ids, readings), so each such value gets a code of its own: its
+position in the telegram and the telegram's number of values, in value group B = 254, which the Blue
+Book reserves (B 200..254) and so no meter uses. The key stays the same across telegrams of the same
+shape; a meter that alternates a short and a long list gets separate sensors for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from .dlms.obis import ObisCode
+from .dlms.push import PushObject
+
+POSITION_CHANNEL: Final = 254
+"""OBIS value group B of positional keys: a reserved channel number."""
+_MAX_POSITION: Final = 255
+
+
+def positional_code(position: int, count: int) -> ObisCode | None:
+    """The key of the ``position``-th (from 1) of ``count`` values; None past 255 values."""
+    if not 1 <= position <= count <= _MAX_POSITION:
+        return None
+    return ObisCode(0, POSITION_CHANNEL, count, position, 0, 255)
+
+
+def position_of(obis: ObisCode) -> tuple[int, int] | None:
+    """(position, count) of a positional key, None for a real OBIS code."""
+    if obis.a != 0 or obis.b != POSITION_CHANNEL or obis.e != 0 or obis.f != 255:
+        return None
+    if not 1 <= obis.d <= obis.c:
+        return None
+    return obis.d, obis.c
+
+
+def keyed_objects(objects: Iterable[PushObject]) -> list[tuple[ObisCode, PushObject]]:
+    """Each object with its OBIS code, or its positional key when the telegram gave it none."""
+    listed = list(objects)
+    keyed: list[tuple[ObisCode, PushObject]] = []
+    for index, obj in enumerate(listed, start=1):
+        key = obj.obis if obj.obis is not None else positional_code(index, len(listed))
+        if key is not None:
+            keyed.append((key, obj))
+    return keyed
