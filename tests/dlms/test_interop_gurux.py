@@ -58,7 +58,7 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 )
 from custom_components.dlms_cosem.dlms.transport import TcpEndpoint, WrapperTransport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit, Unit
-from tests.dlms.peers import PEER_LOGICAL_DEVICE_NAME, PEER_REGISTERS, PEER_SERVER_WPORT
+from tests.dlms.peers import PEER_DATA, PEER_LOGICAL_DEVICE_NAME, PEER_REGISTERS, PEER_SERVER_WPORT
 from tests.dlms.peers.gurux_client import FdLink, GuruxSession, Link, SocketLink
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,6 +143,7 @@ PEER_OBJECTS = [
     (15, 2, ObisCode.parse("0.0.40.0.0.255")),
     *((3, 0, ObisCode.parse(spec.logical_name)) for spec in PEER_REGISTERS),
     (1, 0, ObisCode.parse(PEER_LOGICAL_DEVICE_NAME[0])),
+    *((1, 0, ObisCode.parse(data.logical_name)) for data in PEER_DATA),
 ]
 
 

@@ -368,7 +368,18 @@ async def test_undefined_and_denied_objects_fail_alone() -> None:
             *where(server), *credentials("lls"), VOLTAGE, "1.0.99.98.0.255", "0.0.40.0.0.255:7"
         )
     assert result.code == 1
-    assert [record["obis"] for record in result.records] == [VOLTAGE]
+    # One line per object asked for, in that order: the value read, or what the meter said.
+    assert [record["obis"] for record in result.records] == [VOLTAGE, "1.0.99.98.0.255", "0.0.40.0.0.255"]
+    assert result.records[0]["unit"] == "V"
+    assert result.records[1:] == [
+        {
+            "obis": "1.0.99.98.0.255",
+            "attribute": 2,
+            "error": "not in this association's object list",
+            "kind": "object undefined",
+        },
+        {"obis": "0.0.40.0.0.255", "attribute": 7, "error": "read-write-denied", "kind": "access denied"},
+    ]
     lines = result.stderr.splitlines()
     assert lines[0] == (
         "read: 1.0.99.98.0.255 attribute 2: object undefined: not in this association's object list"
@@ -381,9 +392,16 @@ async def test_public_client_does_not_see_management_objects() -> None:
     async with simulator(Transport.HDLC_TCP, "lls") as server:  # no credentials: the public client
         result = await read(*where(server), "1.0.99.1.0.255", VOLTAGE)
     assert result.code == 1
-    assert [record["obis"] for record in result.records] == [VOLTAGE]
-    assert "1.0.99.1.0.255 attribute 2: object undefined" in result.stderr
-    assert "not in this association's object list" in result.stderr
+    assert [record["obis"] for record in result.records] == ["1.0.99.1.0.255", VOLTAGE]
+    # Guessed a Profile generic (C=99) right: the meter says the public client may not read it.
+    assert result.records[0] == {
+        "obis": "1.0.99.1.0.255",
+        "attribute": 2,
+        "error": "read-write-denied",
+        "kind": "access denied",
+    }
+    assert result.records[1]["unit"] == "V"
+    assert "read: 1.0.99.1.0.255 attribute 2: access denied: read-write-denied\n" in result.stderr
 
 
 async def test_unavailable_ports(tmp_path: Path) -> None:
@@ -485,18 +503,19 @@ async def test_reader_associates_again_after_the_meter_dropped_the_association(k
         try:
             first = await reader.read(requests)
             assert (reader.classes[VOLTAGES[0]], reader.classes[SERIAL_NUMBER]) == (3, 1)
-            # AARQ, the register guess, the object list, the serial number as class 1.
-            assert transport.requests == [AARQ_TAG, GET_TAG, GET_TAG, GET_TAG]
+            # AARQ, then the voltage (guessed a Register) and the serial number (guessed Data) in one
+            # GET-with-list: no object list needed.
+            assert transport.requests == [AARQ_TAG, GET_TAG]
             assert transport.opens == 1
             polled = await reader.read(requests)
-            assert transport.requests[4:] == [GET_TAG]  # classes and scalers known: one request
+            assert transport.requests[2:] == [GET_TAG]  # classes and scalers known: one request
             faults.drop_association()
             second = await reader.read(requests)
         finally:
             await client.close()
         sessions = server.sessions_served
     # The GET found the association gone; the client opened the link again, associated, retried.
-    assert transport.requests[5:] == [GET_TAG, AARQ_TAG, GET_TAG, RLRQ_TAG]
+    assert transport.requests[3:] == [GET_TAG, AARQ_TAG, GET_TAG, RLRQ_TAG]
     assert transport.opens == 2
     assert [reading.value for reading in polled if isinstance(reading, ObjectReading)][1] == "12345678"
     for readings in (first, second):

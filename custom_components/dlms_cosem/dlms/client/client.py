@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Self
 
@@ -27,7 +28,15 @@ from ..apdu import (
 )
 from ..axdr import INTEGER_TAGS, Data
 from ..cosem_datetime import CosemDateTime
-from ..errors import ConnectionLostError, DecodeError, DlmsError, EncodeError, ServiceError
+from ..errors import (
+    ConnectionLostError,
+    DecodeError,
+    DlmsError,
+    EncodeError,
+    FrameError,
+    ProtocolError,
+    ServiceError,
+)
 from ..obis import ObisCode
 from ..transport.base import ApduTransport
 from ..units import ScalerUnit
@@ -61,6 +70,8 @@ _BUFFER_ATTRIBUTE = 2
 _CAPTURE_OBJECTS_ATTRIBUTE = 3
 
 type Selection = SelectiveAccessDescriptor | RangeDescriptor | EntryDescriptor
+#: What one attribute of several can fail with, alone: the meter refused it or garbled its answer.
+type ItemError = ServiceError | DecodeError
 type AttributeRef = AttributeReference | tuple[ObisCode | str, int] | tuple[ObisCode | str, int, int]
 
 
@@ -221,10 +232,40 @@ class DlmsClient:
         selection = as_selection(access_selection)
         return await self._call(lambda: self._connection.get(descriptor, selection))
 
-    async def get_many(self, refs: Sequence[AttributeRef]) -> list[Data | ServiceError]:
-        """GET several attributes (GET-with-list when negotiated); per attribute a value or its error."""
-        items = [_reference(ref) for ref in refs]
-        return await self._call(lambda: self._connection.get_many(items))
+    async def get_many(self, refs: Sequence[AttributeRef]) -> list[Data | ItemError]:
+        """GET several attributes (GET-with-list when negotiated); per attribute a value or its error.
+
+        A with-list answer that refuses or garbles the whole request is not the end: each attribute is
+        then asked for alone (GET-normal), so one object the meter chokes on (some meters truncate the
+        whole answer for one undefined item) does not hide the others. Then a garbled answer to one
+        attribute is that attribute's error.
+        """
+        return await self._get_items([_reference(ref) for ref in refs])
+
+    async def _get_items(
+        self, items: Sequence[CosemAttributeDescriptorWithSelection]
+    ) -> list[Data | ItemError]:
+        try:
+            return list(await self._call(lambda: self._connection.get_many(items)))
+        except FrameError:
+            raise  # the link itself is broken, not the answer to this request
+        except (ServiceError, DecodeError, ProtocolError) as exc:
+            if len(items) < 2:
+                if isinstance(exc, ProtocolError):
+                    raise
+                return [exc]
+            _LOGGER.debug("GET with-list failed as a whole (%s); reading each attribute alone", exc)
+        results: list[Data | ItemError] = []
+        for item in items:
+            try:
+                results.append(
+                    await self._call(partial(self._connection.get, item.attribute, item.access_selection))
+                )
+            except FrameError:
+                raise
+            except (ServiceError, DecodeError) as exc:
+                results.append(exc)
+        return results
 
     async def set(
         self,
@@ -279,17 +320,17 @@ class DlmsClient:
             if wanted and scaler_attribute is not None:
                 plan.append(AttributeReference(ref.obis, ref.class_id, scaler_attribute).descriptor())
             wants_scaler.append(wanted)
-        results = iter(await self._call(lambda: self._connection.get_many(plan)))
+        results = iter(await self._get_items(plan))
         values: list[RegisterValue | DlmsError] = []
         for ref, wanted in zip(refs, wants_scaler, strict=True):
             value = next(results)
             scaler = next(results) if wanted else None
             key = (ref.class_id, ref.obis)
-            if isinstance(value, ServiceError):
+            if isinstance(value, DlmsError):
                 self._scaler_units.pop(key, None)
                 values.append(value)
                 continue
-            if isinstance(scaler, ServiceError):
+            if isinstance(scaler, DlmsError):
                 values.append(scaler)
                 continue
             if scaler is not None:
