@@ -19,6 +19,7 @@ from typing import Self
 
 from ..apdu import (
     CaptureObjectDefinition,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -235,10 +236,11 @@ class DlmsClient:
     async def get_many(self, refs: Sequence[AttributeRef]) -> list[Data | ItemError]:
         """GET several attributes (GET-with-list when negotiated); per attribute a value or its error.
 
-        A with-list answer that refuses or garbles the whole request is not the end: each attribute is
-        then asked for alone (GET-normal), so one object the meter chokes on (some meters truncate the
-        whole answer for one undefined item) does not hide the others. Then a garbled answer to one
-        attribute is that attribute's error.
+        A with-list answer that refuses or garbles the whole request, or refuses every attribute (a
+        data-access-result for the whole list), is not the end: each attribute is then asked for
+        alone (GET-normal), so one object the meter chokes on (some meters truncate the whole answer
+        for one undefined item) does not hide the others. A garbled answer to one attribute alone is
+        that attribute's error.
         """
         return await self._get_items([_reference(ref) for ref in refs])
 
@@ -246,7 +248,7 @@ class DlmsClient:
         self, items: Sequence[CosemAttributeDescriptorWithSelection]
     ) -> list[Data | ItemError]:
         try:
-            return list(await self._call(lambda: self._connection.get_many(items)))
+            results: list[Data | ItemError] = list(await self._call(lambda: self._connection.get_many(items)))
         except FrameError:
             raise  # the link itself is broken, not the answer to this request
         except (ServiceError, DecodeError, ProtocolError) as exc:
@@ -255,17 +257,25 @@ class DlmsClient:
                     raise
                 return [exc]
             _LOGGER.debug("GET with-list failed as a whole (%s); reading each attribute alone", exc)
-        results: list[Data | ItemError] = []
-        for item in items:
-            try:
-                results.append(
-                    await self._call(partial(self._connection.get, item.attribute, item.access_selection))
-                )
-            except FrameError:
-                raise
-            except (ServiceError, DecodeError) as exc:
-                results.append(exc)
-        return results
+        else:
+            every_one_refused = all(isinstance(result, ServiceError) for result in results)
+            if len(items) < 2 or not every_one_refused or not self._lists_attributes():
+                return results
+            _LOGGER.debug("GET with-list refused for every attribute; reading each attribute alone")
+        return [await self._get_alone(item) for item in items]
+
+    def _lists_attributes(self) -> bool:
+        """Whether several attributes go in one GET-with-list (else they were read alone already)."""
+        context = self._connection.context
+        return context is not None and context.allows(Conformance.MULTIPLE_REFERENCES)
+
+    async def _get_alone(self, item: CosemAttributeDescriptorWithSelection) -> Data | ItemError:
+        try:
+            return await self._call(partial(self._connection.get, item.attribute, item.access_selection))
+        except FrameError:
+            raise
+        except (ServiceError, DecodeError) as exc:
+            return exc
 
     async def set(
         self,
