@@ -23,6 +23,9 @@ gurux-dlms 1.0.203 as published needs these work-arounds, all confined to this s
   ``GXDLMSLongTransaction.setData`` (missing too) to keep what is left to send: :func:`_set_data`;
   and the GET-Request-Normal handler stores one ``ValueEventArgs`` as the transaction's targets where
   the next-block handler iterates a list: ``setTransaction`` wraps it in a list;
+- ``GXDLMSSettings`` keeps the request's invoke id in ``invokeID`` but answers that do not carry it
+  themselves (GET errors such as object-undefined) take ``invokeId``, which stays 1: the answer would
+  name another request. :func:`patch_gurux` keeps the two equal;
 - when a handler raises, its error path fails too (``receivedData.size(0)``, ``reportError`` on a
   PDU without data): the connection is closed and the error written to stderr instead;
 - ``GXDLMSServer.initialize`` appends the whole object collection as *one* element of an empty
@@ -74,9 +77,16 @@ def _set_data(transaction: Any, remaining: Any) -> None:
     transaction.data.set(remaining)
 
 
+def _update_invoke_ids(settings: Any, value: int, update: Any = GXDLMSSettings.updateInvokeId) -> None:
+    """Take the request's invoke id under both of the names gurux reads it by."""
+    update(settings, value)
+    settings.invokeId = settings.invokeID
+
+
 def patch_gurux() -> None:
     """Add what gurux-dlms 1.0.203 calls under names it never defines (see the module docstring)."""
     ValueEventArgs.isSkipMaxPduSize = property(lambda self: self.skipMaxPduSize)
+    GXDLMSSettings.updateInvokeId = _update_invoke_ids
     GXDLMSSettings.gbtWndowSize = property(lambda self: self.gbtWindowSize)
     GXDLMSSettings.getMaxPduSize = lambda self: self.maxPduSize
     GXDLMSLongTransaction.setData = _set_data

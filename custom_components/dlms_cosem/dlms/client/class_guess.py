@@ -73,6 +73,7 @@ CLASS_RULES: tuple[ClassRule, ...] = (
     ClassRule("clock", CLOCK_CLASS_ID, MEDIUM_ABSTRACT, {CLOCK_OBJECTS}, {0}),
     ClassRule("association", ASSOCIATION_LN_CLASS_ID, MEDIUM_ABSTRACT, {ASSOCIATION_OBJECTS}, {0}),
     ClassRule("SAP assignment", SAP_ASSIGNMENT_CLASS_ID, MEDIUM_ABSTRACT, {SAP_ASSIGNMENT_OBJECTS}, {0}),
+    ClassRule("logical device name", DATA_CLASS_ID, MEDIUM_ABSTRACT, {LOGICAL_DEVICE_NAME_OBJECTS}, {0}),
     ClassRule(
         "security setup", SECURITY_SETUP_CLASS_ID, MEDIUM_ABSTRACT, {SECURITY_OBJECTS}, {SECURITY_SETUP}
     ),
