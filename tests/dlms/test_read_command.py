@@ -22,6 +22,7 @@ import pytest
 
 from custom_components.dlms_cosem.dlms.__main__ import main
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
 from custom_components.dlms_cosem.dlms.client import ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.obis import ObisCode
@@ -31,8 +32,10 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
     CURRENTS,
     FREQUENCY,
+    LAST_AVERAGE_DEMAND_IMPORT,
     SERIAL_NUMBER,
     VOLTAGES,
+    DataObject,
     MeterSecurity,
     SimulatedMeter,
 )
@@ -58,6 +61,10 @@ ENERGY = str(ACTIVE_ENERGY_IMPORT)
 CURRENT = str(CURRENTS[0])
 SERIAL = str(SERIAL_NUMBER)
 CLOCK_TIME = "0.0.1.0.0.255:2"
+#: Neutral current: an electricity register the simulator does not have.
+MISSING = "1.0.91.7.0.255"
+POWER_FACTOR = ObisCode(1, 0, 13, 7, 0, 255)
+DEMAND = str(LAST_AVERAGE_DEMAND_IMPORT)
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -386,6 +393,79 @@ async def test_undefined_and_denied_objects_fail_alone() -> None:
     )
     assert lines[1] == "read: 0.0.40.0.0.255 attribute 7: access denied: read-write-denied"
     assert lines[2] == "read: 1 of 3 read, 2 failed"
+
+
+async def test_an_object_the_meter_does_not_have_fails_alone() -> None:
+    async with simulator(Transport.HDLC_TCP) as server:
+        result = await read(*where(server), VOLTAGE, MISSING, SERIAL, CLOCK_TIME, ENERGY)
+        energy = server.meter.read(ACTIVE_ENERGY_IMPORT).value
+    assert result.code == 1
+    assert [record["obis"] for record in result.records] == [
+        VOLTAGE,
+        MISSING,
+        SERIAL,
+        "0.0.1.0.0.255",
+        ENERGY,
+    ]
+    assert result.records[1] == {
+        "obis": MISSING,
+        "attribute": 2,
+        "error": "not in this association's object list",
+        "kind": "object undefined",
+    }
+    values = result.by_obis()
+    assert values[VOLTAGE]["unit"] == "V"
+    assert values[SERIAL]["value"] == "12345678"
+    assert values["0.0.1.0.0.255"]["value"] == "2024-03-10T13:07:30"
+    assert values[ENERGY] == {"obis": ENERGY, "attribute": 2, "value": energy, "unit": "Wh", "raw": energy}
+    assert result.stderr.splitlines() == [
+        f"read: {MISSING} attribute 2: object undefined: not in this association's object list",
+        "read: 4 of 5 read, 1 failed",
+    ]
+
+
+async def test_wrong_class_guesses_are_read_with_the_right_class() -> None:
+    """A power factor served as Data (guessed a Register) and a demand the guess calls a Register.
+
+    The power factor is tried again as Data; the last average demand (an Extended register, D = 5) is
+    refused as a Register and as Data, so its class comes from the object list.
+    """
+    meter = SimulatedMeter(Clock(), security=security("lls"))
+    meter.add(DataObject(POWER_FACTOR, Data.long_unsigned(987)))
+    async with SimulatorServer(meter, RunnerSettings(Transport.WRAPPER_TCP)) as server:
+        result = await read(*where(server), *credentials("lls"), str(POWER_FACTOR), DEMAND, VOLTAGE)
+    assert result.code == 0, result.stderr
+    assert result.stderr == ""
+    demand = meter.read(LAST_AVERAGE_DEMAND_IMPORT).value
+    assert result.records[:2] == [
+        {"obis": str(POWER_FACTOR), "attribute": 2, "value": 987, "unit": None, "raw": 987},
+        {"obis": DEMAND, "attribute": 2, "value": demand, "unit": "W", "raw": demand},
+    ]
+    assert result.records[2]["unit"] == "V"
+
+
+async def test_reader_learns_a_wrong_guess_once() -> None:
+    meter = SimulatedMeter(Clock())
+    meter.add(DataObject(POWER_FACTOR, Data.long_unsigned(987)))
+    async with SimulatorServer(meter, RunnerSettings(Transport.WRAPPER_TCP)) as server:
+        transport = CountingTransport(_transport(server, 16))
+        client = DlmsClient(transport, ClientSettings())
+        reader = ObjectReader(client)
+        requests = [ObjectRequest(POWER_FACTOR), ObjectRequest(VOLTAGES[0])]
+        try:
+            first = await reader.read(requests)
+            # AARQ, both guessed Registers in one GET-with-list, the power factor again as Data.
+            assert transport.requests == [AARQ_TAG, GET_TAG, GET_TAG]
+            assert dict(reader.classes) == {POWER_FACTOR: 1, VOLTAGES[0]: 3}
+            second = await reader.read(requests)
+            assert transport.requests[3:] == [GET_TAG]  # classes known: one request
+        finally:
+            await client.close()
+    volts = expected_voltage(meter)[1]
+    for readings in (first, second):
+        assert all(isinstance(reading, ObjectReading) for reading in readings), readings
+        values = [(r.class_id, r.value, r.unit) for r in readings if isinstance(r, ObjectReading)]
+        assert values == [(1, 987, None), (3, pytest.approx(volts), "V")]
 
 
 async def test_public_client_does_not_see_management_objects() -> None:
