@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.dlms_cosem.dlms.__main__ import main
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
 from custom_components.dlms_cosem.dlms.client import ClientSettings, DlmsClient
@@ -35,14 +35,17 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
     LAST_AVERAGE_DEMAND_IMPORT,
     SERIAL_NUMBER,
     VOLTAGES,
+    AccessFailureError,
     DataObject,
     MeterSecurity,
+    Register,
     SimulatedMeter,
 )
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import HdlcTransport, SerialEndpoint, TcpEndpoint
 from custom_components.dlms_cosem.dlms.transport.base import ApduTransport
 from custom_components.dlms_cosem.dlms.transport.wrapper import WrapperTransport
+from custom_components.dlms_cosem.dlms.units import ScalerUnit
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 3, 10, 12, 7, 30, tzinfo=UTC)
@@ -442,6 +445,30 @@ async def test_wrong_class_guesses_are_read_with_the_right_class() -> None:
         {"obis": DEMAND, "attribute": 2, "value": demand, "unit": "W", "raw": demand},
     ]
     assert result.records[2]["unit"] == "V"
+
+
+def _unavailable(_now: datetime) -> Data:
+    raise AccessFailureError(DataAccessResult.OBJECT_UNAVAILABLE, "not measured now")
+
+
+async def test_a_register_the_meter_cannot_give_now_reports_what_the_meter_said() -> None:
+    """Refused as guessed (a Register): the error line keeps that answer, not the Data retry's."""
+    meter = SimulatedMeter(Clock())
+    meter.add(Register(POWER_FACTOR, _unavailable, ScalerUnit(-3, 255)))
+    async with SimulatorServer(meter, RunnerSettings(Transport.WRAPPER_TCP)) as server:
+        result = await read(*where(server), str(POWER_FACTOR), VOLTAGE)
+    assert result.code == 1
+    assert result.records[0] == {
+        "obis": str(POWER_FACTOR),
+        "attribute": 2,
+        "error": "object-unavailable",
+        "kind": "object undefined",
+    }
+    assert result.records[1]["unit"] == "V"
+    assert result.stderr.splitlines() == [
+        f"read: {POWER_FACTOR} attribute 2: object undefined: object-unavailable",
+        "read: 1 of 2 read, 1 failed",
+    ]
 
 
 async def test_reader_learns_a_wrong_guess_once() -> None:

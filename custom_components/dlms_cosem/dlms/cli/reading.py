@@ -135,9 +135,13 @@ class ObjectReader:
         ]
         if wrong_guesses:
             _LOGGER.debug("not registers, trying them as Data: %s", [str(requests[i]) for i in wrong_guesses])
-            await self._retry(requests, results, wrong_guesses, [DATA_CLASS_ID] * len(wrong_guesses))
-            for index in wrong_guesses:
+            as_data = await self._read(
+                [requests[i] for i in wrong_guesses], [DATA_CLASS_ID] * len(wrong_guesses)
+            )
+            for index, result in zip(wrong_guesses, as_data, strict=True):
                 tried[index].add(DATA_CLASS_ID)
+                if not isinstance(result, ObjectUndefinedError):  # else the first answer says more
+                    results[index] = result
         for request, result in zip(requests, results, strict=True):
             if isinstance(result, ObjectReading):
                 self._classes.setdefault(request.obis, result.class_id)
@@ -173,18 +177,11 @@ class ObjectReader:
                 )
             elif listed not in tried[index]:
                 again.append(index)
-        await self._retry(requests, results, again, [self._classes[requests[index].obis] for index in again])
-
-    async def _retry(
-        self,
-        requests: Sequence[ObjectRequest],
-        results: list[Outcome],
-        indexes: Sequence[int],
-        classes: Sequence[int],
-    ) -> None:
-        if indexes:
-            retried = await self._read([requests[index] for index in indexes], classes)
-            for index, result in zip(indexes, retried, strict=True):
+        if again:
+            retried = await self._read(
+                [requests[index] for index in again], [self._classes[requests[index].obis] for index in again]
+            )
+            for index, result in zip(again, retried, strict=True):
                 results[index] = result
 
     async def _read(self, requests: Sequence[ObjectRequest], classes: Sequence[int]) -> list[Outcome]:
