@@ -5,6 +5,9 @@ association gone (``ConnectionLostError``, or the meter answering as if not asso
 reopens the transport, associates again and retries the request once. Any other failure (timeout,
 garbage, a security problem, cancellation) leaves the link in an unknown state, so the next call
 starts afresh. Requests are serialised: the transport carries one exchange at a time.
+
+Several attributes are read with GET-with-list; when the meter refuses or garbles such an answer as a
+whole, the attributes are read again one at a time, so each gets its own value or error.
 """
 
 from __future__ import annotations
