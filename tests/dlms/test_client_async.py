@@ -551,7 +551,16 @@ def _refused_for_every_item(answer: bytes) -> bytes:
     return GetResponseWithDatablock(True, 1, DataAccessResult.TEMPORARY_FAILURE, invoke).encode()
 
 
-@pytest.mark.parametrize("answer", [_truncated, _refused, _too_long, _refused_for_every_item])
+def _one_result_short(answer: bytes) -> bytes:
+    """A well-formed answer that leaves out the last attribute."""
+    response = decode_get_response(answer)
+    assert isinstance(response, GetResponseWithList)
+    return GetResponseWithList(response.results[:-1], response.invoke_id_and_priority).encode()
+
+
+@pytest.mark.parametrize(
+    "answer", [_truncated, _refused, _too_long, _refused_for_every_item, _one_result_short]
+)
 async def test_with_list_refused_or_garbled_as_a_whole_is_read_one_by_one(
     answer: Callable[[bytes], bytes],
 ) -> None:
