@@ -35,12 +35,17 @@ from custom_components.dlms_cosem.const import (
     DOMAIN,
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator, DlmsPushCoordinator, repair_issue_id
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
-from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, Register, SimulatedMeter
+from custom_components.dlms_cosem.dlms.simulator.model import (
+    AccessFailureError,
+    MeterSecurity,
+    Register,
+    SimulatedMeter,
+)
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
@@ -217,6 +222,71 @@ async def test_meter_that_stops_answering_goes_unavailable_and_recovers(
     assert state is not None
     assert state.state != STATE_UNAVAILABLE
     assert sum("recovered" in r.message for r in caplog.records) == 1
+    assert PASSWORD not in caplog.text
+
+
+def _refused(_now: datetime) -> Data:
+    raise AccessFailureError(DataAccessResult.TEMPORARY_FAILURE, "the meter is busy with it")
+
+
+async def test_objects_the_meter_stops_serving_go_unavailable_alone_and_come_back(
+    hass: HomeAssistant,
+    lls_meter: tuple[SimulatorServer, FaultInjector, int],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, _, port = lls_meter
+    meter = server.meter
+    entry = polled_entry(port)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    ids = {obis: entity_id(hass, entry, obis) for obis in [*OBJECTS, str(POWER_FACTOR)]}
+    voltage_obis = ObisCode.parse("1.0.32.7.0.255")
+    voltage = meter.find(voltage_obis)
+    power_factor = meter.find(POWER_FACTOR)
+    assert isinstance(voltage, Register)
+    assert power_factor is not None
+
+    def states() -> dict[str, str]:
+        found = {obis: hass.states.get(entity) for obis, entity in ids.items()}
+        return {obis: state.state for obis, state in found.items() if state is not None}
+
+    # The meter loses the power factor and refuses the voltage (a data-access-result for each).
+    del meter.objects[POWER_FACTOR]
+    meter.add(Register(voltage_obis, _refused, voltage.scaler_unit))
+    caplog.clear()
+    for _ in range(2):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert coordinator.last_update_success
+        refused = states()
+        assert refused[str(POWER_FACTOR)] == STATE_UNAVAILABLE
+        assert refused["1.0.32.7.0.255"] == STATE_UNAVAILABLE
+        assert float(refused["1.0.1.8.0.255"]) > 0
+        assert float(refused["1.0.1.7.0.255"]) >= 0
+        assert refused["0.0.96.1.0.255"] == "12345678"
+    unavailable = [r.message for r in caplog.records if "is unavailable" in r.message]
+    assert unavailable == [  # once each, not at every poll
+        "1.0.32.7.0.255 of Simulated meter is unavailable: 1.0.32.7.0.255 attribute 2 (class 3): "
+        "temporary-failure",
+        f"{POWER_FACTOR} of Simulated meter is unavailable: {POWER_FACTOR} attribute 2 (class 3): "
+        "object-undefined",
+    ]
+
+    # Served again: both come back, with their values.
+    meter.add(voltage)
+    meter.add(power_factor)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    back = states()
+    assert 200 < float(back["1.0.32.7.0.255"]) < 260
+    assert float(back[str(POWER_FACTOR)]) == pytest.approx(98.7)
+    assert float(back["1.0.1.8.0.255"]) > 0
+    assert sorted(r.message for r in caplog.records if r.message.endswith(" is back")) == [
+        f"{POWER_FACTOR} of Simulated meter is back",  # 1.0.13.7.0.255
+        "1.0.32.7.0.255 of Simulated meter is back",
+    ]
     assert PASSWORD not in caplog.text
 
 

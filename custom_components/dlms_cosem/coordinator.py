@@ -160,6 +160,10 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         await super().async_shutdown()
         await self.counters.async_flush()
 
+    @property
+    def _entry_title(self) -> str:
+        return self.config_entry.title if self.config_entry else DOMAIN
+
     def _keep_raw(self, data: bytes) -> None:
         self.raw_frames.append(data)
         del self.raw_frames[:-RAW_FRAMES_KEPT]
@@ -199,6 +203,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
         super().__init__(hass, entry, timedelta(seconds=interval))
         self.client: DlmsClient | None = None
         self._classes: dict[ObisCode, int] = {}
+        # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
+        self._refused: set[ObisCode] = set()
 
     @override
     async def _async_setup(self) -> None:
@@ -253,8 +259,9 @@ class DlmsPollCoordinator(DlmsCoordinator):
         readings: dict[ObisCode, MeterReading] = {}
         for obis, result in zip(wanted, results, strict=True):
             if isinstance(result, DlmsError):
-                LOGGER.debug("Reading %s failed: %s", obis, result)
+                self._object_refused(obis, result)
                 continue
+            self._object_served(obis)
             # Numbers come scaled (a power factor of 1000 with scaler -3 and no unit is 1.0); other
             # values are shown as a person reads them (text, date-times).
             numeric = isinstance(result.value, int | float) and not isinstance(result.value, bool)
@@ -265,6 +272,19 @@ class DlmsPollCoordinator(DlmsCoordinator):
         self.link_statistics.frames += 1
         self.link_statistics.invocation_counter = self.counters.client_counter
         return MeterSnapshot(readings, timestamp=self.link_statistics.last_update)
+
+    def _object_refused(self, obis: ObisCode, error: DlmsError) -> None:
+        # Logged once when the meter stops serving an object, not at every poll.
+        if obis not in self._refused:
+            self._refused.add(obis)
+            LOGGER.info("%s of %s is unavailable: %s", obis, self._entry_title, error)
+        else:
+            LOGGER.debug("Reading %s failed again: %s", obis, error)
+
+    def _object_served(self, obis: ObisCode) -> None:
+        if obis in self._refused:
+            self._refused.discard(obis)
+            LOGGER.info("%s of %s is back", obis, self._entry_title)
 
     def _update_failed(self, err: DlmsError) -> Exception:
         """The error Home Assistant should see: reauth for rejected credentials, else a retry."""
@@ -348,10 +368,6 @@ class DlmsPushCoordinator(DlmsCoordinator):
             LOGGER.warning("The push port of %s is unavailable: %s", self._entry_title, reason)
         self._connected = connected
         self.async_update_listeners()
-
-    @property
-    def _entry_title(self) -> str:
-        return self.config_entry.title if self.config_entry else DOMAIN
 
     @callback
     def _telegram(self, telegram: Telegram) -> None:

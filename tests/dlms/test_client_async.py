@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from custom_components.dlms_cosem.dlms.apdu import (
     AARE,
     AARQ,
     RLRE,
+    AccessError,
     AcseServiceUserDiagnostic,
     ActionRequestNormal,
     ActionResponseNormal,
@@ -19,6 +21,8 @@ from custom_components.dlms_cosem.dlms.apdu import (
     ApplicationContextName,
     AssociationResult,
     CaptureObjectDefinition,
+    ConfirmedServiceError,
+    ConfirmedServiceErrorService,
     Conformance,
     DataAccessResult,
     EntryDescriptor,
@@ -27,15 +31,18 @@ from custom_components.dlms_cosem.dlms.apdu import (
     GetRequestNormal,
     GetRequestWithList,
     GetResponseNormal,
+    GetResponseWithDatablock,
     GetResponseWithList,
     InitiateRequest,
     InitiateResponse,
     RangeDescriptor,
+    ServiceErrorType,
     SetRequestNormal,
     SetResponseNormal,
     StateError,
     decode_action_request,
     decode_get_request,
+    decode_get_response,
     decode_set_request,
 )
 from custom_components.dlms_cosem.dlms.axdr import Data
@@ -77,6 +84,10 @@ LOAD_PROFILE = ObisCode.parse("1-0:99.1.0*255")
 CLOCK = ObisCode.parse("0-0:1.0.0*255")
 
 type Key = tuple[int, ObisCode, int]
+
+#: Get-Request CHOICE (second byte of the APDU).
+GET_NORMAL = 1
+GET_WITH_LIST = 3
 
 _GLO_RESPONSE = {
     ApduTag.GET_RESPONSE: ApduTag.GLO_GET_RESPONSE,
@@ -132,6 +143,8 @@ class FakeMeter:
         self.in_flight = 0
         self.hanging = asyncio.Event()
         self.method_results: dict[tuple[int, ObisCode, int], Data | None] = {}
+        self.with_list_answer: Callable[[bytes], bytes] | None = None
+        """Turns the right answer to a GET-with-list into what a misbehaving meter sends."""
 
     async def open(self) -> None:
         self.opens += 1
@@ -243,7 +256,8 @@ class FakeMeter:
                     )
                     for item in request.attributes
                 )
-                return GetResponseWithList(results, request.invoke_id_and_priority).encode()
+                answer = GetResponseWithList(results, request.invoke_id_and_priority).encode()
+                return answer if self.with_list_answer is None else self.with_list_answer(answer)
             assert isinstance(request, GetRequestNormal)
             attribute = request.attribute
             value = self._read(attribute.class_id, attribute.instance_id, attribute.attribute_id)
@@ -514,6 +528,95 @@ async def test_register_errors_are_per_register() -> None:
     assert str(values[3]) == "1.0.2.8.0.255 attribute 2 (class 3): object-undefined"
     with pytest.raises(EncodeError):
         RegisterReference(ENERGY, 7)
+    await client.close()
+
+
+def _truncated(answer: bytes) -> bytes:
+    return answer[:-3]
+
+
+def _refused(_answer: bytes) -> bytes:
+    return ConfirmedServiceError(
+        ConfirmedServiceErrorService.READ, ServiceErrorType.ACCESS, AccessError.OBJECT_ACCESS_VIOLATED
+    ).encode()
+
+
+def _too_long(_answer: bytes) -> bytes:
+    return ExceptionResponse(StateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.PDU_TOO_LONG).encode()
+
+
+def _refused_for_every_item(answer: bytes) -> bytes:
+    """A data-access-result in place of the whole list (a datablock that gives up)."""
+    invoke = decode_get_response(answer).invoke_id_and_priority
+    return GetResponseWithDatablock(True, 1, DataAccessResult.TEMPORARY_FAILURE, invoke).encode()
+
+
+def _one_result_short(answer: bytes) -> bytes:
+    """A well-formed answer that leaves out the last attribute."""
+    response = decode_get_response(answer)
+    assert isinstance(response, GetResponseWithList)
+    return GetResponseWithList(response.results[:-1], response.invoke_id_and_priority).encode()
+
+
+@pytest.mark.parametrize(
+    "answer", [_truncated, _refused, _too_long, _refused_for_every_item, _one_result_short]
+)
+async def test_with_list_refused_or_garbled_as_a_whole_is_read_one_by_one(
+    answer: Callable[[bytes], bytes],
+) -> None:
+    objects = _register_objects()
+    objects[(3, POWER, 2)] = DataAccessResult.READ_WRITE_DENIED  # one register fails alone
+    meter = FakeMeter(objects)
+    meter.with_list_answer = answer
+    client = DlmsClient(meter, ClientSettings())
+    values = await client.read_registers([ENERGY, RegisterReference(POWER), VOLTAGE])
+    # The with-list, then each of its six attributes (values and scaler_units) alone.
+    assert [request[1] for request in meter.requests] == [GET_WITH_LIST, *[GET_NORMAL] * 6]
+    assert isinstance(values[0], RegisterValue)
+    assert values[0].value == 12345.6
+    assert values[0].unit == "Wh"
+    assert isinstance(values[1], AccessDeniedError)
+    assert isinstance(values[2], RegisterValue)
+    assert (values[2].value, values[2].unit) == (230.1, "V")
+    # Scalers were cached from the single reads: the next poll is one with-list again.
+    meter.with_list_answer = None
+    again = await client.read_registers([ENERGY, RegisterReference(POWER), VOLTAGE])
+    assert [request[1] for request in meter.requests[7:]] == [GET_WITH_LIST]
+    assert len(GetRequestWithList.decode(meter.requests[7]).attributes) == 4  # only POWER's scaler again
+    assert [value.value for value in again if isinstance(value, RegisterValue)] == [12345.6, 230.1]
+    await client.close()
+
+
+async def test_garbled_single_answer_during_the_fallback_fails_that_attribute_only() -> None:
+    meter = FakeMeter()
+    meter.with_list_answer = _truncated
+    client = DlmsClient(meter, ClientSettings())
+    original = meter._answer
+
+    def garble_the_serial(apdu: bytes) -> bytes:
+        answer = original(apdu)
+        if apdu[0] == ApduTag.GET_REQUEST and apdu[1] == GET_NORMAL and SERIAL.to_bytes() in apdu:
+            return answer[:-2]
+        return answer
+
+    meter._answer = garble_the_serial  # type: ignore[method-assign]
+    results = await client.get_many([(ENERGY, 3, 2), (SERIAL, 1, 2), (VOLTAGE, 3, 2)])
+    assert results[0] == Data.double_long_unsigned(123456)
+    assert isinstance(results[1], DecodeError)
+    assert results[2] == Data.long_unsigned(2301)
+    # A garbled answer leaves the association in doubt: the client associated again after each.
+    assert len(meter.aarqs) == 3
+    await client.close()
+
+
+async def test_a_whole_list_refused_for_a_lost_association_is_not_read_one_by_one() -> None:
+    meter = FakeMeter()
+    client = DlmsClient(meter, ClientSettings())
+    await client.connect()
+    meter.failures.append(MeterNotRespondingError("silent"))
+    with pytest.raises(MeterNotRespondingError):
+        await client.get_many([(ENERGY, 3, 2), (SERIAL, 1, 2)])
+    assert meter.requests == []
     await client.close()
 
 

@@ -36,7 +36,11 @@ from custom_components.dlms_cosem.dlms.client import (
     DlmsClient,
     RegisterValue,
 )
-from custom_components.dlms_cosem.dlms.errors import AssociationRejectedError, AuthenticationFailedError
+from custom_components.dlms_cosem.dlms.errors import (
+    AssociationRejectedError,
+    AuthenticationFailedError,
+    ObjectUndefinedError,
+)
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator import (
     AccessLevel,
@@ -58,7 +62,7 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 )
 from custom_components.dlms_cosem.dlms.transport import TcpEndpoint, WrapperTransport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit, Unit
-from tests.dlms.peers import PEER_LOGICAL_DEVICE_NAME, PEER_REGISTERS, PEER_SERVER_WPORT
+from tests.dlms.peers import PEER_DATA, PEER_LOGICAL_DEVICE_NAME, PEER_REGISTERS, PEER_SERVER_WPORT
 from tests.dlms.peers.gurux_client import FdLink, GuruxSession, Link, SocketLink
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +76,8 @@ MANAGEMENT_CLIENT = 1
 PUBLIC_CLIENT = 16
 #: What the gurux client proposes: small enough that the object list comes in GET datablocks.
 GURUX_MAX_PDU_SIZE = 256
+#: An object the gurux server does not have (export power).
+MISSING = "1.0.2.7.0.255"
 
 
 # --- our client against a gurux server --------------------------------------------------------------
@@ -143,6 +149,7 @@ PEER_OBJECTS = [
     (15, 2, ObisCode.parse("0.0.40.0.0.255")),
     *((3, 0, ObisCode.parse(spec.logical_name)) for spec in PEER_REGISTERS),
     (1, 0, ObisCode.parse(PEER_LOGICAL_DEVICE_NAME[0])),
+    *((1, 0, ObisCode.parse(data.logical_name)) for data in PEER_DATA),
 ]
 
 
@@ -217,6 +224,94 @@ async def test_gurux_server_refusals_and_no_leaked_connection(gurux_server: int)
             PEER_LOGICAL_DEVICE_NAME[1]
         )
     assert PASSWORD not in repr(lls_settings())
+
+
+async def test_our_client_reads_around_an_object_gurux_does_not_have(gurux_server: int) -> None:
+    """gurux-dlms 1.0.203 truncates a whole GET-with-list answer for one undefined item.
+
+    The client then reads each attribute alone: the missing one fails by itself, the others are read.
+    """
+    transport = wrapper_to(gurux_server, PUBLIC_CLIENT)
+    async with DlmsClient(transport, ClientSettings()) as client:
+        before = transport.requests
+        values = await client.read_registers(["1.0.1.8.0.255", MISSING, "1.0.32.7.0.255"])
+        exchanges = transport.requests - before
+    assert isinstance(values[0], RegisterValue)
+    assert (values[0].value, values[0].unit) == (12_345_678, "Wh")
+    assert isinstance(values[1], ObjectUndefinedError)
+    assert str(values[1]) == f"{MISSING} attribute 2 (class 3): object-undefined"
+    assert isinstance(values[2], RegisterValue)
+    assert (values[2].value, values[2].unit) == (230.1, "V")
+    # The with-list, the association again (the garbled answer left it in doubt), six attributes alone.
+    assert exchanges == 1 + 1 + 6
+
+
+def read_command(port: int, security: str, *objects: str) -> tuple[int, list[dict[str, Any]], str]:
+    """``python -m ... read`` against the gurux server: exit code, JSON lines, stderr."""
+    import contextlib
+    import io
+
+    from custom_components.dlms_cosem.dlms.__main__ import main
+
+    argv = ["read", "--host", "127.0.0.1", "--tcp-port", str(port), "--timeout", "3"]
+    if security == "lls":
+        argv += ["--client-address", str(MANAGEMENT_CLIENT), "--auth", "lls", "--password", PASSWORD]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main([*argv, *objects])
+    assert PASSWORD not in stdout.getvalue() + stderr.getvalue()
+    return code, [json.loads(line) for line in stdout.getvalue().splitlines()], stderr.getvalue()
+
+
+@pytest.mark.parametrize("security", ["none", "lls"])
+def test_the_read_command_reads_a_register_and_a_data_object_without_the_object_list(
+    gurux_server: int, security: str
+) -> None:
+    """The classes guessed from the OBIS codes are right: one GET-with-list reads both."""
+    serial = PEER_DATA[0]
+    code, records, stderr = read_command(gurux_server, security, "1.0.1.8.0.255", serial.logical_name)
+    assert code == 0, stderr
+    assert stderr == ""
+    assert records == [
+        {"obis": "1.0.1.8.0.255", "attribute": 2, "value": 12_345_678, "unit": "Wh", "raw": 12_345_678},
+        {
+            "obis": "0.0.96.1.0.255",
+            "attribute": 2,
+            "value": "GRX-SN-87654321",
+            "unit": None,
+            "raw": "GRX-SN-87654321",
+        },
+    ]
+    assert serial.value == b"GRX-SN-87654321"
+
+
+def test_the_read_command_recovers_a_wrong_guess_and_reports_a_missing_object(gurux_server: int) -> None:
+    """A power factor gurux serves as Data (guessed a Register) and an object it does not have.
+
+    gurux truncates the GET-with-list answer for both; the read command still reads every object it
+    can, and says which one the meter does not have.
+    """
+    power_factor = PEER_DATA[1]
+    code, records, stderr = read_command(
+        gurux_server, "lls", "1.0.1.8.0.255", power_factor.logical_name, MISSING, "1.0.32.7.0.255"
+    )
+    assert code == 1
+    assert records == [
+        {"obis": "1.0.1.8.0.255", "attribute": 2, "value": 12_345_678, "unit": "Wh", "raw": 12_345_678},
+        {"obis": "1.0.13.7.0.255", "attribute": 2, "value": 987, "unit": None, "raw": 987},
+        {
+            "obis": MISSING,
+            "attribute": 2,
+            "error": "not in this association's object list",
+            "kind": "object undefined",
+        },
+        {"obis": "1.0.32.7.0.255", "attribute": 2, "value": 230.1, "unit": "V", "raw": 2_301},
+    ]
+    assert power_factor.value == 987
+    assert stderr.splitlines() == [
+        f"read: {MISSING} attribute 2: object undefined: not in this association's object list",
+        "read: 3 of 4 read, 1 failed",
+    ]
 
 
 # --- a gurux client against our simulator -------------------------------------------------------------

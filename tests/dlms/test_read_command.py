@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from custom_components.dlms_cosem.dlms.__main__ import main
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
+from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
 from custom_components.dlms_cosem.dlms.client import ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.obis import ObisCode
@@ -31,15 +32,20 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
     CURRENTS,
     FREQUENCY,
+    LAST_AVERAGE_DEMAND_IMPORT,
     SERIAL_NUMBER,
     VOLTAGES,
+    AccessFailureError,
+    DataObject,
     MeterSecurity,
+    Register,
     SimulatedMeter,
 )
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import HdlcTransport, SerialEndpoint, TcpEndpoint
 from custom_components.dlms_cosem.dlms.transport.base import ApduTransport
 from custom_components.dlms_cosem.dlms.transport.wrapper import WrapperTransport
+from custom_components.dlms_cosem.dlms.units import ScalerUnit
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 3, 10, 12, 7, 30, tzinfo=UTC)
@@ -58,6 +64,10 @@ ENERGY = str(ACTIVE_ENERGY_IMPORT)
 CURRENT = str(CURRENTS[0])
 SERIAL = str(SERIAL_NUMBER)
 CLOCK_TIME = "0.0.1.0.0.255:2"
+#: Neutral current: an electricity register the simulator does not have.
+MISSING = "1.0.91.7.0.255"
+POWER_FACTOR = ObisCode(1, 0, 13, 7, 0, 255)
+DEMAND = str(LAST_AVERAGE_DEMAND_IMPORT)
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -368,7 +378,18 @@ async def test_undefined_and_denied_objects_fail_alone() -> None:
             *where(server), *credentials("lls"), VOLTAGE, "1.0.99.98.0.255", "0.0.40.0.0.255:7"
         )
     assert result.code == 1
-    assert [record["obis"] for record in result.records] == [VOLTAGE]
+    # One line per object asked for, in that order: the value read, or what the meter said.
+    assert [record["obis"] for record in result.records] == [VOLTAGE, "1.0.99.98.0.255", "0.0.40.0.0.255"]
+    assert result.records[0]["unit"] == "V"
+    assert result.records[1:] == [
+        {
+            "obis": "1.0.99.98.0.255",
+            "attribute": 2,
+            "error": "not in this association's object list",
+            "kind": "object undefined",
+        },
+        {"obis": "0.0.40.0.0.255", "attribute": 7, "error": "read-write-denied", "kind": "access denied"},
+    ]
     lines = result.stderr.splitlines()
     assert lines[0] == (
         "read: 1.0.99.98.0.255 attribute 2: object undefined: not in this association's object list"
@@ -377,13 +398,117 @@ async def test_undefined_and_denied_objects_fail_alone() -> None:
     assert lines[2] == "read: 1 of 3 read, 2 failed"
 
 
+async def test_an_object_the_meter_does_not_have_fails_alone() -> None:
+    async with simulator(Transport.HDLC_TCP) as server:
+        result = await read(*where(server), VOLTAGE, MISSING, SERIAL, CLOCK_TIME, ENERGY)
+        energy = server.meter.read(ACTIVE_ENERGY_IMPORT).value
+    assert result.code == 1
+    assert [record["obis"] for record in result.records] == [
+        VOLTAGE,
+        MISSING,
+        SERIAL,
+        "0.0.1.0.0.255",
+        ENERGY,
+    ]
+    assert result.records[1] == {
+        "obis": MISSING,
+        "attribute": 2,
+        "error": "not in this association's object list",
+        "kind": "object undefined",
+    }
+    values = result.by_obis()
+    assert values[VOLTAGE]["unit"] == "V"
+    assert values[SERIAL]["value"] == "12345678"
+    assert values["0.0.1.0.0.255"]["value"] == "2024-03-10T13:07:30"
+    assert values[ENERGY] == {"obis": ENERGY, "attribute": 2, "value": energy, "unit": "Wh", "raw": energy}
+    assert result.stderr.splitlines() == [
+        f"read: {MISSING} attribute 2: object undefined: not in this association's object list",
+        "read: 4 of 5 read, 1 failed",
+    ]
+
+
+async def test_wrong_class_guesses_are_read_with_the_right_class() -> None:
+    """A power factor served as Data (guessed a Register) and a demand the guess calls a Register.
+
+    The power factor is tried again as Data; the last average demand (an Extended register, D = 5) is
+    refused as a Register and as Data, so its class comes from the object list.
+    """
+    meter = SimulatedMeter(Clock(), security=security("lls"))
+    meter.add(DataObject(POWER_FACTOR, Data.long_unsigned(987)))
+    async with SimulatorServer(meter, RunnerSettings(Transport.WRAPPER_TCP)) as server:
+        result = await read(*where(server), *credentials("lls"), str(POWER_FACTOR), DEMAND, VOLTAGE)
+    assert result.code == 0, result.stderr
+    assert result.stderr == ""
+    demand = meter.read(LAST_AVERAGE_DEMAND_IMPORT).value
+    assert result.records[:2] == [
+        {"obis": str(POWER_FACTOR), "attribute": 2, "value": 987, "unit": None, "raw": 987},
+        {"obis": DEMAND, "attribute": 2, "value": demand, "unit": "W", "raw": demand},
+    ]
+    assert result.records[2]["unit"] == "V"
+
+
+def _unavailable(_now: datetime) -> Data:
+    raise AccessFailureError(DataAccessResult.OBJECT_UNAVAILABLE, "not measured now")
+
+
+async def test_a_register_the_meter_cannot_give_now_reports_what_the_meter_said() -> None:
+    """Refused as guessed (a Register): the error line keeps that answer, not the Data retry's."""
+    meter = SimulatedMeter(Clock())
+    meter.add(Register(POWER_FACTOR, _unavailable, ScalerUnit(-3, 255)))
+    async with SimulatorServer(meter, RunnerSettings(Transport.WRAPPER_TCP)) as server:
+        result = await read(*where(server), str(POWER_FACTOR), VOLTAGE)
+    assert result.code == 1
+    assert result.records[0] == {
+        "obis": str(POWER_FACTOR),
+        "attribute": 2,
+        "error": "object-unavailable",
+        "kind": "object undefined",
+    }
+    assert result.records[1]["unit"] == "V"
+    assert result.stderr.splitlines() == [
+        f"read: {POWER_FACTOR} attribute 2: object undefined: object-unavailable",
+        "read: 1 of 2 read, 1 failed",
+    ]
+
+
+async def test_reader_learns_a_wrong_guess_once() -> None:
+    meter = SimulatedMeter(Clock())
+    meter.add(DataObject(POWER_FACTOR, Data.long_unsigned(987)))
+    async with SimulatorServer(meter, RunnerSettings(Transport.WRAPPER_TCP)) as server:
+        transport = CountingTransport(_transport(server, 16))
+        client = DlmsClient(transport, ClientSettings())
+        reader = ObjectReader(client)
+        requests = [ObjectRequest(POWER_FACTOR), ObjectRequest(VOLTAGES[0])]
+        try:
+            first = await reader.read(requests)
+            # AARQ, both guessed Registers in one GET-with-list, the power factor again as Data.
+            assert transport.requests == [AARQ_TAG, GET_TAG, GET_TAG]
+            assert dict(reader.classes) == {POWER_FACTOR: 1, VOLTAGES[0]: 3}
+            second = await reader.read(requests)
+            assert transport.requests[3:] == [GET_TAG]  # classes known: one request
+        finally:
+            await client.close()
+    volts = expected_voltage(meter)[1]
+    for readings in (first, second):
+        assert all(isinstance(reading, ObjectReading) for reading in readings), readings
+        values = [(r.class_id, r.value, r.unit) for r in readings if isinstance(r, ObjectReading)]
+        assert values == [(1, 987, None), (3, pytest.approx(volts), "V")]
+
+
 async def test_public_client_does_not_see_management_objects() -> None:
     async with simulator(Transport.HDLC_TCP, "lls") as server:  # no credentials: the public client
         result = await read(*where(server), "1.0.99.1.0.255", VOLTAGE)
     assert result.code == 1
-    assert [record["obis"] for record in result.records] == [VOLTAGE]
-    assert "1.0.99.1.0.255 attribute 2: object undefined" in result.stderr
-    assert "not in this association's object list" in result.stderr
+    assert [record["obis"] for record in result.records] == ["1.0.99.1.0.255", VOLTAGE]
+    # Guessed a Profile generic (C=99) right: the meter says the public client may not read it.
+    assert result.records[0] == {
+        "obis": "1.0.99.1.0.255",
+        "attribute": 2,
+        "error": "read-write-denied",
+        "kind": "access denied",
+    }
+    assert result.records[1]["unit"] == "V"
+    assert "read: 1.0.99.1.0.255 attribute 2: access denied: read-write-denied\n" in result.stderr
 
 
 async def test_unavailable_ports(tmp_path: Path) -> None:
@@ -485,18 +610,19 @@ async def test_reader_associates_again_after_the_meter_dropped_the_association(k
         try:
             first = await reader.read(requests)
             assert (reader.classes[VOLTAGES[0]], reader.classes[SERIAL_NUMBER]) == (3, 1)
-            # AARQ, the register guess, the object list, the serial number as class 1.
-            assert transport.requests == [AARQ_TAG, GET_TAG, GET_TAG, GET_TAG]
+            # AARQ, then the voltage (guessed a Register) and the serial number (guessed Data) in one
+            # GET-with-list: no object list needed.
+            assert transport.requests == [AARQ_TAG, GET_TAG]
             assert transport.opens == 1
             polled = await reader.read(requests)
-            assert transport.requests[4:] == [GET_TAG]  # classes and scalers known: one request
+            assert transport.requests[2:] == [GET_TAG]  # classes and scalers known: one request
             faults.drop_association()
             second = await reader.read(requests)
         finally:
             await client.close()
         sessions = server.sessions_served
     # The GET found the association gone; the client opened the link again, associated, retried.
-    assert transport.requests[5:] == [GET_TAG, AARQ_TAG, GET_TAG, RLRQ_TAG]
+    assert transport.requests[3:] == [GET_TAG, AARQ_TAG, GET_TAG, RLRQ_TAG]
     assert transport.opens == 2
     assert [reading.value for reading in polled if isinstance(reading, ObjectReading)][1] == "12345678"
     for readings in (first, second):

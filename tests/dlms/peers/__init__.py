@@ -44,6 +44,23 @@ PEER_REGISTERS: tuple[PeerRegister, ...] = (
 )
 #: Data (class 1): the logical device name.
 PEER_LOGICAL_DEVICE_NAME = ("0.0.42.0.0.255", b"GRX0000012345678")
+
+
+@dataclass(frozen=True, slots=True)
+class PeerData:
+    """A Data (class 1) object the gurux server serves: its value and A-XDR tag."""
+
+    logical_name: str
+    value: int | bytes
+    tag: int
+
+
+#: More Data objects: the serial number (general service entries, C=96), and a power factor served as
+#: Data where a client would guess a Register (some meters do so): a wrong guess must be recovered.
+PEER_DATA: tuple[PeerData, ...] = (
+    PeerData("0.0.96.1.0.255", b"GRX-SN-87654321", OCTET_STRING),
+    PeerData("1.0.13.7.0.255", 987, LONG_UNSIGNED),
+)
 #: The gurux server's wPort (management logical device) and its public client.
 PEER_SERVER_WPORT = 1
 PEER_PUBLIC_CLIENT = 16

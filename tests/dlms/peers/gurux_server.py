@@ -2,9 +2,9 @@
 
 Run from the repository root as ``python -m tests.dlms.peers.gurux_server [--password PW]``: it
 listens on 127.0.0.1 (a free port), prints the port as one line and serves one connection at a time
-until its stdin closes. It serves :data:`~tests.dlms.peers.PEER_REGISTERS` and the logical device
-name; the public client (16) may associate without authentication, any other client needs LLS with
-the password (when one is given).
+until its stdin closes. It serves :data:`~tests.dlms.peers.PEER_REGISTERS`, the logical device
+name and :data:`~tests.dlms.peers.PEER_DATA`; the public client (16) may associate without
+authentication, any other client needs LLS with the password (when one is given).
 gurux-dlms is GPL and only a test dependency: it is driven here, never copied into the project.
 
 gurux-dlms 1.0.203 as published needs these work-arounds, all confined to this script:
@@ -23,6 +23,9 @@ gurux-dlms 1.0.203 as published needs these work-arounds, all confined to this s
   ``GXDLMSLongTransaction.setData`` (missing too) to keep what is left to send: :func:`_set_data`;
   and the GET-Request-Normal handler stores one ``ValueEventArgs`` as the transaction's targets where
   the next-block handler iterates a list: ``setTransaction`` wraps it in a list;
+- ``GXDLMSSettings`` keeps the request's invoke id in ``invokeID`` but answers that do not carry it
+  themselves (GET errors such as object-undefined) take ``invokeId``, which stays 1: the answer would
+  name another request. :func:`patch_gurux` keeps the two equal;
 - when a handler raises, its error path fails too (``receivedData.size(0)``, ``reportError`` on a
   PDU without data): the connection is closed and the error written to stderr instead;
 - ``GXDLMSServer.initialize`` appends the whole object collection as *one* element of an empty
@@ -53,7 +56,13 @@ from gurux_dlms.enums.InterfaceType import InterfaceType
 from gurux_dlms.objects import GXDLMSAssociationLogicalName, GXDLMSData, GXDLMSRegister
 from gurux_dlms.secure import GXDLMSSecureServer
 
-from tests.dlms.peers import PEER_LOGICAL_DEVICE_NAME, PEER_PUBLIC_CLIENT, PEER_REGISTERS, PEER_SERVER_WPORT
+from tests.dlms.peers import (
+    PEER_DATA,
+    PEER_LOGICAL_DEVICE_NAME,
+    PEER_PUBLIC_CLIENT,
+    PEER_REGISTERS,
+    PEER_SERVER_WPORT,
+)
 
 READ_SIZE = 4096
 #: How often the loops look at the stop flag (s).
@@ -68,9 +77,16 @@ def _set_data(transaction: Any, remaining: Any) -> None:
     transaction.data.set(remaining)
 
 
+def _update_invoke_ids(settings: Any, value: int, update: Any = GXDLMSSettings.updateInvokeId) -> None:
+    """Take the request's invoke id under both of the names gurux reads it by."""
+    update(settings, value)
+    settings.invokeId = settings.invokeID
+
+
 def patch_gurux() -> None:
     """Add what gurux-dlms 1.0.203 calls under names it never defines (see the module docstring)."""
     ValueEventArgs.isSkipMaxPduSize = property(lambda self: self.skipMaxPduSize)
+    GXDLMSSettings.updateInvokeId = _update_invoke_ids
     GXDLMSSettings.gbtWndowSize = property(lambda self: self.gbtWindowSize)
     GXDLMSSettings.getMaxPduSize = lambda self: self.maxPduSize
     GXDLMSLongTransaction.setData = _set_data
@@ -105,6 +121,11 @@ class GuruxMeter(GXDLMSSecureServer):  # type: ignore[misc]
         device_name.value = PEER_LOGICAL_DEVICE_NAME[1]
         device_name.setDataType(2, DataType.OCTET_STRING)
         self.items.append(device_name)
+        for data in PEER_DATA:
+            item = GXDLMSData(data.logical_name)
+            item.value = data.value
+            item.setDataType(2, DataType(data.tag))
+            self.items.append(item)
         # gurux would append the whole collection as one element of an empty list: fill it here.
         for item in self.items:
             association.objectList.append(item)

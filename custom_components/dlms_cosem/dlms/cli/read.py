@@ -12,13 +12,16 @@ client needs an invocation counter above the last one the meter accepted: unless
 ``--invocation-counter`` is given, the frame counter (``--frame-counter``, 0.0.43.1.0.255) is first
 read by the public client (16) without security and the association continues above it.
 
-Each ``OBIS[:ATTRIBUTE]`` (attribute 2 when omitted) is first read as a Register (class 3) in one
-GET-with-list together with its scaler_unit, so registers come back scaled with their unit in one
-request. Objects the meter does not know as registers are looked up in the association's object list
-(read once, only then) and read again with their class. ``--list-objects`` prints the object list
-first (its classes then spare the guess).
+Each ``OBIS[:ATTRIBUTE]`` (attribute 2 when omitted) is read with the class its OBIS code suggests
+(registers, data, clock, ...; see :mod:`.reading`), registers in one GET-with-list together with their
+scaler_unit, so they come back scaled with their unit in one request. A wrong guess is tried again
+(a Register as Data, then the class the association's object list gives); a GET-with-list the meter
+refuses or garbles as a whole is asked again one object at a time. ``--list-objects`` prints the
+object list first (its classes then spare the guess).
 
-Output: ``{"obis", "attribute", "value", "unit", "raw"}`` per object (``--list-objects``:
+Output: ``{"obis", "attribute", "value", "unit", "raw"}`` per object read, ``{"obis", "attribute",
+"error", "kind"}`` per object not read (``error`` is what the meter said, such as
+``object-undefined`` or ``read-write-denied``), in the order asked (``--list-objects``:
 ``{"class_id", "version", "obis"}`` per object). Numbers are scaled; octet-strings are text when
 printable, date-times ISO, other bytes hex. Exit 0 when everything asked for was read, 1 otherwise
 (one line per failure on stderr and a summary), 2 on usage errors. A silent meter is reported after
@@ -32,31 +35,19 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from ..axdr import Data, DataTag
 from ..client import (
     DEFAULT_CLIENT_SYSTEM_TITLE,
     PUBLIC_CLIENT_ADDRESS,
     Authentication,
     ClientSettings,
     DlmsClient,
-    ObjectListEntry,
-    RegisterReference,
-    RegisterValue,
     read_frame_counter,
 )
-from ..client.objects import (
-    CURRENT_ASSOCIATION,
-    DATA_CLASS_ID,
-    DEMAND_REGISTER_CLASS_ID,
-    EXTENDED_REGISTER_CLASS_ID,
-    FRAME_COUNTER,
-    REGISTER_CLASS_ID,
-    AttributeReference,
-)
+from ..client.objects import CURRENT_ASSOCIATION, FRAME_COUNTER
 from ..errors import (
     AccessDeniedError,
     AssociationRejectedError,
@@ -73,11 +64,21 @@ from ..errors import (
     ServiceError,
 )
 from ..obis import ObisCode
-from ..push import plain_value
 from ..security import SecurityKeys, parse_key
 from ..transport import HdlcTransport, SerialEndpoint, TcpEndpoint, WrapperTransport
 from ..transport.base import ApduTransport
 from .output import write_json_line
+from .reading import ObjectReader, ObjectReading, ObjectRequest
+
+__all__ = [
+    "ObjectReader",
+    "ObjectReading",
+    "ObjectRequest",
+    "add_arguments",
+    "describe_error",
+    "failure_record",
+    "run",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -91,166 +92,8 @@ DEFAULT_TCP_PORT = 4059
 _AUTHENTICATED_ENCRYPTED = 0x30
 _ENCRYPTED = 0x20
 
-#: Classes whose attribute 2 is a value with a scaler_unit (or a plain value, for Data).
-_REGISTER_CLASSES = frozenset(
-    {DATA_CLASS_ID, REGISTER_CLASS_ID, EXTENDED_REGISTER_CLASS_ID, DEMAND_REGISTER_CLASS_ID}
-)
-_VALUE_ATTRIBUTE = 2
-_GUESSED_CLASS = REGISTER_CLASS_ID
-
 _LOGGER = logging.getLogger(__name__)
 _PACKAGE_LOGGER = logging.getLogger(__name__.rsplit(".", 2)[0])
-
-
-# --- what to read -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRequest:
-    """One attribute to read, named by OBIS code (the class is found out)."""
-
-    obis: ObisCode
-    attribute: int = _VALUE_ATTRIBUTE
-
-    @classmethod
-    def parse(cls, text: str) -> ObjectRequest:
-        """``OBIS[:ATTRIBUTE]``: ``1.0.32.7.0.255``, ``1-0:32.7.0*255:2``, ``0.0.1.0.0.255:2``."""
-        name, separator, attribute = text.rpartition(":")
-        if separator and attribute.isdigit() and name:
-            number = int(attribute)
-            if not 1 <= number <= 0x7F:
-                raise DecodeError(f"attribute {number} outside 1..127")
-            return cls(ObisCode.parse(name), number)
-        return cls(ObisCode.parse(text))
-
-    def __str__(self) -> str:
-        return f"{self.obis} attribute {self.attribute}"
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectReading:
-    """A value read: ``value`` scaled (registers) or in plain form, ``unit`` its symbol."""
-
-    request: ObjectRequest
-    class_id: int
-    data: Data
-    value: object
-    unit: str | None
-
-    def record(self) -> dict[str, object]:
-        """The JSON record: obis, attribute, value, unit and the value as sent (``raw``)."""
-        return {
-            "obis": str(self.request.obis),
-            "attribute": self.request.attribute,
-            "value": self.value,
-            "unit": self.unit,
-            "raw": plain_value(self.data),
-        }
-
-
-def _reading(request: ObjectRequest, class_id: int, result: RegisterValue | Data) -> ObjectReading:
-    if isinstance(result, Data):
-        return ObjectReading(request, class_id, result, plain_value(result), None)
-    scaled = result.value
-    numeric = isinstance(scaled, int | float) and not isinstance(scaled, bool)
-    value = scaled if numeric and result.raw.tag is not DataTag.ENUM else plain_value(result.raw)
-    return ObjectReading(request, class_id, result.raw, value, result.unit)
-
-
-class ObjectReader:
-    """Reads attributes by OBIS code through a :class:`DlmsClient`, finding out their classes.
-
-    An OBIS code of unknown class is read as a Register first (value and scaler_unit in the same
-    GET-with-list); only when the meter does not know it as one is the object list read (once per
-    reader) and the object read again with its class. Classes and scalers are remembered, so a
-    repeated poll is one request.
-    """
-
-    def __init__(self, client: DlmsClient, classes: Mapping[ObisCode, int] | None = None) -> None:
-        self._client = client
-        self._classes: dict[ObisCode, int] = dict(classes or {})
-        self._object_list_read = False
-
-    @property
-    def classes(self) -> Mapping[ObisCode, int]:
-        """The classes known so far, by OBIS code."""
-        return self._classes
-
-    def learn(self, entries: Iterable[ObjectListEntry]) -> None:
-        """Take the classes from an association's object list."""
-        for entry in entries:
-            self._classes[entry.obis] = entry.class_id
-        self._object_list_read = True
-
-    async def read(self, requests: Sequence[ObjectRequest]) -> list[ObjectReading | DlmsError]:
-        """Each request's reading or its error; errors of the whole exchange are raised."""
-        classes = [self._classes.get(request.obis, _GUESSED_CLASS) for request in requests]
-        results = await self._read(requests, classes)
-        guessed = [
-            index
-            for index, (request, result) in enumerate(zip(requests, results, strict=True))
-            if request.obis not in self._classes and isinstance(result, ObjectUndefinedError)
-        ]
-        for index, result in enumerate(results):
-            if isinstance(result, ObjectReading):
-                self._classes.setdefault(requests[index].obis, result.class_id)
-        if not guessed or self._object_list_read:
-            return results
-        try:
-            self.learn(await self._client.read_object_list())
-        except (ServiceError, DecodeError) as exc:
-            _LOGGER.debug("object list not readable (%s): classes stay unknown", exc)
-            self._object_list_read = True  # refused: asking again each poll would not help
-            return results
-        again = [
-            index
-            for index in guessed
-            if self._classes.get(requests[index].obis, _GUESSED_CLASS) != _GUESSED_CLASS
-        ]
-        for index in guessed:
-            if requests[index].obis not in self._classes:
-                results[index] = ObjectUndefinedError(
-                    f"{requests[index]}: not in this association's object list"
-                )
-        if again:
-            retried = await self._read(
-                [requests[index] for index in again], [self._classes[requests[index].obis] for index in again]
-            )
-            for index, result in zip(again, retried, strict=True):
-                results[index] = result
-        return results
-
-    async def _read(
-        self, requests: Sequence[ObjectRequest], classes: Sequence[int]
-    ) -> list[ObjectReading | DlmsError]:
-        """One GET-with-list for the register values (scaled), one for any other attributes."""
-        results: list[ObjectReading | DlmsError | None] = [None] * len(requests)
-        registers = [
-            index
-            for index, (request, class_id) in enumerate(zip(requests, classes, strict=True))
-            if request.attribute == _VALUE_ATTRIBUTE and class_id in _REGISTER_CLASSES
-        ]
-        chosen = set(registers)
-        others = [index for index in range(len(requests)) if index not in chosen]
-        if registers:
-            values = await self._client.read_registers(
-                [RegisterReference(requests[index].obis, classes[index]) for index in registers]
-            )
-            for index, value in zip(registers, values, strict=True):
-                results[index] = (
-                    value
-                    if isinstance(value, DlmsError)
-                    else _reading(requests[index], classes[index], value)
-                )
-        if others:
-            data = await self._client.get_many(
-                [AttributeReference(requests[i].obis, classes[i], requests[i].attribute) for i in others]
-            )
-            for index, item in zip(others, data, strict=True):
-                results[index] = (
-                    item if isinstance(item, DlmsError) else _reading(requests[index], classes[index], item)
-                )
-        return [result for result in results if result is not None]
 
 
 # --- error messages -----------------------------------------------------------------------------------
@@ -269,21 +112,33 @@ _LABELS: tuple[tuple[type[DlmsError], str], ...] = (
 )
 
 
-def describe_error(error: DlmsError, about: ObisCode | None = None) -> str:
-    """``kind: detail`` for a message: the kinds a user can act on, named plainly.
+def error_parts(error: DlmsError, about: ObisCode | None = None) -> tuple[str, str]:
+    """The kind of an error a user can act on, named plainly, and its detail.
 
     With ``about``, a detail that starts by naming that object (as service errors do) loses the name,
-    which the message already gives.
+    which the message already gives: what is left is what the meter said (``read-write-denied``).
     """
     if isinstance(error, AuthenticationFailedError):
-        return f"authentication failed: {error.reason}"
+        return "authentication failed", error.reason
     if isinstance(error, AssociationRejectedError):
-        return f"association rejected: {error.reason}"
+        return "association rejected", error.reason
     label = next((label for kind, label in _LABELS if isinstance(error, kind)), "error")
     detail = str(error)
     if about is not None and detail.startswith(f"{about} ") and ": " in detail:
         detail = detail.split(": ", 1)[1]
+    return label, detail
+
+
+def describe_error(error: DlmsError, about: ObisCode | None = None) -> str:
+    """``kind: detail`` for a message (see :func:`error_parts`)."""
+    label, detail = error_parts(error, about)
     return f"{label}: {detail}"
+
+
+def failure_record(request: ObjectRequest, error: DlmsError) -> dict[str, object]:
+    """The JSON record of an object not read: obis, attribute, ``error`` (what the meter said), ``kind``."""
+    kind, detail = error_parts(error, request.obis)
+    return {"obis": str(request.obis), "attribute": request.attribute, "error": detail, "kind": kind}
 
 
 # --- command line -------------------------------------------------------------------------------------
@@ -540,6 +395,7 @@ async def _session(config: _Config, stdout: TextIO, stderr: TextIO) -> int:
         if config.requests:
             for request, result in zip(config.requests, await reader.read(config.requests), strict=True):
                 if isinstance(result, DlmsError):
+                    write_json_line(stdout, failure_record(request, result))
                     report.fail(str(request), result, request.obis)
                 else:
                     write_json_line(stdout, result.record())

@@ -5,6 +5,9 @@ association gone (``ConnectionLostError``, or the meter answering as if not asso
 reopens the transport, associates again and retries the request once. Any other failure (timeout,
 garbage, a security problem, cancellation) leaves the link in an unknown state, so the next call
 starts afresh. Requests are serialised: the transport carries one exchange at a time.
+
+Several attributes are read with GET-with-list; when the meter refuses or garbles such an answer as a
+whole, the attributes are read again one at a time, so each gets its own value or error.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Self
 
 from ..apdu import (
     CaptureObjectDefinition,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -27,7 +32,15 @@ from ..apdu import (
 )
 from ..axdr import INTEGER_TAGS, Data
 from ..cosem_datetime import CosemDateTime
-from ..errors import ConnectionLostError, DecodeError, DlmsError, EncodeError, ServiceError
+from ..errors import (
+    ConnectionLostError,
+    DecodeError,
+    DlmsError,
+    EncodeError,
+    FrameError,
+    ProtocolError,
+    ServiceError,
+)
 from ..obis import ObisCode
 from ..transport.base import ApduTransport
 from ..units import ScalerUnit
@@ -61,6 +74,8 @@ _BUFFER_ATTRIBUTE = 2
 _CAPTURE_OBJECTS_ATTRIBUTE = 3
 
 type Selection = SelectiveAccessDescriptor | RangeDescriptor | EntryDescriptor
+#: What one attribute of several can fail with, alone: the meter refused it or garbled its answer.
+type ItemError = ServiceError | DecodeError
 type AttributeRef = AttributeReference | tuple[ObisCode | str, int] | tuple[ObisCode | str, int, int]
 
 
@@ -221,10 +236,49 @@ class DlmsClient:
         selection = as_selection(access_selection)
         return await self._call(lambda: self._connection.get(descriptor, selection))
 
-    async def get_many(self, refs: Sequence[AttributeRef]) -> list[Data | ServiceError]:
-        """GET several attributes (GET-with-list when negotiated); per attribute a value or its error."""
-        items = [_reference(ref) for ref in refs]
-        return await self._call(lambda: self._connection.get_many(items))
+    async def get_many(self, refs: Sequence[AttributeRef]) -> list[Data | ItemError]:
+        """GET several attributes (GET-with-list when negotiated); per attribute a value or its error.
+
+        A with-list answer that refuses or garbles the whole request, or refuses every attribute (a
+        data-access-result for the whole list), is not the end: each attribute is then asked for
+        alone (GET-normal), so one object the meter chokes on (some meters truncate the whole answer
+        for one undefined item) does not hide the others. A garbled answer to one attribute alone is
+        that attribute's error.
+        """
+        return await self._get_items([_reference(ref) for ref in refs])
+
+    async def _get_items(
+        self, items: Sequence[CosemAttributeDescriptorWithSelection]
+    ) -> list[Data | ItemError]:
+        try:
+            results: list[Data | ItemError] = list(await self._call(lambda: self._connection.get_many(items)))
+        except FrameError:
+            raise  # the link itself is broken, not the answer to this request
+        except (ServiceError, DecodeError, ProtocolError) as exc:
+            if len(items) < 2:
+                if isinstance(exc, ProtocolError):
+                    raise
+                return [exc]
+            _LOGGER.debug("GET with-list failed as a whole (%s); reading each attribute alone", exc)
+        else:
+            every_one_refused = all(isinstance(result, ServiceError) for result in results)
+            if len(items) < 2 or not every_one_refused or not self._lists_attributes():
+                return results
+            _LOGGER.debug("GET with-list refused for every attribute; reading each attribute alone")
+        return [await self._get_alone(item) for item in items]
+
+    def _lists_attributes(self) -> bool:
+        """Whether several attributes go in one GET-with-list (else they were read alone already)."""
+        context = self._connection.context
+        return context is not None and context.allows(Conformance.MULTIPLE_REFERENCES)
+
+    async def _get_alone(self, item: CosemAttributeDescriptorWithSelection) -> Data | ItemError:
+        try:
+            return await self._call(partial(self._connection.get, item.attribute, item.access_selection))
+        except FrameError:
+            raise
+        except (ServiceError, DecodeError) as exc:
+            return exc
 
     async def set(
         self,
@@ -279,17 +333,17 @@ class DlmsClient:
             if wanted and scaler_attribute is not None:
                 plan.append(AttributeReference(ref.obis, ref.class_id, scaler_attribute).descriptor())
             wants_scaler.append(wanted)
-        results = iter(await self._call(lambda: self._connection.get_many(plan)))
+        results = iter(await self._get_items(plan))
         values: list[RegisterValue | DlmsError] = []
         for ref, wanted in zip(refs, wants_scaler, strict=True):
             value = next(results)
             scaler = next(results) if wanted else None
             key = (ref.class_id, ref.obis)
-            if isinstance(value, ServiceError):
+            if isinstance(value, DlmsError):
                 self._scaler_units.pop(key, None)
                 values.append(value)
                 continue
-            if isinstance(scaler, ServiceError):
+            if isinstance(scaler, DlmsError):
                 values.append(scaler)
                 continue
             if scaler is not None:
