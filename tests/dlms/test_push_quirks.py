@@ -321,3 +321,20 @@ def test_general_block_transfer_spread_over_hdlc_frames(hdlc_segment_size: int |
     telegram = events[0]
     assert isinstance(telegram, Telegram)
     assert [o.raw for o in telegram.content.objects] == [4408736]
+
+
+def test_a_push_setup_listing_its_own_object_list_first() -> None:
+    definitions = Data.array(
+        capture_object(40, "0.0.25.9.0.255", 2),
+        capture_object(8, "0.0.1.0.0.255", 2),
+        capture_object(3, "1.0.1.7.0.255", 2),
+    )
+    values = [Data.octet_string(STAMP), Data.double_long_unsigned(187)]
+    body = Data.structure(definitions, *values)
+    content = extract_objects(body)
+    assert content.layout is PushLayout.OBJECT_LIST
+    assert [(str(o.obis), o.class_id) for o in content.objects] == [
+        ("0.0.1.0.0.255", 8),
+        ("1.0.1.7.0.255", 3),
+    ]
+    assert content.objects[1].raw == 187

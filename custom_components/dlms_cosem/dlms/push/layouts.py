@@ -33,6 +33,8 @@ _MAX_MEDIUM = 15
 _SCALER_UNIT_ATTRIBUTE = 3
 """Attribute 3 of Register, Extended register and Demand register (classes 3, 4, 5)."""
 _CLASSES_WITH_SCALER_UNIT = frozenset({3, 4, 5})
+_PUSH_SETUP_CLASS_ID = 40
+_PUSH_OBJECT_LIST_ATTRIBUTE = 2
 _MAX_CONTAINER_DEPTH = 4
 """How deep the list of objects may sit inside wrapping containers."""
 
@@ -137,22 +139,27 @@ def described_values(elements: Sequence[Data]) -> list[PushObject] | None:
 
 
 def object_list(elements: Sequence[Data]) -> list[PushObject] | None:
-    """The capture object definitions first, then their values (flat, or in one container)."""
+    """The capture object definitions first, then their values (flat, or in one container).
+
+    A push setup may list its own push_object_list (class 40, attribute 2) first: its value is then
+    the list of definitions itself, which is no reading and gives no object.
+    """
     entries = _items(elements[0])
     if not entries:
         return None
     definitions = [as_capture_object(entry) for entry in entries]
-    values: Sequence[Data] = elements[1:]
-    if len(values) == 1 and len(definitions) > 1 and (inner := _items(values[0])) is not None:
-        values = inner
-    if len(definitions) != len(values):
+    if any(definition is None for definition in definitions):
         return None
-    pairs: list[tuple[CaptureObject, Data]] = []
-    for definition, value in zip(definitions, values, strict=True):
-        if definition is None:
-            return None
-        pairs.append((definition, value))
-    return _described(pairs)
+    captured = [definition for definition in definitions if definition is not None]
+    values: Sequence[Data] = elements[1:]
+    if len(values) == 1 and len(captured) > 1 and (inner := _items(values[0])) is not None:
+        values = inner
+    first_class, _, first_attribute = captured[0]
+    if (first_class, first_attribute) == (_PUSH_SETUP_CLASS_ID, _PUSH_OBJECT_LIST_ATTRIBUTE):
+        captured = captured[1:]
+    if len(captured) != len(values):
+        return None
+    return _described(list(zip(captured, values, strict=True)))
 
 
 def obis_value_sequence(elements: Sequence[Data]) -> list[PushObject] | None:
