@@ -15,13 +15,18 @@ from collections.abc import Callable
 from ..apdu import (
     AARE,
     AARQ,
+    DEFAULT_CLIENT_CONFORMANCE,
     DEFAULT_MAX_REASSEMBLED_SIZE,
+    DEFAULT_SN_CLIENT_CONFORMANCE,
     RLRE,
     RLRQ,
+    AcseServiceUserDiagnostic,
     ApduTag,
     ApplicationContextName,
+    AssociationResult,
     AuthenticationMechanism,
     ConfirmedServiceError,
+    Conformance,
     CosemMethodDescriptor,
     InitiateRequest,
     InitiateResponse,
@@ -29,6 +34,7 @@ from ..apdu import (
 )
 from ..axdr import Data, DataTag
 from ..errors import (
+    AssociationRejectedError,
     AuthenticationFailedError,
     DecodeError,
     DecryptionError,
@@ -48,14 +54,22 @@ from .outcomes import (
     rejection,
     result_error,
 )
-from .services import DEFAULT_MAX_BLOCKS, XdlmsServices
-from .settings import SYSTEM_TITLE_LENGTH, Authentication, ClientSettings, InvalidSettingsError
+from .services import DEFAULT_MAX_BLOCKS
+from .settings import (
+    SYSTEM_TITLE_LENGTH,
+    Authentication,
+    ClientSettings,
+    InvalidSettingsError,
+    Referencing,
+)
+from .sn_services import ShortNameServices
 
 #: Association LN method 1, ``reply_to_HLS_authentication``: HLS pass 3 and 4.
 REPLY_TO_HLS_AUTHENTICATION = 1
 MIN_CHALLENGE_LENGTH = 8
 MAX_CHALLENGE_LENGTH = 64
 DEFAULT_CHALLENGE_LENGTH = 16
+_CONTEXT_NOT_SUPPORTED = AcseServiceUserDiagnostic.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED
 
 __all__ = [
     "DEFAULT_CHALLENGE_LENGTH",
@@ -73,7 +87,7 @@ __all__ = [
 ]
 
 
-class ClientConnection(XdlmsServices):
+class ClientConnection(ShortNameServices):
     """One client's application association with one meter, without I/O.
 
     ``random_bytes`` supplies the HLS challenge (``secrets.token_bytes`` unless a test injects one);
@@ -100,6 +114,9 @@ class ClientConnection(XdlmsServices):
         super().__init__(settings, max_blocks=max_blocks, max_reassembled_size=max_reassembled_size)
         self._random_bytes = random_bytes
         self._challenge_length = challenge_length
+        auto = settings.referencing is Referencing.AUTO
+        self._referencing = Referencing.LN if auto else settings.referencing
+        self._referencing_known = not auto
 
     # --- state -------------------------------------------------------------------------------------
 
@@ -143,7 +160,16 @@ class ClientConnection(XdlmsServices):
         """AARQ/AARE and, for HLS-GMAC, passes 3 and 4."""
         return Operation(self._associate_steps())
 
+    @property
+    def referencing(self) -> Referencing:
+        """The referencing the next AARQ proposes: LN or SN (with ``auto``, SN once the meter refused LN)."""
+        return self._referencing
+
     def _application_context(self) -> ApplicationContextName:
+        if self._referencing is Referencing.SN:
+            if self._settings.ciphered:
+                return ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING
+            return ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING
         if self._settings.ciphered:
             return ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING
         return ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING
@@ -152,7 +178,7 @@ class ClientConnection(XdlmsServices):
         """The AARQ for these settings (``challenge``: the HLS CtoS challenge)."""
         settings = self._settings
         initiate = InitiateRequest(
-            proposed_conformance=settings.proposed_conformance,
+            proposed_conformance=self._proposed_conformance(),
             client_max_receive_pdu_size=settings.max_pdu_size,
             dedicated_key=settings.dedicated_key,
         )
@@ -189,7 +215,10 @@ class ClientConnection(XdlmsServices):
             if self._settings.authentication is Authentication.HLS_GMAC:
                 challenge = self._new_challenge()
             answer = yield self.build_aarq(challenge).encode()
+            if self._refuses_logical_names(answer):
+                answer = yield from self._short_name_retry(answer, challenge)
             aare, context = self._accept_aare(answer)
+            self._referencing_known = True
             self._context = context
             if challenge is not None:
                 self._state = AssociationState.AUTHENTICATING
@@ -199,6 +228,44 @@ class ClientConnection(XdlmsServices):
             raise
         self._state = AssociationState.ASSOCIATED
         return context
+
+    def _proposed_conformance(self) -> Conformance:
+        proposed = self._settings.proposed_conformance
+        if self._referencing is Referencing.SN and proposed == DEFAULT_CLIENT_CONFORMANCE:
+            return DEFAULT_SN_CLIENT_CONFORMANCE
+        return proposed
+
+    def _refuses_logical_names(self, answer: bytes) -> bool:
+        """Whether ``auto`` should try short names: the meter refused the LN application context."""
+        if self._referencing_known or self._referencing is not Referencing.LN:
+            return False
+        try:
+            aare = AARE.decode(answer)
+        except DecodeError:
+            return False
+        return (
+            aare.result is AssociationResult.REJECTED_PERMANENT
+            and aare.result_source_diagnostic
+            is AcseServiceUserDiagnostic.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED
+        )
+
+    def _short_name_retry(self, refusal: bytes, challenge: bytes | None) -> Steps[bytes]:
+        """Associate again with short name referencing; the LN refusal stands if SN is refused too."""
+        if challenge is not None:
+            raise AssociationRejectedError(
+                "application context name not supported: the meter may only accept short name "
+                "referencing, where HLS-GMAC is not supported"
+            )
+        self._referencing = Referencing.SN
+        answer = yield self.build_aarq(None).encode()
+        try:
+            accepted = AARE.decode(answer).accepted
+        except DecodeError:
+            return answer  # not an AARE: _accept_aare says what it is
+        if accepted:
+            return answer
+        self._referencing = Referencing.LN
+        return refusal
 
     def _aare_user_information(self, aare: AARE) -> InitiateResponse | ConfirmedServiceError | None:
         information = aare.user_information

@@ -22,6 +22,8 @@ _GLO_REQUEST_TAGS: dict[int, ApduTag] = {
     ApduTag.GET_REQUEST: ApduTag.GLO_GET_REQUEST,
     ApduTag.SET_REQUEST: ApduTag.GLO_SET_REQUEST,
     ApduTag.ACTION_REQUEST: ApduTag.GLO_ACTION_REQUEST,
+    ApduTag.READ_REQUEST: ApduTag.GLO_READ_REQUEST,
+    ApduTag.WRITE_REQUEST: ApduTag.GLO_WRITE_REQUEST,
 }
 _GLO_RESPONSE_TAGS = frozenset(
     {
@@ -30,6 +32,8 @@ _GLO_RESPONSE_TAGS = frozenset(
         ApduTag.GLO_GET_RESPONSE,
         ApduTag.GLO_SET_RESPONSE,
         ApduTag.GLO_ACTION_RESPONSE,
+        ApduTag.GLO_READ_RESPONSE,
+        ApduTag.GLO_WRITE_RESPONSE,
         ApduTag.GENERAL_GLO_CIPHERING,
     }
 )
@@ -40,6 +44,8 @@ _DED_RESPONSE_TAGS = frozenset(
         ApduTag.DED_GET_RESPONSE,
         ApduTag.DED_SET_RESPONSE,
         ApduTag.DED_ACTION_RESPONSE,
+        ApduTag.DED_READ_RESPONSE,
+        ApduTag.DED_WRITE_RESPONSE,
         ApduTag.GENERAL_DED_CIPHERING,
     }
 )
