@@ -54,7 +54,7 @@ from ..apdu import (
     ResultSourceDiagnostic,
     StateError,
 )
-from ..apdu.initiate import DLMS_VERSION
+from ..apdu.initiate import DLMS_VERSION, VAA_NAME_LN, VAA_NAME_SN
 from ..errors import DecodeError, DlmsError, SecurityError
 from ..security import SecurityControl, decode_ciphered_apdu, protect, unprotect
 from .answers import (
@@ -73,13 +73,15 @@ from .answers import (
     exception_response,
 )
 from .association import DECIPHERING_INITIATE, RejectedError, ServerAssociation, initiate_error
-from .ln_services import LogicalNameServices, LongGet
+from .ln_services import LongGet
 from .model import (
     CURRENT_ASSOCIATION,
     AccessLevel,
     AssociationStatus,
     SimulatedMeter,
 )
+from .short_names import BaseNames
+from .sn_services import ShortNameServices
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,10 +101,24 @@ MIN_CLIENT_MAX_RECEIVE_PDU_SIZE = 64
 MIN_CHALLENGE_LENGTH = 8
 MAX_CHALLENGE_LENGTH = 64
 
-_SUPPORTED_CONTEXTS = frozenset(
+#: What the simulated meter supports in short name mode (``short_names=True``).
+SERVER_SN_CONFORMANCE = (
+    Conformance.READ
+    | Conformance.WRITE
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.PARAMETERIZED_ACCESS
+    | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+)
+_LN_CONTEXTS = frozenset(
     {
         ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING,
         ApplicationContextName.LOGICAL_NAME_REFERENCING_WITH_CIPHERING,
+    }
+)
+_SN_CONTEXTS = frozenset(
+    {
+        ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING,
+        ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING,
     }
 )
 #: application-context-name field up to the last arc (2.16.756.5.8.1.x), to name an unknown context.
@@ -112,10 +128,12 @@ _GLO_REQUESTS = {
     ApduTag.GLO_GET_REQUEST: (ApduTag.GET_REQUEST, ApduTag.GLO_GET_RESPONSE),
     ApduTag.GLO_SET_REQUEST: (ApduTag.SET_REQUEST, ApduTag.GLO_SET_RESPONSE),
     ApduTag.GLO_ACTION_REQUEST: (ApduTag.ACTION_REQUEST, ApduTag.GLO_ACTION_RESPONSE),
+    ApduTag.GLO_READ_REQUEST: (ApduTag.READ_REQUEST, ApduTag.GLO_READ_RESPONSE),
+    ApduTag.GLO_WRITE_REQUEST: (ApduTag.WRITE_REQUEST, ApduTag.GLO_WRITE_RESPONSE),
 }
 
 
-class ServerConnection(LogicalNameServices):
+class ServerConnection(ShortNameServices):
     """One association with the meter, sans-I/O: :meth:`handle` takes a request APDU, returns the answer.
 
     ``client_sap`` / ``server_sap`` are what Association LN reports as the associated partners (the
@@ -130,7 +148,8 @@ class ServerConnection(LogicalNameServices):
         client_sap: int = 16,
         server_sap: int = 1,
         max_receive_pdu_size: int = DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE,
-        conformance: Conformance = SERVER_CONFORMANCE,
+        conformance: Conformance | None = None,
+        short_names: bool = False,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
         challenge_length: int = 16,
     ) -> None:
@@ -140,7 +159,8 @@ class ServerConnection(LogicalNameServices):
         self.client_sap = client_sap
         self.server_sap = server_sap
         self.max_receive_pdu_size = max_receive_pdu_size
-        self.conformance = conformance
+        self.conformance = conformance or (SERVER_SN_CONFORMANCE if short_names else SERVER_CONFORMANCE)
+        self._base_names = BaseNames(meter) if short_names else None
         self._random_bytes = random_bytes
         self._challenge_length = challenge_length
         self._association: ServerAssociation | None = None
@@ -181,6 +201,7 @@ class ServerConnection(LogicalNameServices):
         """Forget the association (the link went down, or a fault): the next request is not associated."""
         self._association = None
         self._long_get = None
+        self._long_read = None
 
     # --- entry point ----------------------------------------------------------------------------------
 
@@ -244,6 +265,9 @@ class ServerConnection(LogicalNameServices):
     def _access_level(self, aarq: AARQ) -> tuple[AuthenticationMechanism, AccessLevel]:
         security = self.meter.security
         mechanism = aarq.mechanism_name or AuthenticationMechanism.LOWEST_LEVEL
+        if self._base_names is not None and mechanism is AuthenticationMechanism.HIGH_LEVEL_GMAC:
+            # HLS pass 3 is an ACTION on Association LN: not offered in short name mode.
+            raise RejectedError(AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED)
         if mechanism is security.authentication:
             return mechanism, AccessLevel.MANAGEMENT
         if mechanism is AuthenticationMechanism.LOWEST_LEVEL:
@@ -255,7 +279,8 @@ class ServerConnection(LogicalNameServices):
     def _accept(self, aarq: AARQ) -> bytes:
         security = self.meter.security
         context = aarq.application_context_name
-        if context not in _SUPPORTED_CONTEXTS or (context.ciphered and not security.ciphering_available):
+        supported = _LN_CONTEXTS if self._base_names is None else _SN_CONTEXTS
+        if context not in supported or (context.ciphered and not security.ciphering_available):
             raise RejectedError(AcseServiceUserDiagnostic.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
         mechanism, level = self._access_level(aarq)
         if level is AccessLevel.MANAGEMENT and security.require_ciphering and not context.ciphered:
@@ -296,7 +321,8 @@ class ServerConnection(LogicalNameServices):
             client_challenge=client_challenge,
             server_challenge=server_challenge,
         )
-        response = InitiateResponse(conformance, self.max_receive_pdu_size)
+        vaa_name = VAA_NAME_LN if self._base_names is None else VAA_NAME_SN
+        response = InitiateResponse(conformance, self.max_receive_pdu_size, vaa_name=vaa_name)
         user_information: InitiateResponse | bytes = response
         if control is not None:
             user_information = protect(
@@ -349,7 +375,10 @@ class ServerConnection(LogicalNameServices):
                 AcseServiceUserDiagnostic.NO_REASON_GIVEN, initiate_error(InitiateError.DLMS_VERSION_TOO_LOW)
             )
         conformance = Conformance(request.proposed_conformance & self.conformance)
-        if not conformance & (Conformance.GET | Conformance.SET | Conformance.ACTION):
+        services = (
+            Conformance.GET | Conformance.SET | Conformance.ACTION | Conformance.READ | Conformance.WRITE
+        )
+        if not conformance & services:
             raise RejectedError(
                 AcseServiceUserDiagnostic.NO_REASON_GIVEN,
                 initiate_error(InitiateError.INCOMPATIBLE_CONFORMANCE),
@@ -446,5 +475,6 @@ __all__ = [
     "DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE",
     "MIN_CLIENT_MAX_RECEIVE_PDU_SIZE",
     "SERVER_CONFORMANCE",
+    "SERVER_SN_CONFORMANCE",
     "ServerConnection",
 ]
