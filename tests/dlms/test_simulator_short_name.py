@@ -37,12 +37,13 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
     SERIAL_NUMBER,
     VOLTAGES,
     AccessLevel,
+    MeterSecurity,
 )
 from custom_components.dlms_cosem.dlms.simulator.server import ServerConnection
 from custom_components.dlms_cosem.dlms.simulator.short_names import ASSOCIATION_SN_BASE_NAME, BaseNames
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
 
-from .test_client_simulator import NOW, SimulatorTransport, _meter
+from .test_client_simulator import KEYS, NOW, SimulatorTransport, _meter
 
 SN = ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING
 
@@ -88,6 +89,12 @@ async def test_auto_detects_short_names_and_reads_registers_with_scaler() -> Non
     reads = [ReadRequest.decode(raw) for raw in transport.sent if raw[0] == ApduTag.READ_REQUEST]
     assert len(reads) == 3
     assert len(reads[2].specifications) == 2
+    # After a reconfiguration the base names are read again, with the scaler_units.
+    client.clear_caches()
+    await client.read_registers([ACTIVE_ENERGY_IMPORT])
+    reads = [ReadRequest.decode(raw) for raw in transport.sent if raw[0] == ApduTag.READ_REQUEST]
+    assert reads[3] == ReadRequest((VariableName(0xFA08),))
+    assert len(reads[4].specifications) == 2
     await client.close()
 
 
@@ -190,3 +197,20 @@ def test_base_names_resolve_attributes_only_on_their_names() -> None:
     listed = names.object_list(AccessLevel.MANAGEMENT).to_python()
     assert isinstance(listed, list)
     assert [-0x600, 12, 0, bytes([0, 0, 40, 0, 0, 255])] in listed  # 0xFA00 is a negative ``long``
+
+
+async def test_ciphered_short_name_association_reads_glo_ciphered() -> None:
+    meter = _meter(MeterSecurity(keys=KEYS))
+    transport = SimulatorTransport(meter, short_names=True)
+    settings = ClientSettings(keys=KEYS, ciphered=True, client_system_title=b"DLM\x00\x00\x00\x00\x09")
+    client = DlmsClient(transport, settings)
+    context = await client.connect()
+    assert context.application_context_name is ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING
+    (energy,) = await client.read_registers([ACTIVE_ENERGY_IMPORT])
+    assert isinstance(energy, RegisterValue)
+    assert energy.raw == meter.read(ACTIVE_ENERGY_IMPORT)
+    sent = [raw[0] for raw in transport.sent]
+    assert ApduTag.GLO_READ_REQUEST in sent
+    assert ApduTag.READ_REQUEST not in sent  # nothing went in clear after the AARQs
+    assert meter.security.client_invocation_counter > 0
+    await client.close()

@@ -250,9 +250,10 @@ class DlmsClient:
         return await self._call(self._connection.object_list)
 
     def clear_caches(self) -> None:
-        """Forget cached scaler_units and profile columns (after a meter reconfiguration)."""
+        """Forget cached scaler_units, profile columns and short names (after a meter reconfiguration)."""
         self._scaler_units.clear()
         self._capture_objects.clear()
+        self._connection.forget_short_names()
 
     async def read_registers(
         self, registers: Sequence[ObisCode | str | RegisterReference]

@@ -3,8 +3,12 @@
 :class:`ClientConnection` holds the state of one application association (negotiated context,
 invoke ids, invocation counters) and hands out :class:`~.operation.Operation` objects: associating
 (AARQ/AARE, HLS-GMAC passes 3 and 4) and releasing here, GET/SET/ACTION in :mod:`.services`,
-ciphering in :mod:`.protection`. No I/O happens here; the asyncio :class:`~.client.DlmsClient`
-carries the bytes.
+their short name counterparts in :mod:`.sn_services`, ciphering in :mod:`.protection`. No I/O
+happens here; the asyncio :class:`~.client.DlmsClient` carries the bytes.
+
+With ``referencing=auto`` the first AARQ proposes logical name referencing; a meter that refuses that
+application context (rejected-permanent, application-context-name-not-supported) is asked again, in
+the same conversation, with short name referencing, and the choice is kept for later associations.
 """
 
 from __future__ import annotations
