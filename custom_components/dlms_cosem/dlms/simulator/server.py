@@ -22,6 +22,9 @@ API (stable; the link layers and the client's tests use it in memory)::
   EXCEPTION-Response invocation-counter-error); answers are ciphered the same way (security suite 0).
 - GET normal / with-list / next (answers longer than the client's max receive PDU size go out
   with-datablock), SET normal / with-list, ACTION normal, RLRQ -> RLRE.
+- With ``short_names=True`` the meter speaks short name referencing only: logical name AARQs are
+  refused (application-context-name-not-supported), the InitiateResponse carries vaa-name 0xFA00 and
+  ReadRequest/WriteRequest are served on base names (:mod:`.short_names`, :mod:`.sn_services`).
 
 Nothing here reads a clock: the meter's clock function gives the instant each request is served for.
 Randomness (the HLS challenge) comes from ``random_bytes``, injectable for tests.
