@@ -7,21 +7,28 @@ from custom_components.dlms_cosem.dlms.apdu import (
     AARQ,
     DEFAULT_SN_CLIENT_CONFORMANCE,
     VAA_NAME_SN,
+    AccessError,
     AcseServiceUserDiagnostic,
     ApplicationContextName,
     AssociationResult,
     BlockNumberAccess,
+    ConfirmedServiceError,
+    ConfirmedServiceErrorService,
     Conformance,
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
     DataAccessResult,
     DataBlockResult,
     EntryDescriptor,
+    ExceptionResponse,
+    ExceptionServiceError,
     InitiateResponse,
     ParameterizedAccess,
     ReadRequest,
     ReadResponse,
     SelectiveAccessDescriptor,
+    ServiceErrorType,
+    StateError,
     VariableName,
     WriteRequest,
     WriteResponse,
@@ -286,3 +293,33 @@ def test_methods_are_not_offered_by_short_name() -> None:
     connection = _associated()
     with pytest.raises(ServiceUnsupportedError):
         connection.action(CosemMethodDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 1))
+
+
+def test_a_refused_multiple_read_falls_back_to_one_variable_at_a_time() -> None:
+    connection = _associated()
+    operation = connection.get_many(
+        [CosemAttributeDescriptor(3, ENERGY, 2), CosemAttributeDescriptor(1, SERIAL, 2)]
+    )
+    request = operation.receive(_with_names(connection, operation.request))
+    assert request is not None
+    assert len(ReadRequest.decode(request).specifications) == 2
+    refusal = ExceptionResponse(StateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.SERVICE_NOT_SUPPORTED)
+    first = operation.receive(refusal.encode())
+    assert first is not None
+    assert ReadRequest.decode(first) == ReadRequest((VariableName(0x2008),))
+    error = ConfirmedServiceError(
+        ConfirmedServiceErrorService.READ, ServiceErrorType.ACCESS, AccessError.HARDWARE_FAULT
+    )
+    second = operation.receive(error.encode())  # a service error for one variable: the others go on
+    assert second is not None
+    assert ReadRequest.decode(second) == ReadRequest((VariableName(0x2108),))
+    assert operation.receive(ReadResponse((Data.visible_string("S"),)).encode()) is None
+    energy, serial = operation.result()
+    assert isinstance(energy, ServiceError)
+    assert "hardware-fault" in str(energy)
+    assert serial == Data.visible_string("S")
+    # The refusal is remembered: the next reads of several variables go one by one straight away.
+    later = connection.get_many(
+        [CosemAttributeDescriptor(3, ENERGY, 2), CosemAttributeDescriptor(1, SERIAL, 2)]
+    )
+    assert ReadRequest.decode(later.request) == ReadRequest((VariableName(0x2008),))

@@ -58,6 +58,7 @@ class ShortNameServices(XdlmsServices):
     """GET/SET/object list that pick logical or short name services by the negotiated context."""
 
     _short_names: ShortNames | None = None
+    _multiple_references_refused = False
 
     @property
     def short_name_referencing(self) -> bool:
@@ -193,14 +194,24 @@ class ShortNameServices(XdlmsServices):
             p if isinstance(p, ServiceError) else ServiceError("not read") for p in planned
         ]
         pending = {index: p for index, p in enumerate(planned) if not isinstance(p, ServiceError)}
-        for batch in self._read_batches(pending):
+        batches = self._read_batches(pending)
+        while batches:
+            batch = batches.pop(0)
             specifications = tuple(pending[index] for index in batch)
-            what = (
-                describe_attribute(items[batch[0]].attribute)
-                if len(batch) == 1
-                else f"READ of {len(batch)} variables"
-            )
-            values = yield from self._read_steps(specifications, what)
+            if len(batch) == 1:
+                what = describe_attribute(items[batch[0]].attribute)
+                try:
+                    values = yield from self._read_steps(specifications, what)
+                except ServiceError as exc:
+                    results[batch[0]] = exc
+                    continue
+            else:
+                try:
+                    values = yield from self._read_steps(specifications, f"READ of {len(batch)} variables")
+                except ServiceUnsupportedError:
+                    self._multiple_references_refused = True  # the meter only takes one at a time
+                    batches[:0] = [[index] for index in batch]
+                    continue
             for index, value in zip(batch, values, strict=True):
                 describe = describe_attribute(items[index].attribute)
                 results[index] = (
@@ -211,7 +222,11 @@ class ShortNameServices(XdlmsServices):
     def _read_batches(self, pending: dict[int, VariableAccessSpecification]) -> list[list[int]]:
         """Split the variables into ReadRequests that fit the meter's PDU size (and the item cap)."""
         context = self._context
-        if context is None or not context.allows(Conformance.MULTIPLE_REFERENCES):
+        if (
+            context is None
+            or not context.allows(Conformance.MULTIPLE_REFERENCES)
+            or self._multiple_references_refused
+        ):
             return [[index] for index in pending]
         cap = self._settings.max_list_items or len(pending) or 1
         batches: list[list[int]] = []
