@@ -45,7 +45,14 @@ from .const import (
     LOGGER,
     ConnectionType,
 )
-from .dlms.client import PUBLIC_CLIENT_ADDRESS, Authentication, ClientSettings, DlmsClient
+from .dlms.client import (
+    PUBLIC_CLIENT_ADDRESS,
+    Authentication,
+    ClientSettings,
+    DlmsClient,
+    InvalidSettingsError,
+    Referencing,
+)
 from .dlms.errors import AssociationRejectedError, DecodeError, ServiceError
 from .dlms.security import SecurityKeys, parse_key
 from .dlms.transport import (
@@ -191,7 +198,19 @@ def client_settings(
         security_control=_AUTHENTICATED_ENCRYPTED if authenticated else _ENCRYPTED,
         invocation_counter=invocation_counter,
         on_invocation_counter=on_invocation_counter,
+        referencing=_referencing(data),
     )
+
+
+#: Entry data key: "auto" (default: logical names, short names when the meter refuses them), "ln", "sn".
+CONF_REFERENCING: Final = "referencing"
+
+
+def _referencing(data: Mapping[str, Any]) -> Referencing:
+    try:
+        return Referencing(data.get(CONF_REFERENCING, Referencing.AUTO.value))
+    except ValueError:
+        raise InvalidSettingsError("referencing must be auto, ln or sn") from None
 
 
 def create_client(

@@ -103,7 +103,9 @@ def test_ciphered_apdus_are_left_to_security() -> None:
 
 
 def test_unsupported_and_unknown_tags() -> None:
-    with pytest.raises(DecodeError, match="unsupported APDU read_request"):
+    with pytest.raises(DecodeError, match="unsupported APDU information_report_request"):
+        decode_apdu(b"\x18\x00")
+    with pytest.raises(DecodeError, match="empty read-request"):
         decode_apdu(b"\x05\x00")
     with pytest.raises(DecodeError, match="unknown APDU tag 0x02"):
         decode_apdu(b"\x02")

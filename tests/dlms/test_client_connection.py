@@ -52,6 +52,7 @@ from custom_components.dlms_cosem.dlms.client import (
     NegotiatedContext,
     NotAssociatedError,
     Operation,
+    Referencing,
     ServiceUnsupportedError,
 )
 from custom_components.dlms_cosem.dlms.cosem_datetime import CosemDateTime
@@ -394,7 +395,10 @@ def test_rejections_map_to_errors(
     error: type[AssociationRejectedError],
     reason: str,
 ) -> None:
-    settings = ClientSettings(authentication=Authentication.LLS, password=b"wrong-password")
+    # referencing=ln: with auto, a refused LN context is retried with short names (test_client_short_name)
+    settings = ClientSettings(
+        authentication=Authentication.LLS, password=b"wrong-password", referencing=Referencing.LN
+    )
     operation = ClientConnection(settings).associate()
     aare = _aare(result=AssociationResult.REJECTED_PERMANENT, diagnostic=diagnostic)
     with pytest.raises(error) as caught:

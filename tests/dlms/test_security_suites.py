@@ -10,8 +10,19 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from custom_components.dlms_cosem.dlms.apdu import (
+    AARE,
+    AcseServiceUserDiagnostic,
+    ActionRequestNormal,
+    ApplicationContextName,
+    AssociationResult,
+    AuthenticationMechanism,
+    Conformance,
+    InitiateResponse,
+)
 from custom_components.dlms_cosem.dlms.apdu.tags import ApduTag
 from custom_components.dlms_cosem.dlms.axdr import Data, encode_data
+from custom_components.dlms_cosem.dlms.client import Authentication, ClientConnection
 from custom_components.dlms_cosem.dlms.client.settings import ClientSettings, InvalidSettingsError
 from custom_components.dlms_cosem.dlms.errors import MissingKeyError
 from custom_components.dlms_cosem.dlms.obis import ObisCode
@@ -154,3 +165,37 @@ def test_client_settings_take_suites_1_and_2_with_fitting_keys(suite: int) -> No
     other = (EK_128, AK_128) if suite == 2 else (EK_256, AK_256)
     with pytest.raises(InvalidSettingsError, match=f"security suite {suite} needs"):
         ClientSettings(ciphered=True, keys=SecurityKeys(*other), security_control=0x30 | suite)
+
+
+@pytest.mark.parametrize("suite", [0, 1, 2])
+def test_hls_gmac_pass_three_is_computed_in_the_suite_of_the_keys(suite: int) -> None:
+    ek, ak = _keys_for(suite)
+    client_title = bytes.fromhex("4D4D4D0000000001")
+    settings = ClientSettings(
+        authentication=Authentication.HLS_GMAC,
+        keys=SecurityKeys(ek, ak),
+        security_control=0x30 | suite,
+        client_system_title=client_title,
+        invocation_counter=9,
+    )
+    connection = ClientConnection(settings, random_bytes=lambda n: bytes(range(n)))
+    operation = connection.associate()
+    server_challenge = b"StoC-challenge!!"
+    aare = AARE(
+        result=AssociationResult.ACCEPTED,
+        result_source_diagnostic=AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED,
+        application_context_name=ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING,
+        user_information=InitiateResponse(Conformance(0), 1024),
+        mechanism_name=AuthenticationMechanism.HIGH_LEVEL_GMAC,
+        responding_authentication_value=server_challenge,
+        responding_ap_title=TITLE,
+    ).encode()
+    action = operation.receive(aare)
+    assert action is not None
+    answer = ActionRequestNormal.decode(action).parameters.value
+    assert isinstance(answer, bytes)
+    # f(StoC) = SC || IC || GMAC(SC || AK || StoC) with the suite's key and AES size.
+    control = 0x10 | suite
+    iv = client_title + (9).to_bytes(4, "big")
+    tag = AESGCM(ek).encrypt(iv, b"", bytes([control]) + ak + server_challenge)[:12]
+    assert answer == bytes([control]) + (9).to_bytes(4, "big") + tag

@@ -41,7 +41,7 @@ from .common import (
     InvokeIdAndPriority,
     LongInvokeIdAndPriority,
 )
-from .conformance import DEFAULT_CLIENT_CONFORMANCE, Conformance
+from .conformance import DEFAULT_CLIENT_CONFORMANCE, DEFAULT_SN_CLIENT_CONFORMANCE, Conformance
 from .data_notification import DataNotification, EventNotificationRequest
 from .decode import Apdu, decode_apdu, is_ciphered
 from .get import (
@@ -59,7 +59,7 @@ from .get import (
     decode_get_request,
     decode_get_response,
 )
-from .initiate import DLMS_VERSION, VAA_NAME_LN, InitiateRequest, InitiateResponse
+from .initiate import DLMS_VERSION, VAA_NAME_LN, VAA_NAME_SN, InitiateRequest, InitiateResponse
 from .selective_access import (
     CaptureObjectDefinition,
     EntryDescriptor,
@@ -102,6 +102,21 @@ from .set import (
     decode_set_request,
     decode_set_response,
 )
+from .short_name import (
+    ATTRIBUTE_NAME_STEP,
+    BlockNumberAccess,
+    DataBlockResult,
+    ParameterizedAccess,
+    ReadRequest,
+    ReadResponse,
+    ReadResult,
+    VariableAccessSpecification,
+    VariableName,
+    WriteRequest,
+    WriteResponse,
+    attribute_name,
+    decode_read_results,
+)
 from .tags import (
     CIPHERED_TAGS,
     ActionRequestType,
@@ -109,21 +124,27 @@ from .tags import (
     ApduTag,
     GetRequestType,
     GetResponseType,
+    ReadResponseType,
     SetRequestType,
     SetResponseType,
+    VariableAccessSpecificationType,
+    WriteResponseType,
     XdlmsTag,
 )
 
 __all__ = [
     "AARE",
     "AARQ",
+    "ATTRIBUTE_NAME_STEP",
     "CIPHERED_TAGS",
     "DEFAULT_CLIENT_CONFORMANCE",
     "DEFAULT_MAX_REASSEMBLED_SIZE",
+    "DEFAULT_SN_CLIENT_CONFORMANCE",
     "DLMS_VERSION",
     "RLRE",
     "RLRQ",
     "VAA_NAME_LN",
+    "VAA_NAME_SN",
     "AccessError",
     "AcseServiceProviderDiagnostic",
     "AcseServiceUserDiagnostic",
@@ -140,6 +161,7 @@ __all__ = [
     "ApplicationReferenceError",
     "AssociationResult",
     "AuthenticationMechanism",
+    "BlockNumberAccess",
     "CaptureObjectDefinition",
     "ConfirmedServiceError",
     "ConfirmedServiceErrorService",
@@ -148,6 +170,7 @@ __all__ = [
     "CosemAttributeDescriptorWithSelection",
     "CosemMethodDescriptor",
     "DataAccessResult",
+    "DataBlockResult",
     "DataBlockSA",
     "DataNotification",
     "DefinitionError",
@@ -177,7 +200,12 @@ __all__ = [
     "InvokeIdAndPriority",
     "LoadDataSetError",
     "LongInvokeIdAndPriority",
+    "ParameterizedAccess",
     "RangeDescriptor",
+    "ReadRequest",
+    "ReadResponse",
+    "ReadResponseType",
+    "ReadResult",
     "ReleaseRequestReason",
     "ReleaseResponseReason",
     "ResultSourceDiagnostic",
@@ -200,14 +228,22 @@ __all__ = [
     "SetResponseWithList",
     "StateError",
     "TaskError",
+    "VariableAccessSpecification",
+    "VariableAccessSpecificationType",
+    "VariableName",
     "VdeStateError",
+    "WriteRequest",
+    "WriteResponse",
+    "WriteResponseType",
     "XdlmsTag",
+    "attribute_name",
     "decode_action_request",
     "decode_action_response",
     "decode_apdu",
     "decode_get_data_results",
     "decode_get_request",
     "decode_get_response",
+    "decode_read_results",
     "decode_set_request",
     "decode_set_response",
     "is_ciphered",

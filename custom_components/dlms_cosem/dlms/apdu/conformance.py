@@ -98,3 +98,17 @@ def decode_conformance(reader: ByteReader) -> Conformance:
     if unused > 7:
         raise DecodeError(f"conformance unused-bits count {unused} is not below 8")
     return Conformance.from_block_bytes(reader.take(3, "conformance block"))
+
+
+#: What a client reading a meter with short name referencing proposes: read, write, unconfirmed-write,
+#: block transfer with read and write, multiple references, information report and parameterized access.
+DEFAULT_SN_CLIENT_CONFORMANCE = (
+    Conformance.READ
+    | Conformance.WRITE
+    | Conformance.UNCONFIRMED_WRITE
+    | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
+    | Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE
+    | Conformance.MULTIPLE_REFERENCES
+    | Conformance.INFORMATION_REPORT
+    | Conformance.PARAMETERIZED_ACCESS
+)

@@ -3,8 +3,8 @@
 Ciphered APDUs (glo-*, ded-*, general-glo/ded-ciphering, general-ciphering) are not decoded here:
 :func:`decode_apdu` raises :class:`DecodeError` naming them, and the caller is expected to check
 :func:`is_ciphered` first and hand those bytes to ``dlms.security``, which returns the plaintext APDU
-to decode with this function. Short name services (read/write, information report), ACCESS and
-general-signing are reported as unsupported the same way.
+to decode with this function. Information report, ACCESS and general-signing are reported as
+unsupported the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .get import GetRequest, GetResponse, decode_get_request, decode_get_respons
 from .initiate import InitiateRequest, InitiateResponse
 from .service_errors import ConfirmedServiceError, ExceptionResponse
 from .set import SetRequest, SetResponse, decode_set_request, decode_set_response
+from .short_name import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 from .tags import CIPHERED_TAGS, ApduTag
 
 #: Every APDU :func:`decode_apdu` can return.
@@ -41,6 +42,10 @@ type Apdu = (
     | DataNotification
     | EventNotificationRequest
     | GeneralBlockTransfer
+    | ReadRequest
+    | ReadResponse
+    | WriteRequest
+    | WriteResponse
 )
 
 _DECODERS: dict[int, Callable[[bytes], Apdu]] = {
@@ -61,6 +66,10 @@ _DECODERS: dict[int, Callable[[bytes], Apdu]] = {
     ApduTag.DATA_NOTIFICATION: DataNotification.decode,
     ApduTag.EVENT_NOTIFICATION_REQUEST: EventNotificationRequest.decode,
     ApduTag.GENERAL_BLOCK_TRANSFER: GeneralBlockTransfer.decode,
+    ApduTag.READ_REQUEST: ReadRequest.decode,
+    ApduTag.READ_RESPONSE: ReadResponse.decode,
+    ApduTag.WRITE_REQUEST: WriteRequest.decode,
+    ApduTag.WRITE_RESPONSE: WriteResponse.decode,
 }
 
 

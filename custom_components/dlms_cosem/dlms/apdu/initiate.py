@@ -26,6 +26,8 @@ from .tags import ApduTag
 DLMS_VERSION = 6
 #: ``vaa-name`` a server reports for logical name referencing (0x0007); short name servers send 0xFA00.
 VAA_NAME_LN = 0x0007
+#: ``vaa-name`` of a short name referencing server: the base name of its Association SN object.
+VAA_NAME_SN = 0xFA00
 #: What this stack can take in one APDU unless told otherwise.
 DEFAULT_MAX_RECEIVE_PDU_SIZE = 0xFFFF
 

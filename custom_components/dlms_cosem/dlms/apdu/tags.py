@@ -153,3 +153,31 @@ class ActionResponseType(IntEnum):
     WITH_PBLOCK = 2
     WITH_LIST = 3
     NEXT_PBLOCK = 4
+
+
+class VariableAccessSpecificationType(IntEnum):
+    """The CHOICE of a ``Variable-Access-Specification`` (short name ReadRequest and WriteRequest)."""
+
+    VARIABLE_NAME = 2
+    DETAILED_ACCESS = 3
+    PARAMETERIZED_ACCESS = 4
+    BLOCK_NUMBER_ACCESS = 5
+    READ_DATA_BLOCK_ACCESS = 6
+    WRITE_DATA_BLOCK_ACCESS = 7
+
+
+class ReadResponseType(IntEnum):
+    """The CHOICE of one ``ReadResponse`` entry."""
+
+    DATA = 0
+    DATA_ACCESS_ERROR = 1
+    DATA_BLOCK_RESULT = 2
+    BLOCK_NUMBER = 3
+
+
+class WriteResponseType(IntEnum):
+    """The CHOICE of one ``WriteResponse`` entry."""
+
+    SUCCESS = 0
+    DATA_ACCESS_ERROR = 1
+    BLOCK_NUMBER = 2

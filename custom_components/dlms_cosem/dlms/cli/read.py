@@ -45,6 +45,7 @@ from ..client import (
     Authentication,
     ClientSettings,
     DlmsClient,
+    Referencing,
     read_frame_counter,
 )
 from ..client.objects import CURRENT_ASSOCIATION, FRAME_COUNTER
@@ -204,6 +205,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--system-title", help="client system title, 16 hex digits")
     parser.add_argument(
+        "--referencing",
+        choices=tuple(kind.value for kind in Referencing),
+        default=Referencing.AUTO.value,
+        help="logical (ln) or short (sn) names; auto tries ln, then sn if the meter refuses (default)",
+    )
+    parser.add_argument(
+        "--sn", dest="referencing", action="store_const", const=Referencing.SN.value, help="--referencing sn"
+    )
+    parser.add_argument(
         "--invocation-counter",
         type=_bounded(0, 0xFFFF_FFFF),
         help="first invocation counter (default: the meter's frame counter + 1)",
@@ -316,6 +326,7 @@ def _config(args: argparse.Namespace) -> _Config:
         if keys is not None and keys.authentication_key is not None
         else _ENCRYPTED,
         invocation_counter=args.invocation_counter or 0,
+        referencing=Referencing(args.referencing),
     )
     frame_counter = None
     if keys is not None and args.invocation_counter is None:

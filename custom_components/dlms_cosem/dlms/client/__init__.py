@@ -1,4 +1,4 @@
-"""DLMS/COSEM client (logical name referencing): a sans-I/O connection and the asyncio ``DlmsClient``."""
+"""DLMS/COSEM client (logical and short name referencing): a sans-I/O connection and ``DlmsClient``."""
 
 from .client import DlmsClient, read_frame_counter
 from .connection import (
@@ -35,9 +35,19 @@ from .settings import (
     Authentication,
     ClientSettings,
     InvalidSettingsError,
+    Referencing,
+)
+from .short_names import (
+    ASSOCIATION_SN_BASE_NAME,
+    ASSOCIATION_SN_CLASS_ID,
+    ShortNameObject,
+    ShortNames,
+    parse_short_name_object_list,
 )
 
 __all__ = [
+    "ASSOCIATION_SN_BASE_NAME",
+    "ASSOCIATION_SN_CLASS_ID",
     "CLOCK",
     "CURRENT_ASSOCIATION",
     "DEFAULT_CLIENT_SYSTEM_TITLE",
@@ -58,14 +68,18 @@ __all__ = [
     "ObjectListEntry",
     "Operation",
     "ProfileBuffer",
+    "Referencing",
     "RegisterReference",
     "RegisterValue",
     "ServiceUnsupportedError",
+    "ShortNameObject",
+    "ShortNames",
     "describe_attribute",
     "describe_method",
     "parse_capture_objects",
     "parse_object_list",
     "parse_profile_rows",
+    "parse_short_name_object_list",
     "read_frame_counter",
     "register_value",
     "result_error",

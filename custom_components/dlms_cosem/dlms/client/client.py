@@ -48,7 +48,6 @@ from .connection import DEFAULT_CHALLENGE_LENGTH, ClientConnection, NegotiatedCo
 from .objects import (
     CLOCK,
     CLOCK_CLASS_ID,
-    CURRENT_ASSOCIATION,
     DATA_CLASS_ID,
     FRAME_COUNTER,
     PROFILE_GENERIC_CLASS_ID,
@@ -60,7 +59,6 @@ from .objects import (
     as_obis,
     as_selection,
     parse_capture_objects,
-    parse_object_list,
     parse_profile_rows,
     register_value,
 )
@@ -69,7 +67,6 @@ from .settings import PUBLIC_CLIENT_ADDRESS, ClientSettings
 _LOGGER = logging.getLogger(__name__)
 
 _CLOCK_TIME_ATTRIBUTE = 2
-_OBJECT_LIST_ATTRIBUTE = 2
 _BUFFER_ATTRIBUTE = 2
 _CAPTURE_OBJECTS_ATTRIBUTE = 3
 
@@ -303,14 +300,14 @@ class DlmsClient:
     # --- objects -----------------------------------------------------------------------------------
 
     async def read_object_list(self) -> list[ObjectListEntry]:
-        """The objects this association may access (Association LN ``object_list``)."""
-        data = await self.get(CURRENT_ASSOCIATION, 15, _OBJECT_LIST_ATTRIBUTE)
-        return parse_object_list(data)
+        """The objects this association may access (Association LN or SN ``object_list``)."""
+        return await self._call(self._connection.object_list)
 
     def clear_caches(self) -> None:
-        """Forget cached scaler_units and profile columns (after a meter reconfiguration)."""
+        """Forget cached scaler_units, profile columns and short names (after a meter reconfiguration)."""
         self._scaler_units.clear()
         self._capture_objects.clear()
+        self._connection.forget_short_names()
 
     async def read_registers(
         self, registers: Sequence[ObisCode | str | RegisterReference]

@@ -33,6 +33,18 @@ class InvalidSettingsError(DlmsError):
     """The client settings contradict each other or are out of range; the message never shows secrets."""
 
 
+class Referencing(Enum):
+    """How the client names attributes: logical names (LN), short names (SN), or whichever the meter takes.
+
+    ``AUTO`` proposes logical name referencing and, when the meter rejects that application context
+    (application-context-name-not-supported), associates again with short name referencing.
+    """
+
+    AUTO = "auto"
+    LN = "ln"
+    SN = "sn"
+
+
 class Authentication(Enum):
     """How the client proves who it is when associating (Green Book authentication mechanisms)."""
 
@@ -59,6 +71,7 @@ class ClientSettings:
     ``max_list_items`` caps the attributes of one GET-with-list (``None``: only the PDU size limits).
     ``send_system_title`` puts the client system title in the AARQ's calling-AP-title; by default
     (``None``) it is sent when ciphered or with HLS-GMAC, where the meter needs it to check f(StoC).
+    ``referencing`` chooses logical or short name referencing (see :class:`Referencing`).
     """
 
     client_address: int = PUBLIC_CLIENT_ADDRESS
@@ -76,10 +89,15 @@ class ClientSettings:
     dedicated_key: bytes | None = field(default=None, repr=False)
     max_list_items: int | None = None
     send_system_title: bool | None = None
+    referencing: Referencing = Referencing.AUTO
 
     def __post_init__(self) -> None:
         if not isinstance(self.authentication, Authentication):
             raise InvalidSettingsError("authentication must be an Authentication value")
+        if not isinstance(self.referencing, Referencing):
+            raise InvalidSettingsError("referencing must be a Referencing value")
+        if self.referencing is Referencing.SN and self.authentication is Authentication.HLS_GMAC:
+            raise InvalidSettingsError("HLS-GMAC is not supported with short name referencing")
         if not 0 <= self.client_address <= 0xFFFF:
             raise InvalidSettingsError(f"client address {self.client_address} outside 0..65535")
         _check_title(self.client_system_title, "client system title")

@@ -120,6 +120,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth", choices=tuple(_MECHANISMS), default="none", help="management authentication"
     )
+    parser.add_argument(
+        "--sn",
+        action="store_true",
+        help="short name referencing only (Association SN at 0xFA00; logical name AARQs are refused)",
+    )
     parser.add_argument("--password", help="LLS password (never printed)")
     parser.add_argument("--key", help="global unicast encryption key, 32 hex digits (never printed)")
     parser.add_argument("--auth-key", help="authentication key, 32 hex digits (never printed)")
@@ -216,6 +221,7 @@ def _settings(args: argparse.Namespace) -> RunnerSettings:
         inactivity_timeout=args.inactivity_timeout,
         push_interval=args.push,
         push=push,
+        short_names=args.sn,
     )
 
 

@@ -66,7 +66,8 @@ class RunnerSettings:
 
     ``server_address`` is the HDLC address of the logical device; its upper (logical) address is also
     the wrapper wPort. ``inactivity_timeout`` drops an idle HDLC link as a meter does (seconds).
-    ``push_interval`` (seconds) turns push mode on.
+    ``push_interval`` (seconds) turns push mode on. ``short_names`` makes the meter accept only short
+    name referencing.
     """
 
     transport: Transport = Transport.WRAPPER_TCP
@@ -78,6 +79,7 @@ class RunnerSettings:
     inactivity_timeout: float = 120.0
     push_interval: float | None = None
     push: PushSettings = field(default_factory=PushSettings)
+    short_names: bool = False
 
 
 class _Port:
@@ -470,6 +472,7 @@ class SimulatorServer:
             client_sap=client_sap,
             server_sap=(address or self.settings.server_address).logical,
             max_receive_pdu_size=self.settings.max_receive_pdu_size,
+            short_names=self.settings.short_names,
             random_bytes=self._random_bytes or secrets.token_bytes,
         )
 
