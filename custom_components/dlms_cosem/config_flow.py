@@ -259,7 +259,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_security(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Authentication and password (polled) and the keys; then the meter is probed."""
+        """Authentication and password (polled), the keys and their suite; then the meter is probed."""
         push = self._kind.is_push
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -272,7 +272,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             fields[
                 probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
             ] = select_selector([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
-        fields.update(secret_fields(self._data, password=not push))
+        fields.update(secret_fields(self._data, password=not push, user_input=user_input))
         return self.async_show_form(
             step_id="security", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
         )
@@ -417,7 +417,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         self._restore_entry()
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Port or host, line settings, addresses, password and keys; the meter is probed again."""
+        """Port or host, line settings, addresses, password, keys and suite; the meter is probed again."""
         entry = self._get_reconfigure_entry()
         if not self._data:
             self._data = dict(entry.data)
@@ -466,7 +466,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             fields[
                 probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
             ] = select_selector([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
-        fields.update(secret_fields(self._data, password=not kind.is_push))
+        fields.update(secret_fields(self._data, password=not kind.is_push, user_input=user_input))
         if not kind.is_push:
             fields[probatio.Required(CONF_ADVANCED)] = advanced_section(self._data)
         return self.async_show_form(
@@ -479,7 +479,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """New password (for LLS) and keys; the meter is probed with them before they are stored."""
+        """New password (for LLS), keys and suite; the meter is probed with them before they are stored."""
         errors: dict[str, str] = {}
         if user_input is not None:
             # "Unchanged" is what the form showed: the stored secrets, or those of the last attempt.
@@ -490,7 +490,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         password = not self._kind.is_push and self._data.get(CONF_AUTHENTICATION) == AUTH_LLS
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=probatio.Schema(secret_fields(self._data, password=password)),
+            data_schema=probatio.Schema(secret_fields(self._data, password=password, user_input=user_input)),
             errors=self._take_errors(errors),
         )
 
