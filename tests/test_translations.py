@@ -245,7 +245,8 @@ def test_the_keys_the_flows_use() -> None:
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
     assert set(STRINGS["selector"]["security_suite"]["options"]) == {"0", "1", "2"}
-    issue = STRINGS["issues"]["decryption_failed"]
-    assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
-    assert set(issue["fix_flow"]["step"]) == {"confirm"}
-    assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])
+    assert set(STRINGS["issues"]) == {"decryption_failed", "key_suite_mismatch"}
+    for issue in STRINGS["issues"].values():
+        assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
+        assert set(issue["fix_flow"]["step"]) == {"confirm"}
+        assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])
