@@ -42,6 +42,7 @@ from custom_components.dlms_cosem.const import (
     DOMAIN,
 )
 from custom_components.dlms_cosem.dlms.apdu import (
+    ApduTag,
     AuthenticationMechanism,
     DataAccessResult,
     DataNotification,
@@ -49,7 +50,7 @@ from custom_components.dlms_cosem.dlms.apdu import (
 )
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.obis import ObisCode
-from custom_components.dlms_cosem.dlms.security import SecurityKeys
+from custom_components.dlms_cosem.dlms.security import SecurityKeys, protect
 from custom_components.dlms_cosem.dlms.simulator import (
     MeterSecurity,
     PushFraming,
@@ -72,6 +73,9 @@ NOW = datetime(2024, 3, 10, 12, 7, 30, tzinfo=UTC)
 EK = "000102030405060708090A0B0C0D0E0F"
 AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 WRONG = "FFEEDDCCBBAA99887766554433221100"
+# Suite 2 (AES-GCM-256) keys: 64 hex digits.
+EK_256 = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
+AK_256 = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF"
 KEYS = SecurityKeys(bytes.fromhex(EK), bytes.fromhex(AK))
 TITLE = bytes.fromhex("4B464D0000000042")  # "KFM": a Kaifa meter
 PASSWORD = "12345678"
@@ -223,6 +227,23 @@ def broken_value(instant: datetime) -> Data:
 def notification(*elements: Data) -> bytes:
     return DataNotification(
         body=Data.array(*elements), long_invoke_id_and_priority=LongInvokeIdAndPriority(1)
+    ).encode()
+
+
+def ciphered(suite: int, ek: str, ak: str | None = None) -> bytes:
+    """A general-glo-ciphered Data-Notification of ``suite`` (security control 0x30 | suite) from TITLE."""
+    keys = SecurityKeys(bytes.fromhex(ek), bytes.fromhex(ak) if ak else None)
+    plaintext = notification(
+        Data.structure(Data.octet_string(ENERGY_CODE.to_bytes()), Data.double_long_unsigned(129370)),
+    )
+    control = (0x30 if ak else 0x20) | suite
+    return protect(
+        ApduTag.GENERAL_GLO_CIPHERING,
+        plaintext,
+        keys,
+        system_title=TITLE,
+        invocation_counter=7,
+        control=control,
     ).encode()
 
 
@@ -402,7 +423,13 @@ async def test_polled_serial_without_security(
             hass, result, {"port": server.address, "baudrate": "9600", "parity": "n", "advanced": {}}
         )
         assert result["step_id"] == "security"
-        assert fields(result) == ["authentication", "password", "encryption_key", "authentication_key"]
+        assert fields(result) == [
+            "authentication",
+            "password",
+            "security_suite",
+            "encryption_key",
+            "authentication_key",
+        ]
         result = await configure(hass, result, {"authentication": "none"})
         assert result["type"] is FlowResultType.FORM
         assert result["step_id"] == "objects"
@@ -689,7 +716,7 @@ async def test_push_serial_encrypted(
         assert "advanced" not in fields(result)
         result = await configure(hass, result, {"port": server.address, "baudrate": "2400", "parity": "e"})
         assert result["step_id"] == "security"
-        assert fields(result) == ["encryption_key", "authentication_key"]
+        assert fields(result) == ["security_suite", "encryption_key", "authentication_key"]
         result = await configure(hass, result, {"encryption_key": EK, "authentication_key": AK})
         result = await finish_waiting(hass, result)
         assert result["step_id"] == "objects"
@@ -707,6 +734,7 @@ async def test_push_serial_encrypted(
         "port": server.address,
         "baudrate": 2400,
         "parity": "e",
+        "security_suite": 0,
         "encryption_key": EK,
         "authentication_key": AK,
         "system_title": TITLE.hex().upper(),
@@ -733,6 +761,7 @@ async def test_push_network_encrypted_with_one_key(
         "connection_type": "network_push",
         "host": host,
         "port": port,
+        "security_suite": 0,
         "encryption_key": EK,
         "system_title": TITLE.hex().upper(),
     }
@@ -859,6 +888,235 @@ async def test_push_telegrams_that_do_not_decode(hass: HomeAssistant, pty: Pty, 
     assert result["errors"] == {"base": "no_valid_frame"}
 
 
+# --- security suites ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "meter",
+    [(1, EK, AK), (2, EK_256, AK_256), (2, EK_256, None)],
+    ids=["suite-1", "suite-2", "suite-2-encrypted-only"],
+)
+async def test_push_meter_of_each_suite_with_keys_of_its_length(
+    hass: HomeAssistant, pty: Pty, no_setup: None, meter: tuple[int, str, str | None]
+) -> None:
+    suite, ek, ak = meter
+    keys = {"security_suite": str(suite), "encryption_key": ek.lower()}
+    if ak:
+        keys["authentication_key"] = " ".join(ak[i : i + 2] for i in range(0, len(ak), 2))
+    async with running(hass, pty.push(ciphered(suite, ek, ak))):
+        result = await pushed_serial(hass, pty.path, keys)
+        assert result["step_id"] == "objects"
+        assert selector_options(result, "objects") == [
+            {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129\u202f370"}
+        ]
+        result = await configure(hass, result, {"objects": [ENERGY]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == TITLE.hex().upper()
+    expected = {
+        "connection_type": "serial_push",
+        "port": pty.path,
+        "baudrate": 115200,
+        "parity": "n",
+        "security_suite": suite,
+        "encryption_key": ek,  # stored normalised: upper case, no spaces
+        "system_title": TITLE.hex().upper(),
+    }
+    if ak:
+        expected["authentication_key"] = ak
+    assert result["data"] == expected
+
+
+async def security_form(hass: HomeAssistant, kind: str) -> dict[str, Any]:
+    """The user flow up to its security form, on a port that is never opened."""
+    result = await start(hass, kind)
+    line = {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n"}
+    result = await configure(hass, result, line if kind == "serial_push" else {**line, "advanced": {}})
+    result = await configure(hass, result, {"port": "/dev/never-opened"})
+    assert result["step_id"] == "security"
+    return result
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({"security_suite": "2", "encryption_key": EK}, {"encryption_key": "key_length_suite"}),
+        (
+            {"security_suite": "2", "encryption_key": EK_256, "authentication_key": AK},
+            {"authentication_key": "key_length_suite"},
+        ),
+        (
+            {"security_suite": "0", "encryption_key": EK_256, "authentication_key": AK_256},
+            {"encryption_key": "key_length_suite", "authentication_key": "key_length_suite"},
+        ),
+        ({"security_suite": "1", "encryption_key": EK_256}, {"encryption_key": "key_length_suite"}),
+        # Neither length: not a key at all, whatever the suite.
+        ({"security_suite": "2", "encryption_key": EK_256[:-2]}, {"encryption_key": "invalid_key"}),
+        ({"security_suite": "2", "encryption_key": f"{EK_256[:-1]}Z"}, {"encryption_key": "invalid_key"}),
+    ],
+    ids=[
+        "suite-2-short-key",
+        "suite-2-short-ak",
+        "suite-0-long-keys",
+        "suite-1-long-key",
+        "62-digits",
+        "not-hex",
+    ],
+)
+async def test_key_length_must_fit_the_chosen_suite(
+    hass: HomeAssistant, user_input: dict[str, str], errors: dict[str, str]
+) -> None:
+    result = await security_form(hass, "serial_push")
+    result = await configure(hass, result, user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "security"
+    assert result["errors"] == errors
+    # The suite stays as chosen, so the error reads against it; the typed keys are not sent back.
+    assert field_default(result, "security_suite") == user_input["security_suite"]
+    assert suggested(result, "encryption_key") is None
+    assert suggested(result, "authentication_key") is None
+
+
+async def test_hls_gmac_is_offered_with_the_aes_128_suites_only(hass: HomeAssistant) -> None:
+    result = await security_form(hass, "serial_poll")
+    assert selector_options(result, "security_suite") == ["0", "1", "2"]
+    assert result["data_schema"].schema["security_suite"].config["translation_key"] == "security_suite"
+    assert field_default(result, "security_suite") == "0"
+    result = await configure(
+        hass,
+        result,
+        {
+            "authentication": "hls_gmac",
+            "security_suite": "2",
+            "encryption_key": EK_256,
+            "authentication_key": AK_256,
+        },
+    )
+    assert result["errors"] == {"security_suite": "hls_gmac_suite"}
+
+
+@pytest.mark.parametrize(
+    ("meter", "entered"),
+    [
+        ((2, EK_256, AK_256), {"encryption_key": EK, "authentication_key": AK}),
+        ((0, EK, AK), {"security_suite": "2", "encryption_key": EK_256, "authentication_key": AK_256}),
+    ],
+    ids=["suite-2-meter-128-bit-keys", "suite-0-meter-256-bit-keys"],
+)
+async def test_push_meter_of_another_suite_than_the_keys(
+    hass: HomeAssistant,
+    pty: Pty,
+    caplog: pytest.LogCaptureFixture,
+    meter: tuple[int, str, str],
+    entered: dict[str, str],
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        async with running(hass, pty.push(ciphered(*meter))):
+            result = await pushed_serial(hass, pty.path, entered)
+    # The telegrams name their suite: the key's length is what is wrong, not the key.
+    assert result["step_id"] == "security"
+    assert result["errors"] == {"base": "key_length_suite"}
+    assert suggested(result, "encryption_key") == SECRET_UNCHANGED
+    assert field_default(result, "security_suite") == entered.get("security_suite", "0")
+    for key in (EK, AK, EK_256, AK_256):
+        assert key not in caplog.text
+        assert key.lower() not in caplog.text
+
+
+async def test_reconfigure_to_suite_2_needs_new_keys(hass: HomeAssistant, pty: Pty, no_setup: None) -> None:
+    entry = await loaded(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=TITLE.hex().upper(),
+            # Made before suites could be chosen: no security_suite, so suite 0.
+            data={
+                "connection_type": "serial_push",
+                "port": pty.path,
+                "baudrate": 115200,
+                "parity": "n",
+                "encryption_key": EK,
+            },
+        ),
+    )
+    result = dict(await entry.start_reconfigure_flow(hass))
+    assert field_default(result, "security_suite") == "0"
+    assert suggested(result, "encryption_key") == SECRET_UNCHANGED
+    line = {"port": pty.path, "baudrate": "115200", "parity": "n"}
+    # The kept key is checked against the new suite too.
+    result = await configure(
+        hass, result, {**line, "security_suite": "2", "encryption_key": SECRET_UNCHANGED}
+    )
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"encryption_key": "key_length_suite"}
+    assert field_default(result, "security_suite") == "2"
+    async with running(hass, pty.push(ciphered(2, EK_256))):
+        result = await configure(hass, result, {**line, "security_suite": "2", "encryption_key": EK_256})
+        result = await finish_waiting(hass, result)
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["security_suite"] == 2
+    assert entry.data["encryption_key"] == EK_256
+
+
+async def test_reauth_keeps_the_suite_and_checks_kept_keys_against_it(
+    hass: HomeAssistant, pty: Pty, no_setup: None
+) -> None:
+    data = {
+        "connection_type": "serial_push",
+        "port": pty.path,
+        "baudrate": 115200,
+        "parity": "n",
+        "security_suite": 2,
+        "encryption_key": EK_256,
+        "authentication_key": WRONG * 2,
+    }
+    entry = await loaded(hass, MockConfigEntry(domain=DOMAIN, unique_id=TITLE.hex().upper(), data=data))
+    result = dict(await entry.start_reauth_flow(hass))
+    assert field_default(result, "security_suite") == "2"
+    result = await configure(
+        hass, result, {"security_suite": "2", "encryption_key": SECRET_UNCHANGED, "authentication_key": AK}
+    )
+    assert result["errors"] == {"authentication_key": "key_length_suite"}
+    async with running(hass, pty.push(ciphered(2, EK_256, AK_256))):
+        result = await configure(
+            hass,
+            result,
+            {"security_suite": "2", "encryption_key": SECRET_UNCHANGED, "authentication_key": AK_256},
+        )
+        result = await finish_waiting(hass, result)
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["security_suite"] == 2
+    assert entry.data["encryption_key"] == EK_256
+    assert entry.data["authentication_key"] == AK_256
+
+
+async def test_removing_the_keys_removes_their_suite(hass: HomeAssistant, pty: Pty, no_setup: None) -> None:
+    data = {"connection_type": "serial_push", "port": pty.path, "baudrate": 115200, "parity": "n"}
+    entry = await loaded(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            unique_id=pty.path,
+            data={**data, "security_suite": 2, "encryption_key": EK_256},
+        ),
+    )
+    telegram = notification(
+        Data.structure(Data.octet_string(ENERGY_CODE.to_bytes()), Data.double_long_unsigned(129370)),
+    )
+    result = dict(await entry.start_reconfigure_flow(hass))
+    async with running(hass, pty.push(telegram)):
+        result = await configure(
+            hass, result, {"port": pty.path, "baudrate": "115200", "parity": "n", "security_suite": "2"}
+        )
+        result = await finish_waiting(hass, result)
+        await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(entry.data) == data
+
+
 # --- options ------------------------------------------------------------------------------------------
 
 
@@ -957,6 +1215,7 @@ async def test_reconfigure_the_same_meter(hass: HomeAssistant, socket_enabled: N
             "hdlc",
             "authentication",
             "password",
+            "security_suite",
             "encryption_key",
             "authentication_key",
             "advanced",
@@ -1058,7 +1317,14 @@ async def test_reconfigure_a_push_meter_while_it_holds_its_port(
             ),
         )
         result = dict(await entry.start_reconfigure_flow(hass))
-        assert fields(result) == ["port", "baudrate", "parity", "encryption_key", "authentication_key"]
+        assert fields(result) == [
+            "port",
+            "baudrate",
+            "parity",
+            "security_suite",
+            "encryption_key",
+            "authentication_key",
+        ]
         result = await configure(
             hass,
             result,
@@ -1109,7 +1375,7 @@ async def test_reconfigure_a_push_meter_to_a_closed_port(
     data = {"connection_type": "network_push", "host": "127.0.0.1", "port": closed_tcp_port()}
     entry = await loaded(hass, MockConfigEntry(domain=DOMAIN, unique_id=TITLE.hex().upper(), data=data))
     result = dict(await entry.start_reconfigure_flow(hass))
-    assert fields(result) == ["host", "port", "encryption_key", "authentication_key"]
+    assert fields(result) == ["host", "port", "security_suite", "encryption_key", "authentication_key"]
     result = await configure(hass, result, {"host": "127.0.0.1", "port": data["port"]})
     result = await finish_waiting(hass, result)
     assert result["step_id"] == "reconfigure"
@@ -1152,7 +1418,7 @@ async def test_reauth_with_the_new_password(hass: HomeAssistant, port_holding_se
         )
         result = dict(await entry.start_reauth_flow(hass))
         assert result["step_id"] == "reauth_confirm"
-        assert fields(result) == ["password", "encryption_key", "authentication_key"]
+        assert fields(result) == ["password", "security_suite", "encryption_key", "authentication_key"]
         assert suggested(result, "password") == SECRET_UNCHANGED
         result = await configure(hass, result, {"password": "still wrong"})
         assert result["step_id"] == "reauth_confirm"
@@ -1180,7 +1446,7 @@ async def test_reauth_with_a_new_key_of_a_push_meter(
             ),
         )
         result = dict(await entry.start_reauth_flow(hass))
-        assert fields(result) == ["encryption_key", "authentication_key"]
+        assert fields(result) == ["security_suite", "encryption_key", "authentication_key"]
         result = await configure(hass, result, {"encryption_key": EK, "authentication_key": AK})
         result = await finish_waiting(hass, result)
         await hass.async_block_till_done()
@@ -1208,7 +1474,8 @@ async def test_reauth_of_an_entry_that_failed_to_set_up(
         )
         entry.add_to_hass(hass)  # not loaded: the meter refused the old key
         result = dict(await entry.start_reauth_flow(hass))
-        assert fields(result) == ["encryption_key", "authentication_key"]  # no password without LLS
+        # No password without LLS.
+        assert fields(result) == ["security_suite", "encryption_key", "authentication_key"]
         assert suggested(result, "authentication_key") == SECRET_UNCHANGED
         result = await configure(
             hass, result, {"encryption_key": SECRET_UNCHANGED, "authentication_key": "AK"}

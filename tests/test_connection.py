@@ -29,7 +29,7 @@ from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.client import Authentication, RegisterValue
 from custom_components.dlms_cosem.dlms.errors import PortUnavailableError
 from custom_components.dlms_cosem.dlms.hdlc import server_address
-from custom_components.dlms_cosem.dlms.security import InvalidKeyError, SecurityKeys
+from custom_components.dlms_cosem.dlms.security import InvalidKeyError, KeySuiteMismatchError, SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator import (
     MeterSecurity,
     PushFraming,
@@ -52,6 +52,8 @@ NOW = datetime(2024, 3, 10, 12, 7, 30, tzinfo=UTC)
 EK = "000102030405060708090A0B0C0D0E0F"
 AK = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 KEYS = SecurityKeys(bytes.fromhex(EK), bytes.fromhex(AK))
+EK_256 = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
+AK_256 = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF"
 SERIAL = {"connection_type": "serial_poll", "port": "/dev/ttyUSB0"}
 NETWORK = {"connection_type": "network_poll", "host": "192.0.2.7"}
 
@@ -78,6 +80,11 @@ def test_what_is_not_a_key_is_refused_without_repeating_it(text: str) -> None:
     with pytest.raises(InvalidKeyError) as raised:
         normalize_key(text)
     assert text.strip() == "" or text not in str(raised.value)
+
+
+def test_256_bit_keys_are_stored_as_64_upper_case_hex_digits() -> None:
+    assert normalize_key(EK_256.lower()) == EK_256
+    assert normalize_key(":".join(AK_256[i : i + 2] for i in range(0, 64, 2))) == AK_256
 
 
 def test_security_keys() -> None:
@@ -135,6 +142,72 @@ def test_settings_with_one_key_are_encrypted_only() -> None:
     settings = client_settings({**SERIAL, "encryption_key": EK})
     assert settings.ciphered
     assert settings.security_control == 0x20
+
+
+# The simulator ciphers with suite 0 only: what the client is given for suites 1 and 2 is checked here.
+@pytest.mark.parametrize(
+    ("data", "control", "keys"),
+    [
+        ({"security_suite": 1, "encryption_key": EK, "authentication_key": AK}, 0x31, KEYS),
+        ({"security_suite": 1, "encryption_key": EK}, 0x21, SecurityKeys(bytes.fromhex(EK))),
+        (
+            {"security_suite": 2, "encryption_key": EK_256, "authentication_key": AK_256},
+            0x32,
+            SecurityKeys(bytes.fromhex(EK_256), bytes.fromhex(AK_256)),
+        ),
+        ({"security_suite": 2, "encryption_key": EK_256}, 0x22, SecurityKeys(bytes.fromhex(EK_256))),
+        # Entries made before suites could be chosen have none: suite 0.
+        ({"encryption_key": EK, "authentication_key": AK}, 0x30, KEYS),
+    ],
+    ids=["suite-1", "suite-1-encrypted-only", "suite-2", "suite-2-encrypted-only", "no-suite-stored"],
+)
+def test_settings_cipher_with_the_entrys_suite(
+    data: dict[str, Any], control: int, keys: SecurityKeys
+) -> None:
+    settings = client_settings({**SERIAL, "client_address": 1, **data})
+    assert settings.ciphered
+    assert settings.security_control == control
+    assert settings.control.security_suite == control & 0x0F
+    assert settings.keys == keys
+
+
+def test_settings_with_hls_gmac_in_suite_1() -> None:
+    settings = client_settings(
+        {
+            **SERIAL,
+            "authentication": "hls_gmac",
+            "security_suite": 1,
+            "encryption_key": EK,
+            "authentication_key": AK,
+        }
+    )
+    assert settings.authentication is Authentication.HLS_GMAC
+    assert settings.security_control == 0x31
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"security_suite": 2, "encryption_key": EK},
+        {"security_suite": 2, "encryption_key": EK_256, "authentication_key": AK},
+        {"security_suite": 0, "encryption_key": EK_256},
+    ],
+    ids=["suite-2-128-bit-key", "suite-2-128-bit-ak", "suite-0-256-bit-key"],
+)
+def test_settings_refuse_keys_that_do_not_fit_the_suite(data: dict[str, Any]) -> None:
+    with pytest.raises(KeySuiteMismatchError) as raised:
+        client_settings({**SERIAL, **data})
+    for key in (EK, AK, EK_256):
+        assert key not in str(raised.value)
+        assert key.lower() not in str(raised.value)
+
+
+def test_push_keys_are_used_as_given_whatever_the_suite() -> None:
+    # A pushed telegram names its own suite: the decoder says when a key does not fit it.
+    assert security_keys({"security_suite": 0, "encryption_key": EK_256}) == SecurityKeys(
+        bytes.fromhex(EK_256)
+    )
+    assert security_keys({"security_suite": 2, "encryption_key": EK}) == SecurityKeys(bytes.fromhex(EK))
 
 
 # --- endpoints and transports -------------------------------------------------------------------------

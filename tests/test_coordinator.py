@@ -340,6 +340,9 @@ async def test_wrong_key_raises_a_repair_that_leads_to_reauth_and_clears(
         await hass.async_block_till_done()
         issues = ir.async_get(hass)
         await wait_for(lambda: issues.async_get_issue(DOMAIN, repair_issue_id(entry)) is not None)
+        issue = issues.async_get_issue(DOMAIN, repair_issue_id(entry))
+        assert issue is not None
+        assert issue.translation_key == "decryption_failed"
         coordinator = entry.runtime_data.coordinator
         assert coordinator.link_statistics.decryption_failures >= 3
 
@@ -364,6 +367,27 @@ async def test_wrong_key_raises_a_repair_that_leads_to_reauth_and_clears(
         coordinator = entry.runtime_data.coordinator
         await wait_for(lambda: coordinator.data.readings)
         assert issues.async_get_issue(DOMAIN, repair_issue_id(entry)) is None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()
+
+
+async def test_a_key_too_long_for_the_telegrams_suite_raises_its_own_repair(hass: HomeAssistant) -> None:
+    # The meter pushes suite 0 (AES-GCM-128); the entry has a 64-digit (suite 2) key.
+    server, port = await push_meter()
+    try:
+        entry = push_entry(port, KEY_HEX * 2)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        issues = ir.async_get(hass)
+        await wait_for(lambda: issues.async_get_issue(DOMAIN, repair_issue_id(entry)) is not None)
+        issue = issues.async_get_issue(DOMAIN, repair_issue_id(entry))
+        assert issue is not None
+        assert issue.translation_key == "key_suite_mismatch"
+        assert issue.translation_placeholders == {"meter": "Push meter"}
+        assert issue.is_fixable
+        assert entry.runtime_data.coordinator.link_statistics.decryption_failures >= 3
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await server.close()

@@ -202,7 +202,7 @@ def test_the_keys_the_flows_use() -> None:
     for step in ("serial", "network", "reconfigure"):
         assert set(config["step"][step]["sections"]["advanced"]["data"]) == advanced
     assert set(config["step"]["serial_manual"]["data"]) == {"port"}
-    keys = {"password", "encryption_key", "authentication_key"}
+    keys = {"password", "security_suite", "encryption_key", "authentication_key"}
     assert set(config["step"]["security"]["data"]) == {"authentication"} | keys
     assert set(config["step"]["reauth_confirm"]["data"]) == keys
     assert set(config["step"]["objects"]["data"]) == {"objects"}
@@ -231,6 +231,8 @@ def test_the_keys_the_flows_use() -> None:
         "authentication_failed",
         "timeout",
         "invalid_key",
+        "key_length_suite",
+        "hls_gmac_suite",
         "unknown",
     }
     assert set(config["abort"]) == {
@@ -242,7 +244,9 @@ def test_the_keys_the_flows_use() -> None:
     assert set(STRINGS["options"]["step"]["init"]["data"]) == {"scan_interval", "objects", "push_timeout"}
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
-    issue = STRINGS["issues"]["decryption_failed"]
-    assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
-    assert set(issue["fix_flow"]["step"]) == {"confirm"}
-    assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])
+    assert set(STRINGS["selector"]["security_suite"]["options"]) == {"0", "1", "2"}
+    assert set(STRINGS["issues"]) == {"decryption_failed", "key_suite_mismatch"}
+    for issue in STRINGS["issues"].values():
+        assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
+        assert set(issue["fix_flow"]["step"]) == {"confirm"}
+        assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])

@@ -3,7 +3,7 @@
 Every path ends with a real conversation with the meter (an association, or a pushed telegram that
 decodes), so a wrong port, baud rate or key shows in the form instead of as sensors that never update.
 Passwords and keys never go back to the browser: forms that would show stored ones show a placeholder
-that means "unchanged" instead.
+that means "unchanged" instead (see flow_secrets); the forms' fields are built in flow_forms.
 """
 
 from __future__ import annotations
@@ -27,52 +27,27 @@ from homeassistant.config_entries import (
     UnknownEntry,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import section
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import BooleanSelector, TextSelector
 from serialx import SerialPortInfo, list_serial_ports
 
-from .connection import DEFAULT_SERVER_PHYSICAL_ADDRESS, PARITY_EVEN, PARITY_NONE, normalize_key
 from .const import (
     AUTH_HLS_GMAC,
     AUTH_LLS,
     AUTH_NONE,
-    CONF_ADDRESS_SIZE,
     CONF_ADVANCED,
     CONF_AUTHENTICATION,
-    CONF_AUTHENTICATION_KEY,
     CONF_BAUDRATE,
-    CONF_CLIENT_ADDRESS,
     CONF_CONNECTION_TYPE,
-    CONF_ENCRYPTION_KEY,
     CONF_HDLC,
     CONF_HOST,
     CONF_OBJECTS,
     CONF_PARITY,
-    CONF_PASSWORD,
     CONF_PORT,
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
-    CONF_SERVER_LOGICAL_ADDRESS,
-    CONF_SERVER_PHYSICAL_ADDRESS,
     CONF_SYSTEM_TITLE,
-    DEFAULT_CLIENT_ADDRESS,
-    DEFAULT_POLL_BAUDRATE,
-    DEFAULT_PUSH_BAUDRATE,
     DEFAULT_PUSH_TIMEOUT,
     DEFAULT_SCAN_INTERVAL,
-    DEFAULT_SERVER_LOGICAL_ADDRESS,
     DEFAULT_TCP_PORT,
     DEFAULT_WAIT_TELEGRAM,
     DOMAIN,
@@ -80,11 +55,23 @@ from .const import (
 )
 from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
-from .dlms.security import InvalidKeyError
+from .flow_forms import (
+    ADDRESSES,
+    MANUAL_PORT,
+    addresses_from,
+    advanced_section,
+    line_fields,
+    number_selector,
+    objects_selector,
+    port_label,
+    port_selector,
+    required,
+    select_selector,
+)
+from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
 from .models import MeterIdentity, MeterReading
 from .probe import (
     MeterProbe,
-    ObjectChoice,
     ProbeError,
     async_object_names,
     object_choices,
@@ -92,175 +79,17 @@ from .probe import (
     probe_push_meter,
 )
 
+__all__ = ["MANUAL_PORT", "SECRET_UNCHANGED", "DlmsCosemConfigFlow", "DlmsCosemOptionsFlow"]
+
 WAIT_TELEGRAM_TIMEOUT: float = DEFAULT_WAIT_TELEGRAM
 """Seconds the flow listens for a pushed telegram (meters push every 1 to 10 seconds)."""
 
-MANUAL_PORT: Final = "manual"
-SECRET_UNCHANGED: Final = "__**unchanged**__"  # noqa: S105 - a placeholder, not a secret
-"""Stands for a stored password or key in a form, so the secret itself never reaches the browser."""
-
-BAUDRATES: Final = ["300", "600", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]
-ADDRESS_SIZES: Final = ("1", "2", "4")
-SECRETS: Final = (CONF_PASSWORD, CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)
-KEYS: Final = (CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)
-ADDRESSES: Final = (
-    CONF_CLIENT_ADDRESS,
-    CONF_SERVER_LOGICAL_ADDRESS,
-    CONF_SERVER_PHYSICAL_ADDRESS,
-    CONF_ADDRESS_SIZE,
-)
 # Failures the connection settings explain; the others are about the password or keys.
 CONNECTION_ERRORS: Final = frozenset({"cannot_open_port", "no_data", "no_valid_frame", "timeout"})
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"
 
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
-
-# --- form pieces --------------------------------------------------------------------------------------
-
-
-def _required(key: str, default: Any = None) -> probatio.Required:
-    return probatio.Required(key) if default is None else probatio.Required(key, default=default)
-
-
-def _number(minimum: int, maximum: int, unit: str | None = None) -> NumberSelector:
-    config = NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return NumberSelector(config)
-
-
-def _select(options: list[str], translation_key: str | None = None) -> SelectSelector:
-    config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
-    if translation_key is not None:
-        config["translation_key"] = translation_key
-    return SelectSelector(config)
-
-
-def _line_fields(data: Mapping[str, Any], *, push: bool) -> dict[Any, Any]:
-    """Baud rate and parity: as before, else 2400 8E1 for a customer port, 9600 8N1 for polling."""
-    baudrate = data.get(CONF_BAUDRATE, DEFAULT_PUSH_BAUDRATE if push else DEFAULT_POLL_BAUDRATE)
-    parity = data.get(CONF_PARITY, PARITY_EVEN if push else PARITY_NONE)
-    return {
-        probatio.Required(CONF_BAUDRATE, default=str(baudrate)): _select(BAUDRATES),
-        probatio.Required(CONF_PARITY, default=parity): _select([PARITY_NONE, PARITY_EVEN], "parity"),
-    }
-
-
-def _advanced_section(data: Mapping[str, Any]) -> section:
-    """The addresses a polled meter answers on, folded away: the defaults suit most meters."""
-    fields: dict[Any, Any] = {
-        probatio.Required(
-            CONF_CLIENT_ADDRESS, default=int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS))
-        ): _number(0, 0x7F),
-        probatio.Required(
-            CONF_SERVER_LOGICAL_ADDRESS,
-            default=int(data.get(CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS)),
-        ): _number(0, 0x3FFF),
-        probatio.Required(
-            CONF_SERVER_PHYSICAL_ADDRESS,
-            default=int(data.get(CONF_SERVER_PHYSICAL_ADDRESS, DEFAULT_SERVER_PHYSICAL_ADDRESS)),
-        ): _number(0, 0x3FFF),
-    }
-    size = data.get(CONF_ADDRESS_SIZE)
-    size_key = (
-        probatio.Optional(CONF_ADDRESS_SIZE, default=str(size))
-        if size
-        else probatio.Optional(CONF_ADDRESS_SIZE)
-    )
-    fields[size_key] = _select(list(ADDRESS_SIZES))
-    return section(probatio.Schema(fields), {"collapsed": True})
-
-
-def _addresses(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The section's addresses as entry data (integers; no size means the smallest that fits)."""
-    advanced = user_input.get(CONF_ADVANCED, {})
-    return {key: int(advanced[key]) for key in ADDRESSES if advanced.get(key) not in (None, "")}
-
-
-def _port_label(port: SerialPortInfo) -> str:
-    details = [detail for detail in (port.product, port.manufacturer) if detail]
-    if port.serial_number:
-        details.append(f"s/n {port.serial_number}")
-    return f"{port.device} ({', '.join(details)})" if details else str(port.device)
-
-
-def _port_selector(ports: Mapping[str, str], current: str | None, *, manual: bool) -> SelectSelector:
-    """The serial ports found, the current one, and "enter manually" (or typing a path right in)."""
-    options = [SelectOptionDict(value=device, label=label) for device, label in ports.items()]
-    if current and current not in ports:
-        options.insert(0, SelectOptionDict(value=current, label=current))
-    if manual:
-        options.append(SelectOptionDict(value=MANUAL_PORT, label="Enter manually"))
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=options,
-            mode=SelectSelectorMode.DROPDOWN,
-            translation_key="serial_port",
-            custom_value=not manual,
-        )
-    )
-
-
-def _objects_selector(choices: list[ObjectChoice]) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[SelectOptionDict(value=choice.obis, label=choice.label) for choice in choices],
-            multiple=True,
-            mode=SelectSelectorMode.LIST,
-        )
-    )
-
-
-def _secret_fields(data: Mapping[str, Any], *, password: bool) -> dict[Any, Any]:
-    """Password (when asked) and keys; a stored one is offered as "unchanged"."""
-    fields: dict[Any, Any] = {}
-    for key in SECRETS:
-        if key == CONF_PASSWORD and not password:
-            continue
-        marker = probatio.Optional(key)
-        if data.get(key):
-            marker = probatio.Optional(key, description={"suggested_value": SECRET_UNCHANGED})
-        fields[marker] = _PASSWORD
-    return fields
-
-
-def apply_security(
-    data: Mapping[str, Any], user_input: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The entry data with the password and keys from a form, and the fields' errors.
-
-    Keys are stored normalised; an emptied field removes its secret, the "unchanged" placeholder
-    keeps it. A password is only kept for LLS, which needs one; HLS-GMAC needs both keys.
-    """
-    updated = dict(data)
-    errors: dict[str, str] = {}
-    if CONF_AUTHENTICATION in user_input:
-        updated[CONF_AUTHENTICATION] = user_input[CONF_AUTHENTICATION]
-    for key in SECRETS:
-        text = str(user_input.get(key) or "")
-        if text == SECRET_UNCHANGED:
-            continue
-        updated.pop(key, None)
-        if not text.strip():
-            continue
-        if key == CONF_PASSWORD:
-            updated[key] = text
-            continue
-        try:
-            updated[key] = normalize_key(text)
-        except InvalidKeyError:
-            errors[key] = "invalid_key"
-    authentication = updated.get(CONF_AUTHENTICATION, AUTH_NONE)
-    if authentication != AUTH_LLS:
-        updated.pop(CONF_PASSWORD, None)
-    elif not updated.get(CONF_PASSWORD):
-        errors[CONF_PASSWORD] = "authentication_failed"
-    if authentication == AUTH_HLS_GMAC:
-        for key in KEYS:
-            if not updated.get(key):
-                errors.setdefault(key, "invalid_key")
-    return updated, errors
+# --- titles and ports ---------------------------------------------------------------------------------
 
 
 def entry_title(identity: MeterIdentity, unique_id: str) -> str:
@@ -278,7 +107,7 @@ async def async_serial_ports(hass: HomeAssistant) -> dict[str, str]:
     if "usb" in hass.config.components:
         return await _async_usb_serial_ports(hass)
     ports: list[SerialPortInfo] = await hass.async_add_executor_job(list_serial_ports)
-    return {str(port.device): _port_label(port) for port in ports}
+    return {str(port.device): port_label(port) for port in ports}
 
 
 async def _async_usb_serial_ports(hass: HomeAssistant) -> dict[str, str]:
@@ -370,7 +199,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             if not push:
                 for key in ADDRESSES:
                     self._data.pop(key, None)
-                self._data.update(_addresses(user_input))
+                self._data.update(addresses_from(user_input))
             if user_input[CONF_PORT] == MANUAL_PORT:
                 return await self.async_step_serial_manual()
             self._data[CONF_PORT] = user_input[CONF_PORT]
@@ -379,13 +208,13 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         ports = await async_serial_ports(self.hass)
         current = self._data.get(CONF_PORT)
         fields: dict[Any, Any] = {
-            probatio.Required(CONF_PORT, default=current or next(iter(ports), MANUAL_PORT)): _port_selector(
+            probatio.Required(CONF_PORT, default=current or next(iter(ports), MANUAL_PORT)): port_selector(
                 ports, current, manual=True
             ),
-            **_line_fields(self._data, push=push),
+            **line_fields(self._data, push=push),
         }
         if not push:
-            fields[probatio.Required(CONF_ADVANCED)] = _advanced_section(self._data)
+            fields[probatio.Required(CONF_ADVANCED)] = advanced_section(self._data)
         return self.async_show_form(
             step_id="serial", data_schema=probatio.Schema(fields), errors=self._take_errors()
         )
@@ -411,26 +240,26 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
                 for key in ADDRESSES:
                     self._data.pop(key, None)
-                self._data.update(_addresses(user_input))
+                self._data.update(addresses_from(user_input))
             return await self.async_step_security()
 
         # A pushing meter sits behind a bridge whose port only the user knows (ser2net, ESPHome).
         port = self._data.get(CONF_PORT, None if push else DEFAULT_TCP_PORT)
         fields: dict[Any, Any] = {
-            _required(CONF_HOST, self._data.get(CONF_HOST)): TextSelector(),
-            _required(CONF_PORT, port): _number(1, 65535),
+            required(CONF_HOST, self._data.get(CONF_HOST)): TextSelector(),
+            required(CONF_PORT, port): number_selector(1, 65535),
         }
         if not push:
             fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
                 BooleanSelector()
             )
-            fields[probatio.Required(CONF_ADVANCED)] = _advanced_section(self._data)
+            fields[probatio.Required(CONF_ADVANCED)] = advanced_section(self._data)
         return self.async_show_form(
             step_id="network", data_schema=probatio.Schema(fields), errors=self._take_errors()
         )
 
     async def async_step_security(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Authentication and password (polled) and the keys; then the meter is probed."""
+        """Authentication and password (polled), the keys and their suite; then the meter is probed."""
         push = self._kind.is_push
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -442,8 +271,8 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         if not push:
             fields[
                 probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
-            ] = _select([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
-        fields.update(_secret_fields(self._data, password=not push))
+            ] = select_selector([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
+        fields.update(secret_fields(self._data, password=not push, user_input=user_input))
         return self.async_show_form(
             step_id="security", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
         )
@@ -542,7 +371,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="objects",
             data_schema=probatio.Schema(
-                {probatio.Optional(CONF_OBJECTS, default=preselected): _objects_selector(probe.objects)}
+                {probatio.Optional(CONF_OBJECTS, default=preselected): objects_selector(probe.objects)}
             ),
         )
 
@@ -588,7 +417,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         self._restore_entry()
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Port or host, line settings, addresses, password and keys; the meter is probed again."""
+        """Port or host, line settings, addresses, password, keys and suite; the meter is probed again."""
         entry = self._get_reconfigure_entry()
         if not self._data:
             self._data = dict(entry.data)
@@ -611,7 +440,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
                     data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
                 for key in ADDRESSES:
                     data.pop(key, None)
-                data.update(_addresses(user_input))
+                data.update(addresses_from(user_input))
             data, errors = apply_security(data, user_input)
             if not errors:
                 self._data = data
@@ -620,13 +449,15 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         fields: dict[Any, Any] = {}
         if kind.is_serial:
             ports = await async_serial_ports(self.hass)
-            fields[probatio.Required(CONF_PORT, default=self._data[CONF_PORT])] = _port_selector(
+            fields[probatio.Required(CONF_PORT, default=self._data[CONF_PORT])] = port_selector(
                 ports, self._data[CONF_PORT], manual=False
             )
-            fields.update(_line_fields(self._data, push=kind.is_push))
+            fields.update(line_fields(self._data, push=kind.is_push))
         else:
             fields[probatio.Required(CONF_HOST, default=self._data[CONF_HOST])] = TextSelector()
-            fields[probatio.Required(CONF_PORT, default=int(self._data[CONF_PORT]))] = _number(1, 65535)
+            fields[probatio.Required(CONF_PORT, default=int(self._data[CONF_PORT]))] = number_selector(
+                1, 65535
+            )
             if not kind.is_push:
                 fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
                     BooleanSelector()
@@ -634,10 +465,10 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         if not kind.is_push:
             fields[
                 probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
-            ] = _select([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
-        fields.update(_secret_fields(self._data, password=not kind.is_push))
+            ] = select_selector([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
+        fields.update(secret_fields(self._data, password=not kind.is_push, user_input=user_input))
         if not kind.is_push:
-            fields[probatio.Required(CONF_ADVANCED)] = _advanced_section(self._data)
+            fields[probatio.Required(CONF_ADVANCED)] = advanced_section(self._data)
         return self.async_show_form(
             step_id="reconfigure", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
         )
@@ -648,7 +479,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """New password (for LLS) and keys; the meter is probed with them before they are stored."""
+        """New password (for LLS), keys and suite; the meter is probed with them before they are stored."""
         errors: dict[str, str] = {}
         if user_input is not None:
             # "Unchanged" is what the form showed: the stored secrets, or those of the last attempt.
@@ -659,7 +490,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         password = not self._kind.is_push and self._data.get(CONF_AUTHENTICATION) == AUTH_LLS
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=probatio.Schema(_secret_fields(self._data, password=password)),
+            data_schema=probatio.Schema(secret_fields(self._data, password=password, user_input=user_input)),
             errors=self._take_errors(errors),
         )
 
@@ -702,13 +533,13 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                 probatio.Required(
                     CONF_PUSH_TIMEOUT, default=int(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
                 )
-            ] = _number(10, 3600, "s")
+            ] = number_selector(10, 3600, "s")
         else:
             fields[
                 probatio.Required(
                     CONF_SCAN_INTERVAL,
                     default=int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
                 )
-            ] = _number(1, 3600, "s")
-        fields[probatio.Optional(CONF_OBJECTS, default=selected)] = _objects_selector(choices)
+            ] = number_selector(1, 3600, "s")
+        fields[probatio.Optional(CONF_OBJECTS, default=selected)] = objects_selector(choices)
         return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

@@ -34,11 +34,13 @@ from .const import (
     CONF_PARITY,
     CONF_PASSWORD,
     CONF_PORT,
+    CONF_SECURITY_SUITE,
     CONF_SERVER_LOGICAL_ADDRESS,
     CONF_SERVER_PHYSICAL_ADDRESS,
     DEFAULT_CLIENT_ADDRESS,
     DEFAULT_POLL_BAUDRATE,
     DEFAULT_PUSH_BAUDRATE,
+    DEFAULT_SECURITY_SUITE,
     DEFAULT_SERVER_LOGICAL_ADDRESS,
     DEFAULT_TCP_PORT,
     DOMAIN,
@@ -73,7 +75,7 @@ PARITY_NONE: Final = "n"
 PARITY_EVEN: Final = "e"
 
 # Security control of glo-ciphered requests: authenticated and encrypted when there is an
-# authentication key, encrypted only when the grid operator gave one key.
+# authentication key, encrypted only when the grid operator gave one key; the suite is or-ed in.
 _AUTHENTICATED_ENCRYPTED: Final = 0x30
 _ENCRYPTED: Final = 0x20
 
@@ -90,17 +92,33 @@ DATA_PORTS: HassKey[WeakValueDictionary[Endpoint, SharedPort]] = HassKey(DOMAIN)
 
 
 def normalize_key(text: str) -> str:
-    """A key as stored: 32 upper-case hex digits; InvalidKeyError (never echoing the text) otherwise."""
+    """A key as stored: 32 or 64 upper-case hex digits; InvalidKeyError (never echoing the text) otherwise.
+
+    Whether the length fits the entry's security suite is the caller's check: a pushed telegram
+    names its own suite, so push meters use their keys as given.
+    """
     return parse_key(text).hex().upper()
 
 
-def security_keys(data: Mapping[str, Any]) -> SecurityKeys | None:
-    """The entry's keys, or None when it has neither."""
+def security_suite(data: Mapping[str, Any]) -> int:
+    """The entry's security suite; entries made before suites could be chosen use suite 0."""
+    return int(data.get(CONF_SECURITY_SUITE, DEFAULT_SECURITY_SUITE))
+
+
+def security_keys(data: Mapping[str, Any], suite: int | None = None) -> SecurityKeys | None:
+    """The entry's keys, or None when it has neither.
+
+    With ``suite`` each key must have that suite's length (KeySuiteMismatchError otherwise); without,
+    16- and 32-byte keys are taken, as for push meters, whose telegrams say their suite.
+    """
     encryption = data.get(CONF_ENCRYPTION_KEY) or None
     authentication = data.get(CONF_AUTHENTICATION_KEY) or None
     if encryption is None and authentication is None:
         return None
-    return SecurityKeys.from_text(encryption, authentication)
+    return SecurityKeys(
+        encryption_key=parse_key(encryption, suite) if encryption else None,
+        authentication_key=parse_key(authentication, suite) if authentication else None,
+    )
 
 
 def connection_type(data: Mapping[str, Any]) -> ConnectionType:
@@ -181,10 +199,13 @@ def client_settings(
 ) -> ClientSettings:
     """How the client associates: authentication from the entry, ciphered when it has an encryption key.
 
+    The keys must fit the entry's security suite, which the requests' security control names.
     Raises InvalidSettingsError when the entry contradicts itself (LLS without a password, HLS-GMAC
-    without both keys); the config flow checks for these before it stores anything.
+    without both keys) and KeySuiteMismatchError when a key does not fit the suite; the config flow
+    checks for these before it stores anything.
     """
-    keys = security_keys(data)
+    suite = security_suite(data)
+    keys = security_keys(data, suite)
     authentication = _AUTHENTICATIONS[data.get(CONF_AUTHENTICATION, AUTH_NONE)]
     password = data.get(CONF_PASSWORD) or None
     ciphered = keys is not None and keys.encryption_key is not None
@@ -195,7 +216,7 @@ def client_settings(
         password=password.encode() if authentication is Authentication.LLS and password else None,
         keys=keys,
         ciphered=ciphered,
-        security_control=_AUTHENTICATED_ENCRYPTED if authenticated else _ENCRYPTED,
+        security_control=(_AUTHENTICATED_ENCRYPTED if authenticated else _ENCRYPTED) | suite,
         invocation_counter=invocation_counter,
         on_invocation_counter=on_invocation_counter,
         referencing=_referencing(data),

@@ -45,6 +45,7 @@ CONF_AUTHENTICATION: Final = "authentication"  # "none", "lls" or "hls_gmac"
 CONF_PASSWORD: Final = "password"  # noqa: S105 - the key name, not a secret
 CONF_ENCRYPTION_KEY: Final = "encryption_key"
 CONF_AUTHENTICATION_KEY: Final = "authentication_key"
+CONF_SECURITY_SUITE: Final = "security_suite"  # 0, 1 or 2; stored with the keys, absent means 0
 CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its telegrams
 
 # entry.options
@@ -55,6 +56,10 @@ CONF_PUSH_TIMEOUT: Final = "push_timeout"
 AUTH_NONE: Final = "none"
 AUTH_LLS: Final = "lls"
 AUTH_HLS_GMAC: Final = "hls_gmac"
+
+# Security suites with symmetric keys: 0 and 1 use AES-GCM-128 (16-byte keys), 2 AES-GCM-256 (32 bytes).
+SECURITY_SUITES: Final = (0, 1, 2)
+DEFAULT_SECURITY_SUITE: Final = 0
 
 DEFAULT_SCAN_INTERVAL: Final = 30  # seconds
 DEFAULT_PUSH_TIMEOUT: Final = 120  # seconds without telegrams before sensors become unavailable

@@ -45,6 +45,7 @@ from .dlms.listener import LinkStatus, ListenerEvent, PushListener
 from .dlms.obis import ObisCode
 from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
+from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
@@ -175,13 +176,15 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         self._security_failures += 1
         if self._security_failures >= DECRYPTION_FAILURES_FOR_REPAIR and self.config_entry is not None:
             LOGGER.debug("Repeated security failures: %s", error)
+            # A key of the wrong length for the telegrams' suite is no changed key: say which it is.
+            mismatch = isinstance(error, KeySuiteMismatchError)
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
                 repair_issue_id(self.config_entry),
                 is_fixable=True,
                 severity=ir.IssueSeverity.ERROR,
-                translation_key="decryption_failed",
+                translation_key="key_suite_mismatch" if mismatch else "decryption_failed",
                 translation_placeholders={"meter": self.config_entry.title},
                 data={"entry_id": self.config_entry.entry_id},
             )

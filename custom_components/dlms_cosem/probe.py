@@ -39,7 +39,7 @@ from .dlms.errors import (
 from .dlms.listener import LinkStatus, ListenerEvent, PushListener
 from .dlms.obis import ObisCode
 from .dlms.push import PushObject, plain_value
-from .dlms.security import InvalidKeyError
+from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.streams import close_stream, open_stream
 from .models import MeterIdentity, MeterReading
@@ -97,6 +97,8 @@ _REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
     (AuthenticationTagMismatchError, "wrong_key"),
     (WrongEncryptionKeyError, "wrong_encryption_key"),
     (MissingKeyError, "missing_key"),
+    # A pushed telegram of another suite than the key's length fits (a 16-byte key, suite 2 telegrams).
+    (KeySuiteMismatchError, "key_length_suite"),
     (InvalidKeyError, "invalid_key"),
     (AuthenticationFailedError, "authentication_failed"),
     (AssociationRejectedError, "association_rejected"),
