@@ -232,7 +232,6 @@ def test_the_keys_the_flows_use() -> None:
         "timeout",
         "invalid_key",
         "key_length_suite",
-        "hls_gmac_suite",
         "unknown",
     }
     assert set(config["abort"]) == {

@@ -34,9 +34,6 @@ SECRET_UNCHANGED: Final = "__**unchanged**__"  # noqa: S105 - a placeholder, not
 
 SECRETS: Final = (CONF_PASSWORD, CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)
 KEYS: Final = (CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY)
-# The client answers an HLS-GMAC challenge with security control 0x10 (suite 0), which 32-byte keys
-# do not fit: HLS-GMAC is offered with the AES-GCM-128 suites only.
-HLS_GMAC_SUITES: Final = frozenset({0, 1})
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
@@ -112,8 +109,6 @@ def apply_security(
     elif not updated.get(CONF_PASSWORD):
         errors[CONF_PASSWORD] = "authentication_failed"
     if authentication == AUTH_HLS_GMAC:
-        if suite not in HLS_GMAC_SUITES:
-            errors[CONF_SECURITY_SUITE] = "hls_gmac_suite"
         for key in KEYS:
             if not updated.get(key):
                 errors.setdefault(key, "invalid_key")
