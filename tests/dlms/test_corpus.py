@@ -1,10 +1,11 @@
-"""Every real push telegram of the corpus (tests/fixtures/corpus.json), whole and cut at random.
+"""Every real push telegram of the corpus (tests/fixtures/corpus*.json), whole and cut at random.
 
-The corpus is a copy of the project's shared corpus: telegrams that other projects' test suites
-publish together with the values they assert (the source is named in each entry). Each capture must
-decode into exactly one telegram carrying every asserted value: by OBIS code where the meter sends
-codes (or its list identifier fixes them), in telegram order where it sends bare values. The same
-bytes cut into random chunks, as a serial port delivers them, must give the same telegram.
+corpus.json is a copy of the project's shared corpus, corpus_extra.json more of the same kind:
+telegrams that other projects' test suites publish together with the values they assert (the source
+is named in each entry). Each capture must decode into exactly one telegram carrying every asserted
+value: by OBIS code where the meter sends codes (or its list identifier fixes them), in telegram order
+where it sends bare values. The same bytes cut into random chunks, as a serial port delivers them,
+must give the same telegram.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from custom_components.dlms_cosem.dlms.cli.output import json_value
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder, decode_telegrams
 
-CORPUS: dict[str, Any] = json.loads((Path(__file__).parent.parent / "fixtures" / "corpus.json").read_text())
-CAPTURES = {capture["id"]: capture for capture in CORPUS["push"]}
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+CORPORA: list[dict[str, Any]] = [
+    json.loads((FIXTURES / name).read_text()) for name in ("corpus.json", "corpus_extra.json")
+]
+CAPTURES = {capture["id"]: capture for corpus in CORPORA for capture in corpus["push"]}
+assert len(CAPTURES) == sum(len(corpus["push"]) for corpus in CORPORA), "duplicate capture id"
 RANDOM_SPLITS = 20
 
 
