@@ -5,7 +5,8 @@ telegrams that other projects' test suites publish together with the values they
 is named in each entry). Each capture must decode into exactly one telegram carrying every asserted
 value: by OBIS code where the meter sends codes (or its list identifier fixes them), in telegram order
 where it sends bare values. The same bytes cut into random chunks, as a serial port delivers them,
-must give the same telegram.
+must give the same telegram. A capture marked ``expect_failure`` is known to be damaged: it must be
+reported as undecodable, with that reason, and show no value at all.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import pytest
 from custom_components.dlms_cosem.dlms.__main__ import main as cli_main
 from custom_components.dlms_cosem.dlms.cli.output import json_value
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
-from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder, decode_telegrams
+from custom_components.dlms_cosem.dlms.telegram import (
+    Telegram,
+    TelegramDecoder,
+    TelegramFailure,
+    decode_telegrams,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CORPORA: list[dict[str, Any]] = [
@@ -82,11 +88,23 @@ def _only_telegram(events: list[Any]) -> Telegram:
     return telegram
 
 
+def _only_failure(capture: dict[str, Any], events: list[Any]) -> TelegramFailure:
+    assert [type(event).__name__ for event in events] == ["TelegramFailure"], events
+    failure = events[0]
+    assert isinstance(failure, TelegramFailure)
+    assert capture["expect_failure"] in str(failure.error)
+    return failure
+
+
 @pytest.mark.parametrize("capture_id", sorted(CAPTURES))
 def test_capture_decodes_with_every_asserted_value(capture_id: str) -> None:
     capture = CAPTURES[capture_id]
     chunks = [bytes.fromhex(frame) for frame in capture["frames"]]
-    telegram = _only_telegram(decode_telegrams(chunks, _keys(capture)))
+    events = decode_telegrams(chunks, _keys(capture))
+    if "expect_failure" in capture:
+        _only_failure(capture, events)
+        return
+    telegram = _only_telegram(events)
     _check_values(capture, _records(telegram), json_value(telegram.timestamp))
 
 
@@ -95,14 +113,20 @@ def test_capture_cut_into_random_chunks_gives_the_same_telegram(capture_id: str)
     capture = CAPTURES[capture_id]
     stream = b"".join(bytes.fromhex(frame) for frame in capture["frames"])
     (whole,) = decode_telegrams([stream], _keys(capture))
-    assert isinstance(whole, Telegram)
+    assert isinstance(whole, Telegram | TelegramFailure)
     rng = random.Random(capture_id)
     for _ in range(RANDOM_SPLITS):
         cuts = sorted(rng.sample(range(1, len(stream)), k=min(len(stream) - 1, rng.randint(1, 12))))
         chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
         decoder = TelegramDecoder(_keys(capture))
         events = [event for chunk in chunks for event in decoder.feed(chunk)] + decoder.flush()
+        if "expect_failure" in capture:
+            failure = _only_failure(capture, events)
+            assert isinstance(whole, TelegramFailure)
+            assert (failure.apdu, str(failure.error)) == (whole.apdu, str(whole.error)), cuts
+            continue
         telegram = _only_telegram(events)
+        assert isinstance(whole, Telegram)
         assert telegram.content == whole.content, cuts
         assert telegram.timestamp == whole.timestamp
 
@@ -118,6 +142,11 @@ def test_capture_through_the_decode_command(capture_id: str) -> None:
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         code = cli_main([*args, *capture["frames"]])
+    if "expect_failure" in capture:
+        assert code == 1
+        assert stdout.getvalue() == ""
+        assert capture["expect_failure"] in stderr.getvalue()
+        return
     assert code == 0, stderr.getvalue()
     (line,) = stdout.getvalue().splitlines()
     record = json.loads(line)

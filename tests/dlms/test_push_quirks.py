@@ -338,3 +338,75 @@ def test_a_push_setup_listing_its_own_object_list_first() -> None:
         ("1.0.1.7.0.255", 3),
     ]
     assert content.objects[1].raw == 187
+
+
+def test_an_obis_octet_string_with_tag_and_length_swapped() -> None:
+    good = encode_data(
+        Data.structure(obis("1.0.32.7.0.255"), Data.long_unsigned(2330), scaler_unit(-1, Unit.VOLT))
+    )
+    swapped = (
+        bytes([DataTag.STRUCTURE, 3, 6, DataTag.OCTET_STRING]) + ObisCode.parse("1.0.31.7.0.255").to_bytes()
+    )
+    swapped += encode_data(Data.long(244)) + encode_data(scaler_unit(-2, Unit.AMPERE))
+    body = bytes([DataTag.ARRAY, 2]) + good + swapped
+    raw = bytes([0x0F]) + INVOKE + b"\x00" + body
+    (telegram,) = decode_telegrams([raw])
+    assert isinstance(telegram, Telegram)
+    assert [(str(o.obis), o.value, o.unit) for o in telegram.content.objects] == [
+        ("1.0.32.7.0.255", 233, "V"),
+        ("1.0.31.7.0.255", 2.44, "A"),
+    ]
+    for found in every_split(raw):
+        assert [t.content for t in found] == [telegram.content]
+
+
+def test_text_padded_with_nul_bytes_is_the_text() -> None:
+    body = Data.structure(
+        obis("0.0.96.1.0.255"),
+        Data.visible_string("40799390" + "\0" * 8),
+        obis("0.0.96.14.0.255"),
+        Data.octet_string(b"RATE2\0\0\0"),
+        obis("0.2.25.9.0.255"),
+        Data.octet_string(bytes.fromhex("0002190900FF")),
+    )
+    assert [o.raw for o in extract_objects(body).objects] == [
+        "40799390",
+        "RATE2",
+        bytes.fromhex("0002190900FF"),
+    ]
+
+
+def test_flat_pairs_followed_by_obis_value_structures() -> None:
+    body = Data.structure(
+        obis("0.0.1.0.0.255"),
+        Data.octet_string(STAMP),
+        Data.structure(obis("0.0.96.1.0.255"), Data.octet_string(b"1KFM0200200001")),
+        Data.structure(obis("1.0.32.7.0.255"), Data.long_unsigned(2301), scaler_unit(-1, Unit.VOLT)),
+    )
+    content = extract_objects(body)
+    assert content.layout is PushLayout.OBIS_VALUE_SEQUENCE
+    assert rows(body)[1:] == [("0.0.96.1.0.255", "1KFM0200200001", None), ("1.0.32.7.0.255", 230.1, "V")]
+
+
+def test_push_object_definitions_with_restriction_and_columns() -> None:
+    def definition(class_id: int, code: str) -> Data:
+        restriction = Data.structure(Data.enum(0), Data.null_data())
+        return Data.structure(
+            Data.long_unsigned(class_id),
+            obis(code),
+            Data.integer(2),
+            Data.long_unsigned(0),
+            restriction,
+            Data.array(),
+        )
+
+    body = Data.structure(
+        Data.array(
+            definition(40, "0.0.25.9.0.255"), definition(1, "0.0.42.0.0.255"), definition(3, "1.0.1.8.0.255")
+        ),
+        Data.visible_string("EMR0222173608710"),
+        Data.double_long_unsigned(16),
+    )
+    content = extract_objects(body)
+    assert content.layout is PushLayout.OBJECT_LIST
+    assert rows(body) == [("0.0.42.0.0.255", "EMR0222173608710", None), ("1.0.1.8.0.255", 16, None)]

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from ..axdr import MAX_NESTING_DEPTH, Data, DataTag, decode_data, encode_data
+from ..axdr import Data, DataTag, decode_data, encode_data
 from ..cosem_datetime import DATE_TIME_LENGTH, CosemDateTime, parse_meter_date_time
-from ..errors import DecodeError, EncodeError, NestingTooDeepError, TruncatedError
+from ..errors import DecodeError, EncodeError, TruncatedError
 from ..reader import ByteReader
 from .common import (
     CosemAttributeDescriptor,
@@ -27,6 +27,7 @@ from .common import (
     read_octet_string,
     read_optional_flag,
 )
+from .notification_body import read_notification_body
 from .tags import ApduTag
 
 
@@ -77,80 +78,6 @@ def _encode_date_time(raw: bytes, tag: DataTag | None) -> bytes:
     if tag == DataTag.DATE_TIME:
         return bytes([tag]) + raw
     return bytes([tag]) + encode_octet_string(raw)
-
-
-_ATTRIBUTE_DESCRIPTOR_LENGTH = 9
-"""class-id (2 bytes), instance-id (6), attribute-id (1)."""
-_DATA_TAGS = frozenset(int(tag) for tag in DataTag)
-_MAX_ATTRIBUTE_ID = 0x7F
-_MAX_MEDIUM = 0x0F
-
-
-def _at_attribute_descriptor(reader: ByteReader) -> bool:
-    """True when the next bytes read as an untagged attribute descriptor followed by a tagged value.
-
-    Bytes that end before that can be told, but fit a descriptor as far as they go, are truncated:
-    a body cut there must not pass for a whole one read the other way.
-    """
-    head = reader.peek(min(reader.remaining, _ATTRIBUTE_DESCRIPTOR_LENGTH + 1), "attribute descriptor")
-    padded = head + bytes(_ATTRIBUTE_DESCRIPTOR_LENGTH + 1 - len(head))
-    class_id = int.from_bytes(padded[0:2], "big")
-    medium, attribute, value_tag = padded[2], padded[8], padded[9]
-    # Interface classes are numbered below 256, OBIS group A (the medium) is 0..15.
-    fits = (
-        class_id <= 0xFF
-        and (class_id > 0 or len(head) < 2)
-        and medium <= _MAX_MEDIUM
-        and (0 < attribute <= _MAX_ATTRIBUTE_ID or len(head) < 9)
-        and (value_tag in _DATA_TAGS or len(head) < 10)
-    )
-    if fits and len(head) <= _ATTRIBUTE_DESCRIPTOR_LENGTH:
-        raise TruncatedError("truncated attribute descriptor")
-    return fits
-
-
-def _read_with_attribute_descriptors(reader: ByteReader, depth: int = 0) -> Data:
-    """One Data value in which two-member structures may open with an untagged attribute descriptor."""
-    if depth > MAX_NESTING_DEPTH:
-        raise NestingTooDeepError(f"data nests deeper than {MAX_NESTING_DEPTH} levels")
-    tag = reader.peek_u8("data tag")
-    if tag not in (DataTag.ARRAY, DataTag.STRUCTURE):
-        return decode_data(reader, depth)
-    reader.u8("data tag")
-    count = reader.count()
-    items: list[Data] = []
-    for index in range(count):
-        if tag == DataTag.STRUCTURE and count == 2 and index == 0 and _at_attribute_descriptor(reader):
-            descriptor = CosemAttributeDescriptor.read(reader)
-            items.append(
-                Data.structure(
-                    Data.long_unsigned(descriptor.class_id),
-                    Data.octet_string(descriptor.instance_id.to_bytes()),
-                    Data.integer(descriptor.attribute_id),
-                )
-            )
-        else:
-            items.append(_read_with_attribute_descriptors(reader, depth + 1))
-    return Data.array(*items) if tag == DataTag.ARRAY else Data.structure(*items)
-
-
-def _read_body(reader: ByteReader) -> Data:
-    """The notification body: Data, or else Data with untagged attribute descriptors.
-
-    A body cut short stays an error (more bytes may be on their way); only one that breaks the Data
-    encoding is tried the other way, and if that fails too the first error is what is reported.
-    """
-    start = reader.position
-    try:
-        return decode_data(reader)
-    except TruncatedError:
-        raise
-    except DecodeError as err:
-        reader.seek(start)
-        try:
-            return _read_with_attribute_descriptors(reader)
-        except DecodeError:
-            raise err from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +135,7 @@ class DataNotification:
         invoke = LongInvokeIdAndPriority.read(reader)
         tagged = _read_tagged_date_time(reader)
         tag, date_time = tagged if tagged else (None, read_octet_string(reader, "date-time"))
-        body = _read_body(reader)
+        body = read_notification_body(reader)
         parsed, unparsed = _parse_date_time(date_time) if date_time else (None, None)
         return cls(body, parsed, invoke, unparsed, tag)
 

@@ -6,7 +6,8 @@ bytes: a layout is a shape of A-XDR values.
 
 - ``STRUCTURED``: every element is a structure ``(OBIS, value[, scaler_unit])``.
 - ``OBIS_VALUE_SEQUENCE``: a flat sequence where an OBIS octet-string is followed by its value and
-  an optional scaler_unit structure; values without a code may stand between them.
+  an optional scaler_unit structure; values without a code, and ``(OBIS, value[, scaler_unit])``
+  structures, may stand between them.
 - ``OBJECT_LIST``: the push object list (capture object definitions ``(class_id, logical_name,
   attribute_index[, data_index])``, as an array or a structure), then the values in the same order,
   flat or in one container.
@@ -78,11 +79,19 @@ def as_scaler_unit(data: Data) -> ScalerUnit | None:
 
 
 def as_capture_object(data: Data) -> CaptureObject | None:
-    """(class id, OBIS, attribute) of a capture object definition structure."""
+    """(class id, OBIS, attribute) of a capture object definition structure.
+
+    The definition is ``(class_id, logical_name, attribute_index[, data_index])``; push setups of
+    later versions add ``restriction`` (a structure) and ``columns`` (an array) to each entry.
+    """
     items = _items(data)
-    if data.tag != DataTag.STRUCTURE or items is None or len(items) not in (3, 4):
+    if data.tag != DataTag.STRUCTURE or items is None or not 3 <= len(items) <= 6:
         return None
     if items[0].tag != DataTag.LONG_UNSIGNED or items[2].tag not in (DataTag.INTEGER, DataTag.UNSIGNED):
+        return None
+    if len(items) >= 5 and (
+        items[4].tag != DataTag.STRUCTURE or (items[5:6] and items[5].tag != DataTag.ARRAY)
+    ):
         return None
     obis = as_obis(items[1])
     if obis is None:
@@ -180,6 +189,11 @@ def obis_value_sequence(elements: Sequence[Data]) -> list[PushObject] | None:
                     index += 1
             objects.append(PushObject(obis, value, scaler_unit))
             found_obis = True
+        elif (nested := structured([element]) if element.tag == DataTag.STRUCTURE else None) is not None:
+            # Some meters mix the two: flat pairs, then (OBIS, value[, scaler_unit]) structures.
+            objects.extend(nested)
+            found_obis = True
+            index += 1
         else:
             objects.append(PushObject(None, element))
             index += 1

@@ -14,6 +14,8 @@ from ..cosem_datetime import CosemDateTime, parse_meter_date_time
 from ..obis import ObisCode
 from ..units import ScalerUnit, scale_value, unit_symbol
 
+_NUL = "\0"
+
 type ScalarValue = int | float | str | bytes | bool | CosemDateTime | None
 
 
@@ -76,11 +78,18 @@ def plain_value(data: Data) -> object:
         return text if text is not None else raw
     if data.tag == DataTag.COMPACT_ARRAY:
         return data.to_python()
+    if data.tag == DataTag.VISIBLE_STRING and isinstance(data.value, str):
+        return data.value.rstrip(_NUL) or data.value
     return data.value
 
 
 def printable_text(raw: bytes) -> str | None:
-    """The bytes as text when they are all printable ASCII (meters send names as octet-strings)."""
-    if not raw or not all(0x20 <= byte < 0x7F for byte in raw):
+    """The bytes as text when they are printable ASCII (meters send names as octet-strings).
+
+    Meters pad names to a fixed width with NUL bytes ("RATE2" in 8 bytes): the padding is no part
+    of the text.
+    """
+    text = raw.rstrip(b"\0")
+    if not text or not all(0x20 <= byte < 0x7F for byte in text):
         return None
-    return raw.decode("ascii")
+    return text.decode("ascii")
