@@ -89,8 +89,9 @@ def as_capture_object(data: Data) -> CaptureObject | None:
         return None
     if items[0].tag != DataTag.LONG_UNSIGNED or items[2].tag not in (DataTag.INTEGER, DataTag.UNSIGNED):
         return None
-    if len(items) >= 5 and (
-        items[4].tag != DataTag.STRUCTURE or (items[5:6] and items[5].tag != DataTag.ARRAY)
+    restriction, columns = items[4:5], items[5:6]
+    if any(item.tag != DataTag.STRUCTURE for item in restriction) or any(
+        item.tag != DataTag.ARRAY for item in columns
     ):
         return None
     obis = as_obis(items[1])
