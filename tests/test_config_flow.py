@@ -206,11 +206,15 @@ async def simulator(
     *,
     serial: str = "12345678",
     push: PushSettings | None = None,
+    short_names: bool = False,
 ) -> AsyncIterator[SimulatorServer]:
     meter = SimulatedMeter(lambda: NOW, serial=serial, security=security)
     meter.add(Register(BROKEN, broken_value, WH))
     settings = RunnerSettings(
-        transport=transport, push_interval=0.2 if push else None, push=push or PushSettings()
+        transport=transport,
+        push_interval=0.2 if push else None,
+        push=push or PushSettings(),
+        short_names=short_names,
     )
     async with SimulatorServer(meter, settings) as server:
         yield server
@@ -586,6 +590,23 @@ async def test_polled_network(hass: HomeAssistant, socket_enabled: None, no_setu
         "server_physical_address": 17,
         "authentication": "none",
     }
+
+
+async def test_polled_short_name_meter(hass: HomeAssistant, socket_enabled: None, no_setup: None) -> None:
+    # A meter that accepts short name referencing only: the probe finds out by itself.
+    async with simulator(Transport.WRAPPER_TCP, serial="77701234", short_names=True) as server:
+        host, port = host_port(server)
+        result = await start(hass, "network_poll")
+        result = await configure(hass, result, {"host": host, "port": port, "hdlc": False, "advanced": {}})
+        result = await configure(hass, result, {"authentication": "none"})
+        assert result["step_id"] == "objects"
+        labels = {option["value"]: option["label"] for option in selector_options(result, "objects")}
+        assert labels["1.0.1.8.0.255"].startswith("Energy import (1.0.1.8.0.255) - ")
+        assert labels["1.0.32.7.0.255"].endswith(" V")
+        result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == "77701234"
+    assert result["options"][CONF_OBJECTS] == POLLED_PRESELECTED
 
 
 async def test_a_meter_is_configured_once(hass: HomeAssistant, socket_enabled: None) -> None:
