@@ -64,6 +64,18 @@ DEFAULT_MAX_BLOCKS = 100_000
 _INVOKE_IDS = 16
 
 
+def with_selection(
+    attributes: Sequence[CosemAttributeDescriptor | CosemAttributeDescriptorWithSelection],
+) -> tuple[CosemAttributeDescriptorWithSelection, ...]:
+    """Every attribute as a descriptor with (perhaps no) selective access, as the requests carry them."""
+    return tuple(
+        item
+        if isinstance(item, CosemAttributeDescriptorWithSelection)
+        else CosemAttributeDescriptorWithSelection(item)
+        for item in attributes
+    )
+
+
 class XdlmsServices:
     """The services of one association; :class:`~.connection.ClientConnection` adds associating."""
 
@@ -150,13 +162,7 @@ class XdlmsServices:
         errors (lost connection, decryption) end the whole operation.
         """
         self._require_associated()
-        items = tuple(
-            item
-            if isinstance(item, CosemAttributeDescriptorWithSelection)
-            else CosemAttributeDescriptorWithSelection(item)
-            for item in attributes
-        )
-        return Operation(self._get_many_steps(items))
+        return Operation(self._get_many_steps(with_selection(attributes)))
 
     def _get_steps(self, item: CosemAttributeDescriptorWithSelection) -> Steps[Data]:
         what = describe_attribute(item.attribute)

@@ -38,7 +38,7 @@ from ..reader import encode_length
 from .objects import CURRENT_ASSOCIATION, ObjectListEntry, parse_object_list
 from .operation import Operation, Steps
 from .outcomes import ServiceUnsupportedError, describe_attribute, describe_method, result_error
-from .services import XdlmsServices
+from .services import XdlmsServices, with_selection
 from .short_names import OBJECT_LIST_NAME, ShortNames, parse_short_name_object_list
 
 SHORT_NAME_CONTEXTS = frozenset(
@@ -95,13 +95,7 @@ class ShortNameServices(XdlmsServices):
         if not self.short_name_referencing:
             return super().get_many(attributes)
         self._require_associated()
-        items = tuple(
-            item
-            if isinstance(item, CosemAttributeDescriptorWithSelection)
-            else CosemAttributeDescriptorWithSelection(item)
-            for item in attributes
-        )
-        return Operation(self._read_many_steps(items))
+        return Operation(self._read_many_steps(with_selection(attributes)))
 
     def set(
         self,
