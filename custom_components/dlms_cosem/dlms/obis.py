@@ -8,7 +8,7 @@ parsed here so configuration can accept whatever the user copies from a data she
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Self
 
 from .errors import DecodeError, EncodeError
@@ -24,6 +24,10 @@ _MAX_TEXT = 256
 OBIS_LENGTH = 6
 """Bytes of a logical name on the wire (the octet-string(6) of attribute 1 of every interface class)."""
 
+_CACHE_LIMIT = 4096
+"""Codes kept by their bytes: a meter sends the same few dozen in every telegram."""
+_GROUP_NAMES = "ABCDEF"
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class ObisCode:
@@ -37,10 +41,9 @@ class ObisCode:
     f: int
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
+        for name, value in zip(_GROUP_NAMES, (self.a, self.b, self.c, self.d, self.e, self.f), strict=True):
             if type(value) is not int or not 0 <= value <= 255:
-                raise EncodeError(f"OBIS group {field.name.upper()} must be an integer 0..255, got {value!r}")
+                raise EncodeError(f"OBIS group {name} must be an integer 0..255, got {value!r}")
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -70,9 +73,16 @@ class ObisCode:
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise DecodeError(f"OBIS code must be bytes, got {type(raw).__name__}")
         data = bytes(raw)
+        cached = _BY_BYTES.get(data)
+        if cached is not None and type(cached) is cls:
+            return cached
         if len(data) != OBIS_LENGTH:
             raise DecodeError(f"OBIS code must be {OBIS_LENGTH} bytes, got {len(data)}")
-        return cls(*data)
+        code = cls(*data)
+        if len(_BY_BYTES) >= _CACHE_LIMIT:
+            _BY_BYTES.clear()
+        _BY_BYTES[data] = code
+        return code
 
     def to_bytes(self) -> bytes:
         """The 6-byte octet-string form used in APDUs and push telegrams."""
@@ -84,3 +94,7 @@ class ObisCode:
 
     def __str__(self) -> str:
         return f"{self.a}.{self.b}.{self.c}.{self.d}.{self.e}.{self.f}"
+
+
+_BY_BYTES: dict[bytes, ObisCode] = {}
+"""Decoded codes by their 6 bytes (codes are immutable, so one instance serves every telegram)."""
