@@ -389,15 +389,11 @@ def parse_meter_date_time(raw: bytes | bytearray | memoryview) -> CosemDateTime 
     data = bytes(raw)
     if len(data) != DATE_TIME_LENGTH:
         return None
-    try:
-        return CosemDateTime.from_bytes(data)
-    except DecodeError:
-        pass
-    if 1 <= data[_WEEKDAY_OFFSET] <= 7 or data[_WEEKDAY_OFFSET] == NOT_SPECIFIED:
-        return None
-    try:
-        return CosemDateTime.from_bytes(
-            data[:_WEEKDAY_OFFSET] + bytes([NOT_SPECIFIED]) + data[_WEEKDAY_OFFSET + 1 :]
-        )
-    except DecodeError:
-        return None
+    # The table decoder accepts exactly what the strict codec accepts, and says no without raising:
+    # octet-strings of 12 bytes that are no date-time (meter numbers) are common in telegrams.
+    parsed = _trusted_date_time(CosemDateTime, data)
+    if parsed is not None or 1 <= data[_WEEKDAY_OFFSET] <= 7 or data[_WEEKDAY_OFFSET] == NOT_SPECIFIED:
+        return parsed
+    return _trusted_date_time(
+        CosemDateTime, data[:_WEEKDAY_OFFSET] + bytes([NOT_SPECIFIED]) + data[_WEEKDAY_OFFSET + 1 :]
+    )
