@@ -7,7 +7,8 @@ the interface class and attribute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
 from ..axdr import Data, DataTag
 from ..cosem_datetime import CosemDateTime, parse_meter_date_time
@@ -15,6 +16,15 @@ from ..obis import ObisCode
 from ..units import ScalerUnit, scale_value, unit_symbol
 
 type ScalarValue = int | float | str | bytes | bool | CosemDateTime | None
+
+
+class _Unset(Enum):
+    """Not computed yet (an enum member: stays itself through copy and pickle, unlike object())."""
+
+    UNSET = 0
+
+
+_UNSET = _Unset.UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +36,18 @@ class PushObject:
     scaler_unit: ScalerUnit | None = None
     class_id: int | None = None
     attribute: int | None = None
+    # plain_value(data), kept once computed: list profiles, the clock and the value all ask for it.
+    _plain: object = field(default=_UNSET, init=False, repr=False, compare=False)
 
     @property
     def raw(self) -> object:
         """The value as sent: integers unscaled, strings decoded, structures as lists."""
-        return plain_value(self.data)
+        plain = self._plain
+        if plain is _UNSET:
+            plain = plain_value(self.data)
+            if not isinstance(plain, list):  # a caller may change a list it gets; give a fresh one
+                object.__setattr__(self, "_plain", plain)
+        return plain
 
     @property
     def value(self) -> object:
@@ -79,8 +96,11 @@ def plain_value(data: Data) -> object:
     return data.value
 
 
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
 def printable_text(raw: bytes) -> str | None:
     """The bytes as text when they are all printable ASCII (meters send names as octet-strings)."""
-    if not raw or not all(0x20 <= byte < 0x7F for byte in raw):
+    if not raw or raw.translate(None, _PRINTABLE):  # something is left once the printable are deleted
         return None
     return raw.decode("ascii")
