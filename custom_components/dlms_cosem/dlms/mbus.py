@@ -18,6 +18,7 @@ outside the DLMS range. :class:`MbusFramer` checks and skips them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import EncodeError, FrameError
@@ -148,6 +149,15 @@ def decode_mbus_frame(raw: bytes | bytearray | memoryview) -> MbusFrame:
     return MbusFrame(body[0], body[1], ci, body[3], body[4], body[DLMS_HEADER_LENGTH:])
 
 
+_FRAME_STARTS = re.compile(bytes([ord("["), SHORT_FRAME_START, LONG_FRAME_START, ord("]")]))
+
+
+def _next_frame_start(buf: bytearray, start: int, end: int) -> int:
+    """Index of the next short or long frame start byte at or after ``start``; ``end`` if none."""
+    found = _FRAME_STARTS.search(buf, start, end)
+    return end if found is None else found.start()
+
+
 class MbusFramer:
     """Sans-I/O M-Bus framer: ``feed`` bytes, get back the checked long frames that carry DLMS."""
 
@@ -194,8 +204,10 @@ class MbusFramer:
                     position += 1
                 continue
             if start != LONG_FRAME_START:
-                self.bytes_discarded += 1
-                position += 1
+                # Skip to the next byte that may start a frame in one search, not one byte per turn.
+                stop = _next_frame_start(buf, position + 1, available)
+                self.bytes_discarded += stop - position
+                position = stop
                 continue
             if position + 4 > available:
                 break
