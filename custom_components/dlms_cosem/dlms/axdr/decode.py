@@ -119,6 +119,23 @@ _ONE_BYTE = frozenset({DataTag.UNSIGNED, DataTag.ENUM, DataTag.BCD})
 _DATE_TIME_SIZE = CALENDAR_TYPES[DataTag.DATE_TIME][0]
 
 
+# Values that recur in every telegram of a meter (OBIS codes, scaler_units), by their bytes: Data is
+# immutable, so one instance serves them all. Keys differ in length (6 and 4), so they never clash.
+_RECURRING: dict[bytes, Data] = {}
+_RECURRING_LIMIT = 2048
+_OBIS_SIZE = 6
+_INTEGER, _ENUM = DataTag.INTEGER, DataTag.ENUM
+_INTEGER_BYTE, _ENUM_BYTE = int(DataTag.INTEGER), int(DataTag.ENUM)
+_I8 = struct.Struct(">b")
+
+
+def _remember(key: bytes, value: Data) -> Data:
+    if len(_RECURRING) >= _RECURRING_LIMIT:
+        _RECURRING.clear()
+    _RECURRING[key] = value
+    return value
+
+
 def _ber(data: bytes, pos: int) -> tuple[int, int]:
     """A BER-style length or count at ``pos`` and where it ends; out of range raises IndexError."""
     first = data[pos]
@@ -140,6 +157,13 @@ def _fast(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
         count, pos = _ber(data, pos)
         if count > len(data) - pos or depth >= MAX_NESTING_DEPTH:
             raise _ReferenceNeededError
+        if count == 2 and data[pos] == _INTEGER_BYTE and data[pos + 2] == _ENUM_BYTE and tag is _STRUCTURE:
+            key = data[pos : pos + 4]  # a scaler_unit: (integer scaler, enum unit)
+            cached = _RECURRING.get(key)
+            if cached is None:
+                scaler, unit = Data(_INTEGER, _I8.unpack_from(key, 1)[0]), Data(_ENUM, key[3])
+                cached = _remember(key, Data(tag, (scaler, unit)))
+            return cached, pos + 4
         items: list[Data] = []
         append = items.append
         for _ in range(count):
@@ -152,6 +176,9 @@ def _fast(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
         if end > len(data):
             raise _ReferenceNeededError
         raw = data[pos:end]
+        if size == _OBIS_SIZE and tag is _OCTET_STRING:  # most likely an OBIS code
+            cached = _RECURRING.get(raw)
+            return (_remember(raw, Data(tag, raw)) if cached is None else cached), end
         return Data(tag, raw if tag is _OCTET_STRING else raw.decode(VISIBLE_STRING_CODEC)), end
     if tag in _ONE_BYTE:
         return Data(tag, data[pos]), pos + 1
