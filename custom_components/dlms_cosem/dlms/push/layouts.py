@@ -36,6 +36,9 @@ _CLASSES_WITH_SCALER_UNIT = frozenset({3, 4, 5})
 _MAX_CONTAINER_DEPTH = 4
 """How deep the list of objects may sit inside wrapping containers."""
 
+_SCALER_UNITS: dict[tuple[object, object], ScalerUnit] = {}
+_SCALER_UNITS_LIMIT = 4096
+
 type CaptureObject = tuple[int, ObisCode, int]
 """(class_id, logical_name, attribute_index) of a capture object definition."""
 
@@ -70,9 +73,16 @@ def as_scaler_unit(data: Data) -> ScalerUnit | None:
     items = _items(data)
     if data.tag != DataTag.STRUCTURE or items is None or len(items) != 2:
         return None
-    if items[0].tag != DataTag.INTEGER or items[1].tag != DataTag.ENUM:
+    scaler, unit = items
+    if scaler.tag != DataTag.INTEGER or unit.tag != DataTag.ENUM:
         return None
-    return ScalerUnit.from_data(data)
+    key = (scaler.value, unit.value)
+    if type(key[0]) is int and type(key[1]) is int and (known := _SCALER_UNITS.get(key)) is not None:
+        return known  # the same few pairs in every telegram; ScalerUnit is immutable
+    scaler_unit = ScalerUnit.from_data(data)
+    if len(_SCALER_UNITS) < _SCALER_UNITS_LIMIT:
+        _SCALER_UNITS[key] = scaler_unit
+    return scaler_unit
 
 
 def as_capture_object(data: Data) -> CaptureObject | None:
