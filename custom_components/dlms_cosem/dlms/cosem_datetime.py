@@ -325,8 +325,8 @@ _WEEKDAYS = _field_table(1, 7)
 _HOURS = _field_table(0, 23)
 _MINUTES = _field_table(0, 59)
 _HUNDREDTHS = _field_table(0, 99)
-_CLOCK_STATUSES: dict[int, ClockStatus | None] = {status: ClockStatus(status) for status in range(255)}
-_CLOCK_STATUSES[NOT_SPECIFIED] = None
+_CLOCK_STATUSES: dict[int, ClockStatus | None] = {NOT_SPECIFIED: None}
+"""Filled as statuses are met (building all 255 flag values up front costs import time)."""
 _MISSING = -1
 _set = object.__setattr__
 
@@ -345,6 +345,8 @@ def _trusted_date_time[T: CosemDateTime](cls: type[T], data: bytes) -> T | None:
     second = _MINUTES.get(data[7], _MISSING)
     hundredths = _HUNDREDTHS.get(data[8], _MISSING)
     status = _CLOCK_STATUSES.get(data[11], _MISSING)
+    if status == _MISSING:
+        status = _CLOCK_STATUSES[data[11]] = ClockStatus(data[11])  # every byte below 0xFF is valid
     raw_deviation = (data[9] << 8) | data[10]
     deviation: int | None = None
     if raw_deviation != DEVIATION_NOT_SPECIFIED:
