@@ -70,6 +70,10 @@ class ObisCode:
     @classmethod
     def from_bytes(cls, raw: bytes | bytearray | memoryview) -> Self:
         """The logical name carried as a 6-byte octet-string."""
+        if type(raw) is bytes:  # the common case first: a code met before
+            known = _BY_BYTES.get(raw)
+            if known is not None and type(known) is cls:
+                return known
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise DecodeError(f"OBIS code must be bytes, got {type(raw).__name__}")
         data = bytes(raw)

@@ -103,8 +103,11 @@ _BY_BYTE: tuple[DataTag | None, ...] = tuple(TAGS.get(raw) for raw in range(256)
 _ARRAY, _STRUCTURE, _OCTET_STRING = DataTag.ARRAY, DataTag.STRUCTURE, DataTag.OCTET_STRING
 _VISIBLE_STRING, _BOOLEAN = DataTag.VISIBLE_STRING, DataTag.BOOLEAN
 _DATE_TIME, _NULL_DATA = DataTag.DATE_TIME, DataTag.NULL_DATA
-# tag -> (size, unpacker) for the fixed-size numbers; one-byte unsigned kinds are read by indexing.
-_UNPACK: dict[DataTag, tuple[int, struct.Struct]] = {
+# tag -> (size, unpacker) for the fixed-size numbers (enum and bcd are one unsigned byte).
+_NUMBERS: dict[DataTag, tuple[int, struct.Struct]] = {
+    DataTag.UNSIGNED: (1, struct.Struct(">B")),
+    DataTag.ENUM: (1, struct.Struct(">B")),
+    DataTag.BCD: (1, struct.Struct(">B")),
     DataTag.INTEGER: (1, struct.Struct(">b")),
     DataTag.LONG: (2, struct.Struct(">h")),
     DataTag.DOUBLE_LONG: (4, struct.Struct(">i")),
@@ -115,7 +118,6 @@ _UNPACK: dict[DataTag, tuple[int, struct.Struct]] = {
     DataTag.FLOAT32: (4, struct.Struct(">f")),
     DataTag.FLOAT64: (8, struct.Struct(">d")),
 }
-_ONE_BYTE = frozenset({DataTag.UNSIGNED, DataTag.ENUM, DataTag.BCD})
 _DATE_TIME_SIZE = CALENDAR_TYPES[DataTag.DATE_TIME][0]
 
 
@@ -180,11 +182,9 @@ def _fast(data: bytes, pos: int, depth: int) -> tuple[Data, int]:
             cached = _RECURRING.get(raw)
             return (_remember(raw, Data(tag, raw)) if cached is None else cached), end
         return Data(tag, raw if tag is _OCTET_STRING else raw.decode(VISIBLE_STRING_CODEC)), end
-    if tag in _ONE_BYTE:
-        return Data(tag, data[pos]), pos + 1
-    unpack = _UNPACK.get(tag)
-    if unpack is not None:
-        size, layout = unpack
+    number = _NUMBERS.get(tag)
+    if number is not None:
+        size, layout = number
         return Data(tag, layout.unpack_from(data, pos)[0]), pos + size
     if tag is _BOOLEAN:
         return Data(tag, data[pos] != 0), pos + 1

@@ -36,6 +36,7 @@ _CLASSES_WITH_SCALER_UNIT = frozenset({3, 4, 5})
 _MAX_CONTAINER_DEPTH = 4
 """How deep the list of objects may sit inside wrapping containers."""
 
+_OCTET_STRING = DataTag.OCTET_STRING
 _SCALER_UNITS: dict[tuple[object, object], ScalerUnit] = {}
 _SCALER_UNITS_LIMIT = 4096
 
@@ -63,9 +64,9 @@ def _items(data: Data) -> tuple[Data, ...] | None:
 def as_obis(data: Data) -> ObisCode | None:
     """The OBIS code an element holds, when it is a plausible one (6-byte octet-string)."""
     raw = data.value
-    if data.tag != DataTag.OCTET_STRING or not isinstance(raw, bytes) or len(raw) != _OBIS_LENGTH:
-        return None
-    return ObisCode.from_bytes(raw) if raw[0] <= _MAX_MEDIUM else None
+    if isinstance(raw, bytes) and len(raw) == _OBIS_LENGTH and data.tag == _OCTET_STRING:
+        return ObisCode.from_bytes(raw) if raw[0] <= _MAX_MEDIUM else None
+    return None
 
 
 def as_scaler_unit(data: Data) -> ScalerUnit | None:
