@@ -388,9 +388,9 @@ def parse_meter_date_time(raw: bytes | bytearray | memoryview) -> CosemDateTime 
     rather than losing the timestamp; the strict codec (:meth:`CosemDateTime.from_bytes`) still
     rejects such bytes, so schedules and encodings stay exact.
     """
-    data = bytes(raw)
-    if len(data) != DATE_TIME_LENGTH:
+    if len(raw) != DATE_TIME_LENGTH:
         return None
+    data = bytes(raw)
     # The table decoder accepts exactly what the strict codec accepts, and says no without raising:
     # octet-strings of 12 bytes that are no date-time (meter numbers) are common in telegrams.
     parsed = _trusted_date_time(CosemDateTime, data)

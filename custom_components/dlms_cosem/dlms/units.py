@@ -308,10 +308,12 @@ def scale_value(raw: int | float, scaler: int) -> int | float:
     An integer with a scaler >= 0 stays an integer; a negative scaler or a float gives a float (the one
     nearest the exact decimal result, e.g. 2337 and -1 give 233.7; 1000 and -3 give 1.0).
     """
-    if type(raw) is bool or not isinstance(raw, int | float):
-        raise DecodeError(f"cannot scale a {type(raw).__name__}: not a number")
-    if type(scaler) is bool or not isinstance(scaler, int):
-        raise DecodeError(f"scaler must be an integer, got {type(scaler).__name__}")
+    kind = type(raw)
+    if (kind is not int and kind is not float) or type(scaler) is not int:  # else the checks below pass
+        if kind is bool or not isinstance(raw, int | float):
+            raise DecodeError(f"cannot scale a {kind.__name__}: not a number")
+        if type(scaler) is bool or not isinstance(scaler, int):
+            raise DecodeError(f"scaler must be an integer, got {type(scaler).__name__}")
     if isinstance(raw, int):
         if scaler >= 0:
             factor: int = 10**scaler

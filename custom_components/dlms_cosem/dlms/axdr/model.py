@@ -370,10 +370,17 @@ class Data:
         """Plain Python values: arrays, structures and compact-arrays as lists, everything else as-is."""
         value = self.value
         if isinstance(value, tuple):
-            return [item.to_python() for item in value]
+            return _to_python(value)
         if isinstance(value, CompactArray):
-            return [item.to_python() for item in value.elements]
+            return _to_python(value.elements)
         return value
+
+
+def _to_python(items: tuple[Data, ...]) -> list[object]:
+    """The members as plain values; a leaf is taken as is without a call (most members are leaves)."""
+    return [
+        item.to_python() if isinstance(leaf := item.value, tuple | CompactArray) else leaf for item in items
+    ]
 
 
 DATE_TIME_OCTET_STRING_LENGTH = 12

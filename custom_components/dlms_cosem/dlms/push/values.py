@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import cast
 
 from ..axdr import Data, DataTag
 from ..cosem_datetime import CosemDateTime, parse_meter_date_time
@@ -53,8 +54,11 @@ class PushObject:
     def value(self) -> object:
         """The value scaled by the scaler (when there is one and the value is a number)."""
         raw = self.raw
-        if self.scaler_unit is not None and isinstance(raw, int | float) and not isinstance(raw, bool):
-            return scale_value(raw, self.scaler_unit.scaler)
+        if self.scaler_unit is None:
+            return raw
+        kind = type(raw)
+        if kind is int or kind is float or (isinstance(raw, int | float) and kind is not bool):
+            return scale_value(cast("int | float", raw), self.scaler_unit.scaler)  # checked just above
         return raw
 
     @property
