@@ -61,7 +61,7 @@ def main() -> None:
         bench_push.measure(captures, args.rounds, args.batch)
         print(
             f"\npush decode, microseconds per telegram ({args.rounds} interleaved rounds, each sample "
-            f"the mean "
+            f"one untimed run then the mean "
             f"of {args.batch} back-to-back runs)"
         )
         print("\n".join(bench_push.table(captures)))

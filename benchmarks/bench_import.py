@@ -111,4 +111,25 @@ def run(cache: Path, samples: int) -> list[str]:
         f"{statistics.median(times):.1f} ms; client/simulator/CLI modules loaded: "
         f"{'none' if bad == '-' else bad}"
     )
+    lines.append("costliest own modules (self time, -X importtime, one process): " + _costliest(others, env))
     return lines
+
+
+def _costliest(others: list[str], env: dict[str, str], count: int = 8) -> str:
+    imports = "\n".join(f"import {module}" for module in INTEGRATION)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-W", "ignore", "-X", "importtime", "-c", _preload(others) + imports],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    costs = []
+    for line in result.stderr.splitlines():
+        fields = line.split("|")
+        if len(fields) == 3 and _OWN in fields[2]:
+            self_us = int(fields[0].split(":")[1])
+            costs.append((self_us, fields[2].strip().removeprefix("custom_components.dlms_cosem.")))
+    costs.sort(reverse=True)
+    return ", ".join(f"{name} {us / 1000:.1f} ms" for us, name in costs[:count])
