@@ -50,7 +50,8 @@ class PushContent:
     def clock(self) -> CosemDateTime | None:
         """The meter's clock from the body: the clock object, else the first bare date-time."""
         for obj in self.objects:
-            if obj.obis == CLOCK:
+            obis = obj.obis  # two group tests first: comparing whole codes builds tuples
+            if obis is not None and obis.c == CLOCK.c and obis.d == CLOCK.d and obis == CLOCK:
                 found = date_time_from_data(obj.data)
                 if found is not None:
                     return found
