@@ -46,7 +46,8 @@ _ENERGIES = ((1, 8), (2, 8), (3, 8), (4, 8))
 
 
 def _obis(text: str) -> ObisCode:
-    return ObisCode.parse(text)
+    """A code written A.B.C.D.E.F, as the list descriptions write them (no regex needed)."""
+    return ObisCode(*(int(group) for group in text.split(".")))
 
 
 @cache

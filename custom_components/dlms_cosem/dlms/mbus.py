@@ -18,7 +18,6 @@ outside the DLMS range. :class:`MbusFramer` checks and skips them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .errors import EncodeError, FrameError
@@ -149,13 +148,13 @@ def decode_mbus_frame(raw: bytes | bytearray | memoryview) -> MbusFrame:
     return MbusFrame(body[0], body[1], ci, body[3], body[4], body[DLMS_HEADER_LENGTH:])
 
 
-_FRAME_STARTS = re.compile(bytes([ord("["), SHORT_FRAME_START, LONG_FRAME_START, ord("]")]))
-
-
 def _next_frame_start(buf: bytearray, start: int, end: int) -> int:
     """Index of the next short or long frame start byte at or after ``start``; ``end`` if none."""
-    found = _FRAME_STARTS.search(buf, start, end)
-    return end if found is None else found.start()
+    long_start = buf.find(LONG_FRAME_START, start, end)
+    short_start = buf.find(SHORT_FRAME_START, start, long_start if long_start >= 0 else end)
+    if short_start >= 0:
+        return short_start
+    return end if long_start < 0 else long_start
 
 
 class MbusFramer:

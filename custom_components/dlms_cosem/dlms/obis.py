@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Self
 
 from .errors import DecodeError, EncodeError
 
 _GROUP = r"([0-9]{1,3})"
 # A-B:C.D.E with an optional F after "*" or "."
-_REDUCED = re.compile(rf"{_GROUP}-{_GROUP}:{_GROUP}\.{_GROUP}\.{_GROUP}(?:[*.]{_GROUP})?")
+_REDUCED = rf"{_GROUP}-{_GROUP}:{_GROUP}\.{_GROUP}\.{_GROUP}(?:[*.]{_GROUP})?"
 # A.B.C.D.E with an optional .F
-_DOTTED = re.compile(rf"{_GROUP}\.{_GROUP}\.{_GROUP}\.{_GROUP}\.{_GROUP}(?:\.{_GROUP})?")
+_DOTTED = rf"{_GROUP}\.{_GROUP}\.{_GROUP}\.{_GROUP}\.{_GROUP}(?:\.{_GROUP})?"
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The text forms, compiled when first needed: decoding telegrams never parses text."""
+    return re.compile(_REDUCED), re.compile(_DOTTED)
+
+
 # Bounding the text keeps the work on hostile input small (the longest valid code is 23 characters).
 _MAX_TEXT = 256
 
@@ -56,7 +65,8 @@ class ObisCode:
         if len(text) > _MAX_TEXT:
             raise DecodeError(f"OBIS code text too long ({len(text)} characters)")
         stripped = text.strip()
-        match = _REDUCED.fullmatch(stripped) or _DOTTED.fullmatch(stripped)
+        reduced, dotted = _patterns()
+        match = reduced.fullmatch(stripped) or dotted.fullmatch(stripped)
         if match is None:
             raise DecodeError(
                 f"not an OBIS code: {stripped!r} (expected A-B:C.D.E*F, A-B:C.D.E, A.B.C.D.E.F or A.B.C.D.E)"
