@@ -1,13 +1,19 @@
-"""Poll time for 10 registers through the ``read`` command's reader, against the simulator on a slow line.
+"""Poll time for 10 or 40 registers through the ``read`` command's reader, against the simulator.
 
 Run: scripts/run env PYTHONPATH=. python benchmarks/bench_poll.py [--polls N] [--baud B] [--latency-ms L]
+(``scripts/bench`` runs it as part of the whole table.)
 
 The simulator emulates the meter's side of the line (its replies leave at ``--baud``, 10 bits per byte,
 after ``--latency-ms``); the client's port here holds back each write for the same wire time, so
 requests reach the meter no sooner than on a real line. After one warm-up poll (association, classes
 and scalers), every poll should be a single GET-with-list. Figures per poll: wall time (median, p90),
 APDU round trips (counted at the transport), bytes on the line in both directions (counted at the
-client's port), and the wire-time lower bound ``bytes x 10 / baud + latency``.
+client's port), the wire-time lower bound ``bytes x 10 / baud + latency`` (one latency per round
+trip), and the client's CPU time: the simulator (and the TCP relay) run in a thread of their own, so
+the CPU time of the client's thread is the client's work, event loop included.
+
+Association: the time from a fresh client to an open association (HDLC SNRM/UA or none, AARQ/AARE,
+and the HLS-GMAC challenge exchange where used) over the same line, per security level.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
+from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator import FaultInjector, MeterSecurity, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.model import (
@@ -31,7 +41,10 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_POWER_EXPORT,
     ACTIVE_POWER_IMPORT,
     CURRENTS,
+    FREQUENCY,
     VOLTAGES,
+    Register,
+    W,
 )
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import (
@@ -43,14 +56,20 @@ from custom_components.dlms_cosem.dlms.transport import (
 )
 from custom_components.dlms_cosem.dlms.transport.base import ApduTransport
 
-REGISTERS = [
+BUILT_IN = [
     ACTIVE_ENERGY_IMPORT,
     ACTIVE_ENERGY_EXPORT,
     ACTIVE_POWER_IMPORT,
     ACTIVE_POWER_EXPORT,
     *VOLTAGES,
     *CURRENTS,
-][:10]
+    FREQUENCY,
+]
+# Per-phase powers and the like, added to the simulated meter so a poll can ask for 40 registers.
+EXTRA = [ObisCode(1, 0, c, 7, 0, 255) for c in (3, 4, 9, 10, 21, 22, 23, 24, 29, 30, 41, 42, 43, 44)] + [
+    ObisCode(1, 0, c, 8, 0, 255) for c in (3, 4, 5, 6, 7, 8, 21, 22, 41, 42, 61, 62, 9)
+]
+REGISTERS = BUILT_IN[:10]
 KEYS = SecurityKeys(
     bytes.fromhex("000102030405060708090A0B0C0D0E0F"), bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
 )
@@ -179,13 +198,15 @@ class CountingTransport:
 
 @dataclass
 class Figures:
-    """What was measured for one link and security level, poll by poll."""
+    """What was measured for one link, security level and poll size, poll by poll."""
 
     link: str
     security: str
+    registers: int
     times: list[float]
     requests: list[int]
     bytes: list[tuple[int, int]]
+    cpu: list[float]
 
     def row(self, baud: int, latency: float) -> str:
         """One table row: medians per poll, and the measured time over the wire-time bound."""
@@ -194,17 +215,32 @@ class Figures:
         p90 = times[min(len(times) - 1, int(len(times) * 0.9))] * 1000
         sent = statistics.median(out for out, _ in self.bytes)
         received = statistics.median(back for _, back in self.bytes)
-        bound = ((sent + received) * 10 / baud + latency) * 1000
+        trips = statistics.median(self.requests)
+        bound = ((sent + received) * 10 / baud + latency * trips) * 1000
         requests = "/".join(str(count) for count in sorted(set(self.requests)))
+        cpu = statistics.median(self.cpu) * 1000
         return (
-            f"{self.link:11} {self.security:17} {median:9.1f} {p90:8.1f} {requests:>9} "
-            f"{sent:>5.0f} + {received:<5.0f} {bound:13.1f} {median / bound:8.2f}"
+            f"{self.link:11} {self.security:17} {self.registers:4d} {median:9.1f} {p90:8.1f} {requests:>6} "
+            f"{sent:>5.0f} + {received:<5.0f} {bound:10.1f} {median / bound:6.3f} {cpu:8.2f}"
         )
+
+
+HEADER = (
+    f"{'link':11} {'security':17} {'regs':>4} {'median ms':>9} {'p90 ms':>8} {'trips':>6} "
+    f"{'bytes out + in':14} {'bound ms':>10} {'ratio':>6} {'CPU ms':>8}"
+)
 
 
 def _settings(security: str) -> tuple[MeterSecurity | None, ClientSettings]:
     if security == "none":
         return None, ClientSettings()
+    if security == "lls":
+        meter = MeterSecurity(
+            authentication=AuthenticationMechanism.LOW_LEVEL, password=b"12345678", require_ciphering=False
+        )
+        return meter, ClientSettings(
+            client_address=1, authentication=Authentication.LLS, password=b"12345678"
+        )
     meter = MeterSecurity(
         authentication=AuthenticationMechanism.HIGH_LEVEL_GMAC, keys=KEYS, require_ciphering=True
     )
@@ -218,16 +254,72 @@ def _settings(security: str) -> tuple[MeterSecurity | None, ClientSettings]:
     return meter, client
 
 
-async def _measure(kind: Transport, security: str, polls: int, baud: int, latency: float) -> Figures:
+def _label(security: str) -> str:
+    return {"none": "none", "lls": "lls", "hls-gmac": "hls-gmac ciphered"}[security]
+
+
+def _value(instant: datetime) -> Data:
+    return Data.double_long_unsigned(int(instant.timestamp()) % 100_000)
+
+
+class _ServerThread:
+    """The simulated meter (and the TCP relay) in a thread and event loop of their own."""
+
+    def __init__(
+        self, meter: SimulatedMeter, kind: Transport, faults: FaultInjector, relay: Relay | None
+    ) -> None:
+        self._meter, self._kind, self._faults, self._relay = meter, kind, faults, relay
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self.address = ""
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with SimulatorServer(
+            self._meter, RunnerSettings(transport=self._kind), faults=self._faults
+        ) as server:
+            self.address = server.address
+            if self._relay is not None:
+                host, port = server.address.rsplit(":", 1)
+                self._relay.target = (host, int(port))
+                relay_host, relay_port = await self._relay.start()
+                self.address = f"{relay_host}:{relay_port}"
+            self._ready.set()
+            await self._stop.wait()
+            if self._relay is not None:
+                await self._relay.close()
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the simulator did not start")
+        return self.address
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@asynccontextmanager
+async def _client(
+    kind: Transport, security: str, registers: int, baud: int, latency: float
+) -> AsyncIterator[tuple[DlmsClient, CountingTransport, Line]]:
     meter_security, settings = _settings(security)
     meter = SimulatedMeter(lambda: datetime.now(UTC), security=meter_security)
+    for obis in EXTRA[: max(0, registers - len(BUILT_IN))]:
+        meter.add(Register(obis, _value, W))
     faults = FaultInjector(baud=baud, latency=latency)
     line = Line()
-    relay: Relay | None = None
-    async with SimulatorServer(meter, RunnerSettings(transport=kind), faults=faults) as server:
+    relay = Relay(("", 0), baud, line) if kind is Transport.WRAPPER_TCP else None
+    with _ServerThread(meter, kind, faults, relay) as address:
         inner: ApduTransport
         if kind is Transport.HDLC_PTY:
-            port = PacedPort(SerialEndpoint(server.address, baudrate=baud), baud, line)
+            port = PacedPort(SerialEndpoint(address, baudrate=baud), baud, line)
             inner = HdlcTransport(
                 port,
                 client_address=settings.client_address,
@@ -235,33 +327,61 @@ async def _measure(kind: Transport, security: str, polls: int, baud: int, latenc
                 response_timeout=RESPONSE_TIMEOUT,
             )
         else:
-            host, target_port = server.address.rsplit(":", 1)
-            relay = Relay((host, int(target_port)), baud, line)
-            relay_host, relay_port = await relay.start()
+            host, relay_port = address.rsplit(":", 1)
             inner = WrapperTransport(
-                TcpEndpoint(relay_host, relay_port),
+                TcpEndpoint(host, int(relay_port)),
                 client_wport=settings.client_address,
                 response_timeout=RESPONSE_TIMEOUT,
             )
         transport = CountingTransport(inner)
         client = DlmsClient(transport, settings)
-        reader = ObjectReader(client)
-        requests = [ObjectRequest(obis) for obis in REGISTERS]
-        figures = Figures(kind.value, security if security == "none" else "hls-gmac ciphered", [], [], [])
         try:
-            await _poll(reader, requests)  # warm-up: association, classes, scalers
-            for _ in range(polls):
-                before = (transport.requests, line.sent, line.received)
-                started = time.perf_counter()
-                await _poll(reader, requests)
-                figures.times.append(time.perf_counter() - started)
-                figures.requests.append(transport.requests - before[0])
-                figures.bytes.append((line.sent - before[1], line.received - before[2]))
+            yield client, transport, line
         finally:
             await client.close()
-            if relay is not None:
-                await relay.close()
+
+
+def registers(count: int) -> list[ObisCode]:
+    """The first ``count`` registers: the simulator's own, then the added ones."""
+    return (BUILT_IN + EXTRA)[:count]
+
+
+async def measure_polls(  # noqa: PLR0917 - one figure per argument
+    kind: Transport, security: str, count: int, polls: int, baud: int, latency: float
+) -> Figures:
+    """Polls of ``count`` registers after one warm-up poll."""
+    async with _client(kind, security, count, baud, latency) as (client, transport, line):
+        reader = ObjectReader(client)
+        requests = [ObjectRequest(obis) for obis in registers(count)]
+        figures = Figures(kind.value, _label(security), count, [], [], [], [])
+        await _poll(reader, requests)  # warm-up: association, classes, scalers
+        for _ in range(polls):
+            before = (transport.requests, line.sent, line.received)
+            cpu = time.thread_time()
+            started = time.perf_counter()
+            await _poll(reader, requests)
+            figures.times.append(time.perf_counter() - started)
+            figures.cpu.append(time.thread_time() - cpu)
+            figures.requests.append(transport.requests - before[0])
+            figures.bytes.append((line.sent - before[1], line.received - before[2]))
     return figures
+
+
+async def measure_association(kind: Transport, security: str, repeats: int, baud: int, latency: float) -> str:
+    """Time from a fresh client to an open association, median of ``repeats`` fresh clients."""
+    times, trips, sizes = [], [], []
+    for _ in range(repeats):
+        async with _client(kind, security, 0, baud, latency) as (client, transport, line):
+            started = time.perf_counter()
+            await client.connect()
+            times.append(time.perf_counter() - started)
+            trips.append(transport.requests)
+            sizes.append(line.sent + line.received)
+    return (
+        f"{kind.value:11} {_label(security):17} {statistics.median(times) * 1000:9.1f} ms "
+        f"(min {min(times) * 1000:.1f}), {statistics.median(trips):.0f} APDU round trips, "
+        f"{statistics.median(sizes):.0f} bytes on the line (HDLC SNRM/UA not counted as APDU trips)"
+    )
 
 
 async def _poll(reader: ObjectReader, requests: list[ObjectRequest]) -> None:
@@ -270,30 +390,34 @@ async def _poll(reader: ObjectReader, requests: list[ObjectRequest]) -> None:
         raise RuntimeError(f"poll failed: {failed}")
 
 
-async def _main(polls: int, baud: int, latency: float) -> None:
-    print(
-        f"poll of {len(REGISTERS)} registers (GET-with-list, scalers cached, association kept), "
-        f"{polls} polls after 1 warm-up; emulated line {baud} baud (10 bits/byte), reply latency "
-        f"{latency * 1000:.0f} ms"
-    )
-    print(
-        f"{'link':11} {'security':17} {'median ms':>9} {'p90 ms':>8} {'trips':>9} "
-        f"{'bytes out + in':14} {'wire bound ms':>13} {'ratio':>8}"
-    )
-    for kind in (Transport.HDLC_PTY, Transport.WRAPPER_TCP):
-        for security in ("none", "hls-gmac"):
-            figures = await _measure(kind, security, polls, baud, latency)
-            print(figures.row(baud, latency))
+async def run(polls: int, baud: int, latency: float, counts: tuple[int, ...] = (10, 40)) -> list[str]:
+    """The poll table and the association times, as lines."""
+    lines = [
+        f"poll (GET-with-list, scalers cached, association kept), {polls} polls after 1 warm-up; emulated "
+        f"line {baud} baud (10 bits/byte), reply latency {latency * 1000:.0f} ms; "
+        "bound = bytes x 10 / baud + "
+        "latency x round trips",
+        HEADER,
+    ]
+    for count in counts:
+        for kind in (Transport.HDLC_PTY, Transport.WRAPPER_TCP):
+            for security in ("none", "hls-gmac"):
+                figures = await measure_polls(kind, security, count, polls, baud, latency)
+                lines.append(figures.row(baud, latency))
+    lines.append("association (fresh client to open association), same line:")
+    for security in ("none", "lls", "hls-gmac"):
+        lines.append(await measure_association(Transport.HDLC_PTY, security, 3, baud, latency))
+    return lines
 
 
 def main() -> None:
     """Parse the options and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--polls", type=int, default=20)
+    parser.add_argument("--polls", type=int, default=10)
     parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     args = parser.parse_args()
-    asyncio.run(_main(args.polls, args.baud, args.latency_ms / 1000))
+    print("\n".join(asyncio.run(run(args.polls, args.baud, args.latency_ms / 1000))))
 
 
 if __name__ == "__main__":

@@ -8,21 +8,46 @@ build on these codecs. The entry point for pushed telegrams::
     keys = SecurityKeys(encryption_key=parse_key("36C66639 E48A8CA4 ..."), authentication_key=None)
     for event in decode_telegrams([chunk1, chunk2], keys):
         ...  # Telegram (objects, timestamp, security) or TelegramFailure (with the reason)
+
+The names below are loaded on first use, so importing a subpackage (the client, say) does not load
+the push decoder, nor the other way round.
 """
 
-from .errors import DlmsError
-from .obis import ObisCode
-from .push import PushContent, PushObject
-from .security import SecurityKeys, parse_key
-from .telegram import (
-    Framing,
-    SecurityLevel,
-    Telegram,
-    TelegramDecoder,
-    TelegramFailure,
-    decode_push_apdu,
-    decode_telegrams,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .errors import DlmsError
+    from .obis import ObisCode
+    from .push import PushContent, PushObject
+    from .security import SecurityKeys, parse_key
+    from .telegram import (
+        Framing,
+        SecurityLevel,
+        Telegram,
+        TelegramDecoder,
+        TelegramFailure,
+        decode_push_apdu,
+        decode_telegrams,
+    )
+
+_EXPORTS = {
+    "DlmsError": "errors",
+    "ObisCode": "obis",
+    "PushContent": "push",
+    "PushObject": "push",
+    "SecurityKeys": "security",
+    "parse_key": "security",
+    "Framing": "telegram",
+    "SecurityLevel": "telegram",
+    "Telegram": "telegram",
+    "TelegramDecoder": "telegram",
+    "TelegramFailure": "telegram",
+    "decode_push_apdu": "telegram",
+    "decode_telegrams": "telegram",
+}
 
 __all__ = [
     "DlmsError",
@@ -39,3 +64,16 @@ __all__ = [
     "decode_telegrams",
     "parse_key",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -81,12 +81,17 @@ def _check_field(
 
 
 def _codes(specials: type[IntEnum]) -> frozenset[int]:
-    return frozenset(int(member) for member in specials)
+    return _SPECIAL_CODES[specials]
 
 
 def _special(value: int, specials: type[IntEnum]) -> int:
     """The named member for a special code, so the value explains itself in repr and comparisons."""
     return specials(value) if value in _codes(specials) else value
+
+
+_SPECIAL_CODES: dict[type[IntEnum], frozenset[int]] = {
+    specials: frozenset(int(member) for member in specials) for specials in (SpecialMonth, SpecialDay)
+}
 
 
 def _field_byte(value: int | None) -> int:
@@ -207,6 +212,10 @@ class CosemDateTime:
     @classmethod
     def from_bytes(cls, raw: bytes | bytearray | memoryview) -> Self:
         """Decode the 12-byte form: date (5), time (4), deviation (2, signed), clock status (1)."""
+        if type(raw) is bytes and len(raw) == DATE_TIME_LENGTH:
+            fast = _trusted_date_time(cls, raw)
+            if fast is not None:
+                return fast
         data = _exact(raw, DATE_TIME_LENGTH, "date-time")
         date = CosemDate.from_bytes(data[0:5])
         time = CosemTime.from_bytes(data[5:9])
@@ -300,6 +309,73 @@ class CosemDateTime:
         )
 
 
+# What each byte of a date-time decodes to when it is valid (missing keys: invalid): the decoded
+# field values, built once, so the common case needs no validation calls (see _trusted_date_time).
+def _field_table(low: int, high: int, specials: type[IntEnum] | None = None) -> dict[int, int | None]:
+    table: dict[int, int | None] = {value: value for value in range(low, high + 1)}
+    if specials is not None:
+        table.update({int(member): member for member in specials})
+    table[NOT_SPECIFIED] = None
+    return table
+
+
+_MONTHS = _field_table(1, 12, SpecialMonth)
+_DAYS = _field_table(1, 31, SpecialDay)
+_WEEKDAYS = _field_table(1, 7)
+_HOURS = _field_table(0, 23)
+_MINUTES = _field_table(0, 59)
+_HUNDREDTHS = _field_table(0, 99)
+_CLOCK_STATUSES: dict[int, ClockStatus | None] = {NOT_SPECIFIED: None}
+"""Filled as statuses are met (building all 255 flag values up front costs import time)."""
+_MISSING = -1
+_set = object.__setattr__
+
+
+def _trusted_date_time[T: CosemDateTime](cls: type[T], data: bytes) -> T | None:
+    """The date-time of 12 bytes whose every field is valid, built without re-validating; else None.
+
+    Gives what the validating path gives (the same values, special members and clock status); any
+    invalid field returns None so that path raises its precise error.
+    """
+    month = _MONTHS.get(data[2], _MISSING)
+    day = _DAYS.get(data[3], _MISSING)
+    weekday = _WEEKDAYS.get(data[4], _MISSING)
+    hour = _HOURS.get(data[5], _MISSING)
+    minute = _MINUTES.get(data[6], _MISSING)
+    second = _MINUTES.get(data[7], _MISSING)
+    hundredths = _HUNDREDTHS.get(data[8], _MISSING)
+    status = _CLOCK_STATUSES.get(data[11], _MISSING)
+    if status == _MISSING:
+        status = _CLOCK_STATUSES[data[11]] = ClockStatus(data[11])  # every byte below 0xFF is valid
+    raw_deviation = (data[9] << 8) | data[10]
+    deviation: int | None = None
+    if raw_deviation != DEVIATION_NOT_SPECIFIED:
+        deviation = raw_deviation - 0x10000 if raw_deviation & 0x8000 else raw_deviation
+        if not -MAX_DEVIATION <= deviation <= MAX_DEVIATION:
+            return None
+    if _MISSING in (month, day, weekday, hour, minute, second, hundredths, status):
+        return None
+    year: int | None = (data[0] << 8) | data[1]
+    if year == YEAR_NOT_SPECIFIED:
+        year = None
+    date = object.__new__(CosemDate)
+    _set(date, "year", year)
+    _set(date, "month", month)
+    _set(date, "day_of_month", day)
+    _set(date, "day_of_week", weekday)
+    time = object.__new__(CosemTime)
+    _set(time, "hour", hour)
+    _set(time, "minute", minute)
+    _set(time, "second", second)
+    _set(time, "hundredths", hundredths)
+    value = object.__new__(cls)
+    _set(value, "date", date)
+    _set(value, "time", time)
+    _set(value, "deviation", deviation)
+    _set(value, "clock_status", status)
+    return value
+
+
 _WEEKDAY_OFFSET = 4
 """Position of the day-of-week byte in the 12-byte date-time."""
 
@@ -312,18 +388,14 @@ def parse_meter_date_time(raw: bytes | bytearray | memoryview) -> CosemDateTime 
     rather than losing the timestamp; the strict codec (:meth:`CosemDateTime.from_bytes`) still
     rejects such bytes, so schedules and encodings stay exact.
     """
+    if len(raw) != DATE_TIME_LENGTH:
+        return None
     data = bytes(raw)
-    if len(data) != DATE_TIME_LENGTH:
-        return None
-    try:
-        return CosemDateTime.from_bytes(data)
-    except DecodeError:
-        pass
-    if 1 <= data[_WEEKDAY_OFFSET] <= 7 or data[_WEEKDAY_OFFSET] == NOT_SPECIFIED:
-        return None
-    try:
-        return CosemDateTime.from_bytes(
-            data[:_WEEKDAY_OFFSET] + bytes([NOT_SPECIFIED]) + data[_WEEKDAY_OFFSET + 1 :]
-        )
-    except DecodeError:
-        return None
+    # The table decoder accepts exactly what the strict codec accepts, and says no without raising:
+    # octet-strings of 12 bytes that are no date-time (meter numbers) are common in telegrams.
+    parsed = _trusted_date_time(CosemDateTime, data)
+    if parsed is not None or 1 <= data[_WEEKDAY_OFFSET] <= 7 or data[_WEEKDAY_OFFSET] == NOT_SPECIFIED:
+        return parsed
+    return _trusted_date_time(
+        CosemDateTime, data[:_WEEKDAY_OFFSET] + bytes([NOT_SPECIFIED]) + data[_WEEKDAY_OFFSET + 1 :]
+    )

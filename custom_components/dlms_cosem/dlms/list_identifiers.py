@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
+from .axdr import DataTag
 from .obis import ObisCode
 from .units import ScalerUnit, Unit
 
@@ -36,13 +38,22 @@ _UNIT_BY_CD: dict[tuple[int, int], Unit] = {
     (4, 8): Unit.VAR_HOUR,
 }
 
+_TEXT_TAGS = frozenset({DataTag.OCTET_STRING, DataTag.VISIBLE_STRING, DataTag.UTF8_STRING})
+
 _CURRENTS = ((31, 7), (51, 7), (71, 7))
 _VOLTAGES = ((32, 7), (52, 7), (72, 7))
 _ENERGIES = ((1, 8), (2, 8), (3, 8), (4, 8))
 
 
 def _obis(text: str) -> ObisCode:
-    return ObisCode.parse(text)
+    """A code written A.B.C.D.E.F, as the list descriptions write them (no regex needed)."""
+    return ObisCode(*(int(group) for group in text.split(".")))
+
+
+@cache
+def _scaler_unit(scaler: int, unit: Unit) -> ScalerUnit:
+    """One immutable instance per pair: a list fixes the same few for every telegram."""
+    return ScalerUnit(scaler, unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +82,7 @@ class ListProfile:
         if key in _CURRENTS and self.ct_meter_type_prefix and self._is_ct_meter(objects):
             assert self.ct_current_scaler is not None
             scaler = self.ct_current_scaler
-        return ScalerUnit(scaler, unit)
+        return _scaler_unit(scaler, unit)
 
     def _is_ct_meter(self, objects: Sequence[PushObject]) -> bool:
         for obj in objects:
@@ -137,6 +148,8 @@ KNOWN_LISTS: dict[str, ListProfile] = {profile.identifier: profile for profile i
 def find_list_profile(objects: Sequence[PushObject]) -> ListProfile | None:
     """The profile of the first list identifier string found among the objects."""
     for obj in objects:
+        if obj.data.tag not in _TEXT_TAGS:
+            continue  # only a string can be an identifier; skip computing the others' values
         raw = obj.raw
         if isinstance(raw, str) and raw in KNOWN_LISTS:
             return KNOWN_LISTS[raw]

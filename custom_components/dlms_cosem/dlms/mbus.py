@@ -148,6 +148,15 @@ def decode_mbus_frame(raw: bytes | bytearray | memoryview) -> MbusFrame:
     return MbusFrame(body[0], body[1], ci, body[3], body[4], body[DLMS_HEADER_LENGTH:])
 
 
+def _next_frame_start(buf: bytearray, start: int, end: int) -> int:
+    """Index of the next short or long frame start byte at or after ``start``; ``end`` if none."""
+    long_start = buf.find(LONG_FRAME_START, start, end)
+    short_start = buf.find(SHORT_FRAME_START, start, long_start if long_start >= 0 else end)
+    if short_start >= 0:
+        return short_start
+    return end if long_start < 0 else long_start
+
+
 class MbusFramer:
     """Sans-I/O M-Bus framer: ``feed`` bytes, get back the checked long frames that carry DLMS."""
 
@@ -194,8 +203,10 @@ class MbusFramer:
                     position += 1
                 continue
             if start != LONG_FRAME_START:
-                self.bytes_discarded += 1
-                position += 1
+                # Skip to the next byte that may start a frame in one search, not one byte per turn.
+                stop = _next_frame_start(buf, position + 1, available)
+                self.bytes_discarded += stop - position
+                position = stop
                 continue
             if position + 4 > available:
                 break

@@ -22,6 +22,11 @@ class ByteReader:
         self._pos = offset
 
     @property
+    def buffer(self) -> bytes:
+        """Every byte, read or not: for decoders that index it directly and then :meth:`seek`."""
+        return self._data
+
+    @property
     def position(self) -> int:
         """Index of the next unread byte."""
         return self._pos

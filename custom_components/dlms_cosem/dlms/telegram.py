@@ -24,7 +24,14 @@ from .list_identifiers import ListProfile
 from .mbus import MbusFramer, MbusReassembler
 from .push import PushContent, extract_objects
 from .reader import ByteReader
-from .security import SecurityKeys, decode_ciphered_apdu, is_ciphered_tag, read_ciphered_apdu, unprotect
+from .security import (
+    CipheredApdu,
+    SecurityKeys,
+    decode_ciphered_apdu,
+    is_ciphered_tag,
+    read_ciphered_apdu,
+    unprotect,
+)
 from .wrapper import WrapperFramer
 
 # Bytes kept while looking for bare APDUs, which carry no outer length (a Data-Notification ends where
@@ -133,12 +140,23 @@ def decode_push_apdu(
     ``known_profile`` is the list profile an earlier telegram of the same meter named (see
     :func:`.push.extract_objects`).
     """
+    return _decode_push(apdu, keys, framing, known_profile, None)
+
+
+def _decode_push(
+    apdu: bytes,
+    keys: SecurityKeys | None,
+    framing: Framing,
+    known_profile: ListProfile | None,
+    parsed: _PushApdu | None,
+) -> Telegram:
+    """:func:`decode_push_apdu`, given the APDU's parse when finding its end already made one."""
     if not apdu:
         raise DecodeError("empty APDU")
     if not is_ciphered_tag(apdu[0]):
-        notification = _as_notification(decode_apdu(apdu))
+        notification = parsed if isinstance(parsed, DataNotification) else _as_notification(decode_apdu(apdu))
         return _telegram(framing, apdu, notification, known_profile=known_profile)
-    ciphered = decode_ciphered_apdu(apdu)
+    ciphered = parsed if isinstance(parsed, CipheredApdu) else decode_ciphered_apdu(apdu)
     if keys is None or (keys.encryption_key is None and ciphered.control.encrypted):
         raise MissingKeyError("the telegram is encrypted: an encryption key is needed to read it")
     clear = unprotect(ciphered, keys)
@@ -222,6 +240,8 @@ class TelegramDecoder:
         # The list profile the meter's last identified list named: its shorter lists carry no
         # identifier but follow the same published layout.
         self._list_profile: ListProfile | None = None
+        # APDUs whose parse was needed to find where they end, by their bytes, until they are decoded.
+        self._parsed: dict[bytes, _PushApdu] = {}
 
     def feed(self, data: bytes) -> list[TelegramEvent]:
         """Decode what ``data`` completes; keep the rest for the next call."""
@@ -279,21 +299,34 @@ class TelegramDecoder:
                 return self._candidates.wrapper
 
     def _detect(self, data: bytes) -> list[tuple[Framing, bytes]]:
-        hdlc, mbus = self._from_hdlc(data), self._from_mbus(data)
-        wrapper = [apdu for apdu in self._from_wrapper(data) if _is_push_apdu(apdu)]
         # HDLC and M-Bus frames pass a check sequence, so one valid frame settles the framing. The
         # wrapper header has none (00 01 occurs inside bare APDUs too), so its frames count only when
-        # they carry a well-formed push APDU.
-        for framing, apdus, framer_frames in (
-            (Framing.HDLC, hdlc, self._candidates.hdlc.frames),
-            (Framing.MBUS, mbus, self._candidates.mbus.frames),
-            (Framing.WRAPPER, wrapper, len(wrapper)),
-        ):
-            if apdus or framer_frames:
-                self.framing = framing
-                self._pending.clear()
-                return [(framing, apdu) for apdu in apdus]
+        # they carry a well-formed push APDU. The framings are tried in that order and the first that
+        # finds a frame settles it: the framers after it are never needed again, so they are not fed.
+        candidates = self._candidates
+        hdlc = self._from_hdlc(data)
+        if hdlc or candidates.hdlc.frames:
+            return self._settle(Framing.HDLC, hdlc)
+        mbus = self._from_mbus(data)
+        if mbus or candidates.mbus.frames:
+            return self._settle(Framing.MBUS, mbus)
+        wrapper = [apdu for apdu in self._from_wrapper(data) if self._is_push_apdu(apdu)]
+        if wrapper:
+            return self._settle(Framing.WRAPPER, wrapper)
         return self._from_bare(data, final=False)
+
+    def _settle(self, framing: Framing, apdus: list[bytes]) -> list[tuple[Framing, bytes]]:
+        self.framing = framing
+        self._pending.clear()
+        return [(framing, apdu) for apdu in apdus]
+
+    def _is_push_apdu(self, apdu: bytes) -> bool:
+        """True when ``apdu`` is a whole push APDU; its parse is kept for decoding it."""
+        probe = _read_push_apdu(apdu)
+        if probe is None or probe[0] != len(apdu):
+            return False
+        self._parsed[apdu] = probe[1]
+        return True
 
     def _framer_holds_partial_frame(self) -> bool:
         # The wrapper framer is left out: bare APDUs often contain 00 01, which it takes for a header.
@@ -347,19 +380,26 @@ class TelegramDecoder:
             return []
         apdus: list[tuple[Framing, bytes]] = []
         # Bare APDUs carry no outer length but each one's encoding says where it ends, so APDUs sent
-        # back to back without a quiet gap between them are split here.
+        # back to back without a quiet gap between them are split here. Each is parsed once: the parse
+        # that finds its end is kept for decoding it.
+        probe: tuple[int, _PushApdu] | None = None
         while self._pending:
             if self._pending[:LLC_HEADER_SIZE] in _LLC_HEADERS and len(self._pending) > LLC_HEADER_SIZE:
                 del self._pending[:LLC_HEADER_SIZE]
-            length = _push_apdu_length(self._pending)
-            if length is None or length == len(self._pending):
+            probe = _read_push_apdu(self._pending)
+            if probe is None or probe[0] == len(self._pending):
                 break
-            apdus.append((Framing.APDU, bytes(self._pending[:length])))
-            del self._pending[:length]
+            apdu = bytes(self._pending[: probe[0]])
+            self._parsed[apdu] = probe[1]
+            apdus.append((Framing.APDU, apdu))
+            del self._pending[: probe[0]]
+            probe = None
         candidate = bytes(self._pending)
-        if final or len(candidate) > MAX_PENDING_APDU_BYTES or _push_apdu_length(candidate):
+        if final or len(candidate) > MAX_PENDING_APDU_BYTES or probe is not None:
             self._pending.clear()
             if candidate:
+                if probe is not None:
+                    self._parsed[candidate] = probe[1]
                 apdus.append((Framing.APDU, candidate))
         return apdus
 
@@ -375,7 +415,7 @@ class TelegramDecoder:
     def _decode_all(self, apdus: Iterable[tuple[Framing, bytes]]) -> list[TelegramEvent]:
         events: list[TelegramEvent] = []
         for framing, apdu in apdus:
-            event = self._decode_one(framing, apdu)
+            event = self._decode_one(framing, apdu, self._parsed.pop(apdu, None))
             if event is None:
                 continue
             if isinstance(event, Telegram):
@@ -389,17 +429,20 @@ class TelegramDecoder:
                 if isinstance(event.error, SecurityError):
                     self.statistics.decryption_failures += 1
             events.append(event)
+        self._parsed.clear()
         return events
 
-    def _decode_one(self, framing: Framing, apdu: bytes) -> TelegramEvent | None:
+    def _decode_one(self, framing: Framing, apdu: bytes, parsed: _PushApdu | None) -> TelegramEvent | None:
         try:
             if apdu and apdu[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
-                block = GeneralBlockTransfer.decode(apdu)
+                block = parsed
+                if not isinstance(block, GeneralBlockTransfer):
+                    block = GeneralBlockTransfer.decode(apdu)
                 whole = self._gbt.add(block)
                 if whole is None:
                     return None
-                apdu = whole
-            return decode_push_apdu(apdu, self._keys, framing, self._list_profile)
+                apdu, parsed = whole, None
+            return _decode_push(apdu, self._keys, framing, self._list_profile, parsed)
         except DlmsError as err:
             return TelegramFailure(framing, apdu, err, *_security_header(apdu))
 
@@ -421,37 +464,28 @@ def _opens_push_apdu(data: bytes | bytearray, index: int) -> bool:
     return len(head) <= LLC_HEADER_SIZE or head[LLC_HEADER_SIZE] in _PUSH_APDU_TAGS
 
 
-def _push_apdu_length(data: bytes | bytearray) -> int | None:
-    """How many bytes the push APDU at the start of ``data`` takes; None when it is not (yet) whole."""
+type _PushApdu = DataNotification | CipheredApdu | GeneralBlockTransfer
+
+
+def _read_push_apdu(data: bytes | bytearray) -> tuple[int, _PushApdu] | None:
+    """The push APDU at the start of ``data`` and how many bytes it takes; None when not (yet) whole.
+
+    A wrong key still means it is a push APDU: ciphered ones are parsed, not deciphered.
+    """
     if not data or data[0] not in _PUSH_APDU_TAGS:
         return None
-    reader = ByteReader(bytes(data))
+    reader = ByteReader(data)
+    parsed: _PushApdu
     try:
         if is_ciphered_tag(data[0]):
-            read_ciphered_apdu(reader)
+            parsed = read_ciphered_apdu(reader)
         elif data[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
-            GeneralBlockTransfer.read(reader)
+            parsed = GeneralBlockTransfer.read(reader)
         else:
-            DataNotification.read(reader)
+            parsed = DataNotification.read(reader)
     except DlmsError:
         return None
-    return reader.position
-
-
-def _is_push_apdu(apdu: bytes) -> bool:
-    """True when ``apdu`` is a whole push APDU (readable or not: a wrong key still means it is one)."""
-    if not apdu or apdu[0] not in _PUSH_APDU_TAGS:
-        return False
-    try:
-        if is_ciphered_tag(apdu[0]):
-            decode_ciphered_apdu(apdu)
-        elif apdu[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
-            GeneralBlockTransfer.decode(apdu)
-        else:
-            decode_apdu(apdu)
-    except DlmsError:
-        return False
-    return True
+    return reader.position, parsed
 
 
 def _security_header(apdu: bytes) -> tuple[bytes | None, int | None]:

@@ -298,6 +298,8 @@ def unit_symbol(code: int) -> str | None:
 
 # Enough digits for any 64-bit integer or shortest float repr times a power of ten: no rounding.
 _EXACT = Context(prec=80)
+_EXACT_DIVISION_LIMIT = 1 << 64
+"""Every A-XDR integer is below it; the decimal path is exact (80 digits) far beyond it."""
 
 
 def scale_value(raw: int | float, scaler: int) -> int | float:
@@ -306,15 +308,24 @@ def scale_value(raw: int | float, scaler: int) -> int | float:
     An integer with a scaler >= 0 stays an integer; a negative scaler or a float gives a float (the one
     nearest the exact decimal result, e.g. 2337 and -1 give 233.7; 1000 and -3 give 1.0).
     """
-    if type(raw) is bool or not isinstance(raw, int | float):
-        raise DecodeError(f"cannot scale a {type(raw).__name__}: not a number")
-    if type(scaler) is bool or not isinstance(scaler, int):
-        raise DecodeError(f"scaler must be an integer, got {type(scaler).__name__}")
+    kind = type(raw)
+    if (kind is not int and kind is not float) or type(scaler) is not int:  # else the checks below pass
+        if kind is bool or not isinstance(raw, int | float):
+            raise DecodeError(f"cannot scale a {kind.__name__}: not a number")
+        if type(scaler) is bool or not isinstance(scaler, int):
+            raise DecodeError(f"scaler must be an integer, got {type(scaler).__name__}")
     if isinstance(raw, int):
         if scaler >= 0:
             factor: int = 10**scaler
             return raw * factor
+        if -_EXACT_DIVISION_LIMIT < raw < _EXACT_DIVISION_LIMIT:
+            # int / int is correctly rounded in Python: the float nearest the exact quotient, which is
+            # the float the decimal path gives, at a sixth of the cost.
+            divisor: int = 10**-scaler
+            return raw / divisor
         exact = Decimal(raw)
+    elif scaler == 0:
+        return raw  # the shortest repr round-trips: the decimal path would give the same float back
     else:
         # The shortest repr is the decimal the float was meant to be (2.5, not 2.4999999999999998...).
         exact = Decimal(repr(raw))

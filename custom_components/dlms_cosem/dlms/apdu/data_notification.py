@@ -37,19 +37,25 @@ def _parse_date_time(raw: bytes) -> tuple[CosemDateTime | None, bytes | None]:
     return (parsed, None) if parsed is not None else (None, raw)
 
 
-def _read_tagged_date_time(reader: ByteReader) -> tuple[DataTag, bytes] | None:
-    """The tag and bytes of a date-time sent as a tagged Data value; None (nothing read) otherwise.
+_EMPTY_OCTET_STRING = bytes([DataTag.OCTET_STRING, 0])
+_DATE_TIME_OCTET_STRING = bytes([DataTag.OCTET_STRING, DATE_TIME_LENGTH])
+_DATE_TIME_TAG = bytes([DataTag.DATE_TIME])
+
+
+def _read_tagged_date_time(reader: ByteReader) -> tuple[DataTag, bytes, CosemDateTime | None] | None:
+    """The tag, bytes and value of a date-time sent as a tagged Data value; None (nothing read) otherwise.
 
     Only the forms whose contents are empty or parse as a date-time count: a 9-byte octet-string
-    that happens to start with ``0C`` and a valid date-time is not a thing meters send.
+    that happens to start with ``0C`` and a valid date-time is not a thing meters send. The value
+    parsed to tell is returned, so it is not parsed again.
     """
     head = reader.peek(min(reader.remaining, 2 + DATE_TIME_LENGTH), "date-time")
-    if head[:2] == bytes([DataTag.OCTET_STRING, 0]):
+    if head[:2] == _EMPTY_OCTET_STRING:
         reader.take(2)
-        return DataTag.OCTET_STRING, b""
-    if head[:2] == bytes([DataTag.OCTET_STRING, DATE_TIME_LENGTH]):
+        return DataTag.OCTET_STRING, b"", None
+    if head[:2] == _DATE_TIME_OCTET_STRING:
         raw = head[2:]
-    elif head[:1] == bytes([DataTag.DATE_TIME]):
+    elif head[:1] == _DATE_TIME_TAG:
         raw = head[1 : 1 + DATE_TIME_LENGTH]
     else:
         return None
@@ -57,11 +63,12 @@ def _read_tagged_date_time(reader: ByteReader) -> tuple[DataTag, bytes] | None:
         # Too few bytes to tell the forms apart: read as the A-XDR form, a cut tagged header could
         # pass for a whole APDU (and a bare APDU has no outer length to say it is not).
         raise TruncatedError("truncated date-time")
-    if parse_meter_date_time(raw) is None:
+    parsed = parse_meter_date_time(raw)
+    if parsed is None:
         return None
     tag = DataTag(head[0])
     reader.take(len(raw) + (2 if tag == DataTag.OCTET_STRING else 1))
-    return tag, raw
+    return tag, raw, parsed
 
 
 def _date_time_bytes(value: CosemDateTime | None, unparsed: bytes | None) -> bytes:
@@ -98,9 +105,12 @@ class DataNotification:
     TAG: ClassVar[ApduTag] = ApduTag.DATA_NOTIFICATION
 
     def __post_init__(self) -> None:
-        raw = _date_time_bytes(self.date_time, self.unparsed_date_time)
-        if self.date_time_tag == DataTag.DATE_TIME and len(raw) != DATE_TIME_LENGTH:
-            raise EncodeError("a date-time sent with the date-time tag must be 12 bytes")
+        if type(self.date_time) is CosemDateTime and self.unparsed_date_time is None:
+            pass  # encodes to 12 bytes: nothing to check, and no need to encode it to find out
+        else:
+            raw = _date_time_bytes(self.date_time, self.unparsed_date_time)
+            if self.date_time_tag == DataTag.DATE_TIME and len(raw) != DATE_TIME_LENGTH:
+                raise EncodeError("a date-time sent with the date-time tag must be 12 bytes")
         if self.date_time_tag not in (None, DataTag.DATE_TIME, DataTag.OCTET_STRING):
             raise EncodeError("the date-time can only be tagged as an octet-string or a date-time")
 
@@ -134,9 +144,13 @@ class DataNotification:
             raise DecodeError("not a data-notification")
         invoke = LongInvokeIdAndPriority.read(reader)
         tagged = _read_tagged_date_time(reader)
-        tag, date_time = tagged if tagged else (None, read_octet_string(reader, "date-time"))
+        if tagged is None:
+            tag, date_time = None, read_octet_string(reader, "date-time")
+            parsed, unparsed = _parse_date_time(date_time) if date_time else (None, None)
+        else:
+            tag, date_time, parsed = tagged
+            unparsed = None if parsed is not None or not date_time else date_time
         body = read_notification_body(reader)
-        parsed, unparsed = _parse_date_time(date_time) if date_time else (None, None)
         return cls(body, parsed, invoke, unparsed, tag)
 
 

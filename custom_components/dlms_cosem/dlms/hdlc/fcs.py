@@ -2,11 +2,16 @@
 
 Both the header check sequence (HCS) and the frame check sequence (FCS) of HDLC frame format type 3
 use it. The register is reflected (polynomial 0x8408), starts at 0xFFFF and is complemented at the
-end; the result goes on the wire least significant byte first. A table keeps it fast enough to check
-every candidate frame a stream framer meets.
+end; the result goes on the wire least significant byte first.
+
+It is computed in C: :func:`binascii.crc_hqx` is the same CRC with polynomial 0x1021 unreflected, so
+it gives the reflected register when fed the input with every byte's bits reversed and its result
+bit-reversed. That is about 10x faster than a table loop in Python, which ran twice per frame.
 """
 
 from __future__ import annotations
+
+from binascii import crc_hqx
 
 FCS_INITIAL = 0xFFFF
 FCS_POLYNOMIAL_REFLECTED = 0x8408
@@ -26,9 +31,20 @@ def _build_table() -> tuple[int, ...]:
 
 
 _TABLE = _build_table()
+"""The reflected CRC per byte: the reference :func:`_register_reference` is written with it."""
+
+
+_REVERSED_BYTES = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
 
 
 def _register(data: bytes | bytearray | memoryview) -> int:
+    """The reflected register after ``data`` (crc_hqx on bit-reversed bytes, reversed back)."""
+    crc = crc_hqx(bytes(data).translate(_REVERSED_BYTES), FCS_INITIAL)
+    return (_REVERSED_BYTES[crc & 0xFF] << 8) | _REVERSED_BYTES[crc >> 8]
+
+
+def _register_reference(data: bytes | bytearray | memoryview) -> int:
+    """The same register, byte by byte in Python: the definition :func:`_register` is checked against."""
     crc = FCS_INITIAL
     table = _TABLE
     for byte in bytes(data):

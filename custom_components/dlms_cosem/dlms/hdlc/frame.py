@@ -78,7 +78,18 @@ def decode_frame(raw: bytes | bytearray | memoryview) -> HdlcFrame:
 
     A frame whose HCS is followed by an empty information field is accepted (with no information).
     """
-    data = bytes(raw)
+    return _decode(bytes(raw), check_sequences=True)
+
+
+def decode_checked_frame(raw: bytes | bytearray | memoryview) -> HdlcFrame:
+    """As :func:`decode_frame`, for a frame whose HCS and FCS the caller has just verified.
+
+    The stream framer checks both before it cuts a frame out; checking them again cost a second pass.
+    """
+    return _decode(bytes(raw), check_sequences=False)
+
+
+def _decode(data: bytes, *, check_sequences: bool) -> HdlcFrame:
     if len(data) < MIN_FRAME_LENGTH + 2:
         raise FrameError(f"HDLC frame of {len(data)} bytes is too short")
     if data[0] != FLAG or data[-1] != FLAG:
@@ -90,7 +101,7 @@ def decode_frame(raw: bytes | bytearray | memoryview) -> HdlcFrame:
     length = frame_format & LENGTH_MASK
     if length != len(body):
         raise FrameError(f"HDLC frame length {length} does not match the {len(body)} bytes between flags")
-    if not fcs_is_valid(body):
+    if check_sequences and not fcs_is_valid(body):
         raise FrameError("HDLC frame check sequence (FCS) mismatch")
     try:
         reader = ByteReader(body, 2)
@@ -109,7 +120,7 @@ def decode_frame(raw: bytes | bytearray | memoryview) -> HdlcFrame:
     if header_end < fcs_start:
         if fcs_start - header_end < CHECK_SEQUENCE_SIZE:
             raise FrameError("HDLC frame has a partial header check sequence")
-        if not fcs_is_valid(body[: header_end + CHECK_SEQUENCE_SIZE]):
+        if check_sequences and not fcs_is_valid(body[: header_end + CHECK_SEQUENCE_SIZE]):
             raise FrameError("HDLC header check sequence (HCS) mismatch")
         information = body[header_end + CHECK_SEQUENCE_SIZE : fcs_start]
     return HdlcFrame(

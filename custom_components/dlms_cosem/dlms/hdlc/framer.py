@@ -27,7 +27,7 @@ from .frame import (
     LENGTH_MASK,
     MIN_FRAME_LENGTH,
     HdlcFrame,
-    decode_frame,
+    decode_checked_frame,
 )
 
 _CARRIES_APDU = frozenset({FrameType.I, FrameType.UI})
@@ -142,7 +142,7 @@ class HdlcFramer:
                 position += 1
                 continue
             try:
-                frame = decode_frame(buf[position : closing + 1])
+                frame = decode_checked_frame(buf[position : closing + 1])
             except FrameError:
                 self.invalid_frames += 1
                 self.bytes_discarded += 1

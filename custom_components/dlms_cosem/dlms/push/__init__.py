@@ -13,7 +13,7 @@ only in their longer lists, so the profile found in one telegram may be passed o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..axdr import Data, DataTag
 from ..cosem_datetime import CosemDateTime
@@ -50,7 +50,8 @@ class PushContent:
     def clock(self) -> CosemDateTime | None:
         """The meter's clock from the body: the clock object, else the first bare date-time."""
         for obj in self.objects:
-            if obj.obis == CLOCK:
+            obis = obj.obis  # two group tests first: comparing whole codes builds tuples
+            if obis is not None and obis.c == CLOCK.c and obis.d == CLOCK.d and obis == CLOCK:
                 found = date_time_from_data(obj.data)
                 if found is not None:
                     return found
@@ -88,11 +89,18 @@ def apply_list_profile(profile: ListProfile, objects: list[PushObject]) -> list[
     if all(obj.obis is None for obj in objects):
         codes = profile.obis_for_positions(len(objects))
         if codes is not None:
-            objects = [replace(obj, obis=code) for obj, code in zip(objects, codes, strict=True)]
+            objects = [
+                PushObject(code, obj.data, obj.scaler_unit, obj.class_id, obj.attribute)
+                for obj, code in zip(objects, codes, strict=True)
+            ]
     fixed: list[PushObject] = []
     for obj in objects:
         scaler_unit = None
         if obj.obis is not None and obj.scaler_unit is None:
             scaler_unit = profile.scaler_unit_for(obj.obis, objects)
-        fixed.append(obj if scaler_unit is None else replace(obj, scaler_unit=scaler_unit))
+        fixed.append(
+            obj
+            if scaler_unit is None
+            else PushObject(obj.obis, obj.data, scaler_unit, obj.class_id, obj.attribute)
+        )
     return fixed

@@ -39,6 +39,10 @@ _PUSH_OBJECT_LIST_ATTRIBUTE = 2
 _MAX_CONTAINER_DEPTH = 4
 """How deep the list of objects may sit inside wrapping containers."""
 
+_OCTET_STRING = DataTag.OCTET_STRING
+_SCALER_UNITS: dict[tuple[object, object], ScalerUnit] = {}
+_SCALER_UNITS_LIMIT = 4096
+
 type CaptureObject = tuple[int, ObisCode, int]
 """(class_id, logical_name, attribute_index) of a capture object definition."""
 
@@ -63,9 +67,9 @@ def _items(data: Data) -> tuple[Data, ...] | None:
 def as_obis(data: Data) -> ObisCode | None:
     """The OBIS code an element holds, when it is a plausible one (6-byte octet-string)."""
     raw = data.value
-    if data.tag != DataTag.OCTET_STRING or not isinstance(raw, bytes) or len(raw) != _OBIS_LENGTH:
-        return None
-    return ObisCode.from_bytes(raw) if raw[0] <= _MAX_MEDIUM else None
+    if isinstance(raw, bytes) and len(raw) == _OBIS_LENGTH and data.tag == _OCTET_STRING:
+        return ObisCode.from_bytes(raw) if raw[0] <= _MAX_MEDIUM else None
+    return None
 
 
 def as_scaler_unit(data: Data) -> ScalerUnit | None:
@@ -73,9 +77,16 @@ def as_scaler_unit(data: Data) -> ScalerUnit | None:
     items = _items(data)
     if data.tag != DataTag.STRUCTURE or items is None or len(items) != 2:
         return None
-    if items[0].tag != DataTag.INTEGER or items[1].tag != DataTag.ENUM:
+    scaler, unit = items
+    if scaler.tag != DataTag.INTEGER or unit.tag != DataTag.ENUM:
         return None
-    return ScalerUnit.from_data(data)
+    key = (scaler.value, unit.value)
+    if type(key[0]) is int and type(key[1]) is int and (known := _SCALER_UNITS.get(key)) is not None:
+        return known  # the same few pairs in every telegram; ScalerUnit is immutable
+    scaler_unit = ScalerUnit.from_data(data)
+    if len(_SCALER_UNITS) < _SCALER_UNITS_LIMIT:
+        _SCALER_UNITS[key] = scaler_unit
+    return scaler_unit
 
 
 def as_capture_object(data: Data) -> CaptureObject | None:

@@ -7,7 +7,9 @@ the interface class and attribute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import cast
 
 from ..axdr import Data, DataTag
 from ..cosem_datetime import CosemDateTime, parse_meter_date_time
@@ -19,6 +21,15 @@ _NUL = "\0"
 type ScalarValue = int | float | str | bytes | bool | CosemDateTime | None
 
 
+class _Unset(Enum):
+    """Not computed yet (an enum member: stays itself through copy and pickle, unlike object())."""
+
+    UNSET = 0
+
+
+_UNSET = _Unset.UNSET
+
+
 @dataclass(frozen=True, slots=True)
 class PushObject:
     """One value from a telegram, with what is known about it."""
@@ -28,18 +39,28 @@ class PushObject:
     scaler_unit: ScalerUnit | None = None
     class_id: int | None = None
     attribute: int | None = None
+    # plain_value(data), kept once computed: list profiles, the clock and the value all ask for it.
+    _plain: object = field(default=_UNSET, init=False, repr=False, compare=False)
 
     @property
     def raw(self) -> object:
         """The value as sent: integers unscaled, strings decoded, structures as lists."""
-        return plain_value(self.data)
+        plain = self._plain
+        if plain is _UNSET:
+            plain = plain_value(self.data)
+            if not isinstance(plain, list):  # a caller may change a list it gets; give a fresh one
+                object.__setattr__(self, "_plain", plain)
+        return plain
 
     @property
     def value(self) -> object:
         """The value scaled by the scaler (when there is one and the value is a number)."""
         raw = self.raw
-        if self.scaler_unit is not None and isinstance(raw, int | float) and not isinstance(raw, bool):
-            return scale_value(raw, self.scaler_unit.scaler)
+        if self.scaler_unit is None:
+            return raw
+        kind = type(raw)
+        if kind is int or kind is float or (isinstance(raw, int | float) and kind is not bool):
+            return scale_value(cast("int | float", raw), self.scaler_unit.scaler)  # checked just above
         return raw
 
     @property
@@ -83,6 +104,9 @@ def plain_value(data: Data) -> object:
     return data.value
 
 
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
 def printable_text(raw: bytes) -> str | None:
     """The bytes as text when they are printable ASCII (meters send names as octet-strings).
 
@@ -90,6 +114,6 @@ def printable_text(raw: bytes) -> str | None:
     of the text.
     """
     text = raw.rstrip(b"\0")
-    if not text or not all(0x20 <= byte < 0x7F for byte in text):
+    if not text or text.translate(None, _PRINTABLE):  # something is left once the printable are deleted
         return None
     return text.decode("ascii")

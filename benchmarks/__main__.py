@@ -1,0 +1,81 @@
+"""Every performance figure of the project in one run: ``scripts/bench`` (see docs/PERFORMANCE.md).
+
+Push decode per capture against gurux-dlms and dlms-cosem, the floors (AES-GCM, FCS), polls of 10
+and 40 registers and association times against the simulator on an emulated 9600 baud line, and the
+import time of the integration. Everything runs in this one interpreter (imports in fresh processes
+of the same interpreter), one section after the other, never two at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+CACHE = Path(os.environ.get("DLMS_COSEM_CACHE", Path.home() / ".cache" / "dlms_cosem-dev"))
+
+
+def _machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return (
+        f"{model}, {os.cpu_count()} CPUs visible, load average {load[0]:.2f} at start; "
+        f"Python {platform.python_version()} ({sys.implementation.name}), "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def main() -> None:
+    """Run every section and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds of the push decode")
+    parser.add_argument("--batch", type=int, default=5, help="back-to-back runs per sample")
+    parser.add_argument("--polls", type=int, default=8)
+    parser.add_argument("--imports", type=int, default=7, help="cold processes for the import time")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["push", "floors", "poll", "import"])
+    args = parser.parse_args()
+
+    site = os.environ.get("DLMS_BENCH_SITE")
+    if site:
+        sys.path.append(site)  # after the test venv: the project keeps its own dependencies
+
+    from benchmarks import bench_import, bench_poll, bench_push, peers  # noqa: PLC0415 - after sys.path
+
+    started = time.perf_counter()
+    print(f"machine: {_machine()}")
+    print(f"peers: {', '.join(f'{name} {version}' for name, version in peers.versions().items())}")
+    captures = bench_push.load_captures()
+    if "push" not in args.skip:
+        bench_push.prepare(captures)
+        bench_push.measure(captures, args.rounds, args.batch)
+        print(
+            f"\npush decode, microseconds per telegram ({args.rounds} interleaved rounds, each sample "
+            f"one untimed run then the mean "
+            f"of {args.batch} back-to-back runs)"
+        )
+        print("\n".join(bench_push.table(captures)))
+    if "floors" not in args.skip:
+        print("\nfloors")
+        print("\n".join(bench_push.floors(captures, 300)))
+    if "poll" not in args.skip:
+        print()
+        print("\n".join(asyncio.run(bench_poll.run(args.polls, 9600, 0.020))))
+    if "import" not in args.skip:
+        print()
+        print("\n".join(bench_import.run(CACHE, args.imports)))
+    print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
