@@ -155,3 +155,25 @@ def test_capture_through_the_decode_command(capture_id: str) -> None:
         for key in capture["keys"].values():
             if key:
                 assert key.lower() not in (stdout.getvalue() + stderr.getvalue()).lower()
+
+
+FRAMED = sorted(
+    capture_id for capture_id, capture in CAPTURES.items() if capture["transport"] in ("hdlc", "mbus")
+)
+
+
+@pytest.mark.parametrize("capture_id", FRAMED)
+def test_a_framed_capture_whose_start_was_lost_shows_no_other_values(capture_id: str) -> None:
+    """A port opened mid-telegram: whatever follows the cut gives the telegram's own values or none.
+
+    The frames' check sequences vouch for framed telegrams; the bytes after a lost start must never
+    pass for a bare APDU (a cut at a byte that happens to be a push tag) with values of their own.
+    """
+    capture = CAPTURES[capture_id]
+    stream = b"".join(bytes.fromhex(frame) for frame in capture["frames"])
+    (whole,) = decode_telegrams([stream], _keys(capture))
+    for cut in range(1, len(stream)):
+        for event in decode_telegrams([stream[cut:]], _keys(capture)):
+            if isinstance(event, Telegram):
+                assert isinstance(whole, Telegram), cut
+                assert event.content == whole.content, cut

@@ -389,6 +389,12 @@ class TelegramDecoder:
             probe = _read_push_apdu(self._pending)
             if probe is None or probe[0] == len(self._pending):
                 break
+            if self.framing is None and not _opens_push_apdu(self._pending, probe[0]):
+                # Until bare APDUs are known to be the framing, one that leaves bytes behind which do
+                # not start another is a piece of something else (a frame whose start was lost, cut
+                # at a byte that happens to be a push tag): nothing vouches for its values.
+                self._pending.clear()
+                return apdus
             apdu = bytes(self._pending[: probe[0]])
             self._parsed[apdu] = probe[1]
             apdus.append((Framing.APDU, apdu))
