@@ -10,15 +10,19 @@ lost GBT blocks (asking for a retransmission) is left to the session layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from ..axdr import Data, decode_data_bytes
 from ..errors import DecodeError, EncodeError
 from ..reader import ByteReader
 from .common import InvokeIdAndPriority, check_range, encode_octet_string, finish, read_octet_string
-from .get import GetDataResult, GetRequestNext, GetResponseWithDatablock, decode_get_data_results
-from .service_errors import DataAccessResult
 from .tags import ApduTag
+
+if TYPE_CHECKING:
+    # The GET datablock reassemblers are the client's; GET is imported when they work, so the push
+    # path (General Block Transfer) does not load it (import time).
+    from .get import GetDataResult, GetRequestNext, GetResponseWithDatablock
+    from .service_errors import DataAccessResult
 
 #: Largest reassembled APDU or value accepted by default (a long load profile fits comfortably).
 DEFAULT_MAX_REASSEMBLED_SIZE = 4 * 1024 * 1024
@@ -186,11 +190,13 @@ class _GetDatablockCollector(_BlockCollector):
         """The Get-Request-Next that acknowledges the last block and asks for the following one."""
         if self._invoke is None or not self.in_progress:
             raise EncodeError("no datablock transfer in progress")
+        from .get import GetRequestNext  # noqa: PLC0415 - loaded on first use (import time)
+
         return GetRequestNext(self.expected_block_number - 1, self._invoke)
 
     def _add_response(self, response: GetResponseWithDatablock) -> bytes | DataAccessResult | None:
         self._invoke = response.invoke_id_and_priority
-        if isinstance(response.raw_data, DataAccessResult):
+        if not isinstance(response.raw_data, bytes):  # a DataAccessResult: the server aborted
             self.reset()
             return response.raw_data
         return self._add(response.block_number, response.raw_data, response.last_block)
@@ -211,7 +217,7 @@ class GetDatablockReassembler(_GetDatablockCollector):
     def add(self, response: GetResponseWithDatablock) -> Data | DataAccessResult | None:
         """Add one Get-Response-With-Datablock."""
         joined = self._add_response(response)
-        if joined is None or isinstance(joined, DataAccessResult):
+        if not isinstance(joined, bytes):
             return joined
         return decode_data_bytes(joined)
 
@@ -226,7 +232,9 @@ class GetListDatablockReassembler(_GetDatablockCollector):
 
     def add(self, response: GetResponseWithDatablock) -> tuple[GetDataResult, ...] | DataAccessResult | None:
         """Add one Get-Response-With-Datablock."""
+        from .get import decode_get_data_results  # noqa: PLC0415 - loaded on first use (import time)
+
         joined = self._add_response(response)
-        if joined is None or isinstance(joined, DataAccessResult):
+        if not isinstance(joined, bytes):
             return joined
         return decode_get_data_results(joined)

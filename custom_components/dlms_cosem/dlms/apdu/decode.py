@@ -10,18 +10,22 @@ unsupported the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING, cast
 
 from ..errors import DecodeError
-from .acse import AARE, AARQ, RLRE, RLRQ
-from .action import ActionRequest, ActionResponse, decode_action_request, decode_action_response
 from .block_transfer import GeneralBlockTransfer
 from .data_notification import DataNotification, EventNotificationRequest
-from .get import GetRequest, GetResponse, decode_get_request, decode_get_response
-from .initiate import InitiateRequest, InitiateResponse
-from .service_errors import ConfirmedServiceError, ExceptionResponse
-from .set import SetRequest, SetResponse, decode_set_request, decode_set_response
-from .short_name import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 from .tags import CIPHERED_TAGS, ApduTag
+
+if TYPE_CHECKING:
+    from .acse import AARE, AARQ, RLRE, RLRQ
+    from .action import ActionRequest, ActionResponse
+    from .get import GetRequest, GetResponse
+    from .initiate import InitiateRequest, InitiateResponse
+    from .service_errors import ConfirmedServiceError, ExceptionResponse
+    from .set import SetRequest, SetResponse
+    from .short_name import ReadRequest, ReadResponse, WriteRequest, WriteResponse
 
 #: Every APDU :func:`decode_apdu` can return.
 type Apdu = (
@@ -48,29 +52,49 @@ type Apdu = (
     | WriteResponse
 )
 
+# What a pushed telegram holds is decoded by modules imported above; the client's APDUs (ACSE, GET,
+# SET, ACTION, short names) are imported on their first decode, so the push path never loads them.
 _DECODERS: dict[int, Callable[[bytes], Apdu]] = {
-    ApduTag.AARQ: AARQ.decode,
-    ApduTag.AARE: AARE.decode,
-    ApduTag.RLRQ: RLRQ.decode,
-    ApduTag.RLRE: RLRE.decode,
-    ApduTag.INITIATE_REQUEST: InitiateRequest.decode,
-    ApduTag.INITIATE_RESPONSE: InitiateResponse.decode,
-    ApduTag.CONFIRMED_SERVICE_ERROR: ConfirmedServiceError.decode,
-    ApduTag.EXCEPTION_RESPONSE: ExceptionResponse.decode,
-    ApduTag.GET_REQUEST: decode_get_request,
-    ApduTag.GET_RESPONSE: decode_get_response,
-    ApduTag.SET_REQUEST: decode_set_request,
-    ApduTag.SET_RESPONSE: decode_set_response,
-    ApduTag.ACTION_REQUEST: decode_action_request,
-    ApduTag.ACTION_RESPONSE: decode_action_response,
     ApduTag.DATA_NOTIFICATION: DataNotification.decode,
     ApduTag.EVENT_NOTIFICATION_REQUEST: EventNotificationRequest.decode,
     ApduTag.GENERAL_BLOCK_TRANSFER: GeneralBlockTransfer.decode,
-    ApduTag.READ_REQUEST: ReadRequest.decode,
-    ApduTag.READ_RESPONSE: ReadResponse.decode,
-    ApduTag.WRITE_REQUEST: WriteRequest.decode,
-    ApduTag.WRITE_RESPONSE: WriteResponse.decode,
 }
+
+#: Tag -> (module, decoder: a function, or "Class.decode"), for the decoders loaded on first use.
+_LAZY_DECODERS: dict[int, tuple[str, str]] = {
+    ApduTag.AARQ: ("acse", "AARQ.decode"),
+    ApduTag.AARE: ("acse", "AARE.decode"),
+    ApduTag.RLRQ: ("acse", "RLRQ.decode"),
+    ApduTag.RLRE: ("acse", "RLRE.decode"),
+    ApduTag.INITIATE_REQUEST: ("initiate", "InitiateRequest.decode"),
+    ApduTag.INITIATE_RESPONSE: ("initiate", "InitiateResponse.decode"),
+    ApduTag.CONFIRMED_SERVICE_ERROR: ("service_errors", "ConfirmedServiceError.decode"),
+    ApduTag.EXCEPTION_RESPONSE: ("service_errors", "ExceptionResponse.decode"),
+    ApduTag.GET_REQUEST: ("get", "decode_get_request"),
+    ApduTag.GET_RESPONSE: ("get", "decode_get_response"),
+    ApduTag.SET_REQUEST: ("set", "decode_set_request"),
+    ApduTag.SET_RESPONSE: ("set", "decode_set_response"),
+    ApduTag.ACTION_REQUEST: ("action", "decode_action_request"),
+    ApduTag.ACTION_RESPONSE: ("action", "decode_action_response"),
+    ApduTag.READ_REQUEST: ("short_name", "ReadRequest.decode"),
+    ApduTag.READ_RESPONSE: ("short_name", "ReadResponse.decode"),
+    ApduTag.WRITE_REQUEST: ("short_name", "WriteRequest.decode"),
+    ApduTag.WRITE_RESPONSE: ("short_name", "WriteResponse.decode"),
+}
+
+
+def _load_decoder(tag: int) -> Callable[[bytes], Apdu] | None:
+    """The decoder of ``tag`` from its module, imported now and remembered; None for other tags."""
+    where = _LAZY_DECODERS.get(tag)
+    if where is None:
+        return None
+    module, path = where
+    found: object = import_module(f".{module}", __package__)
+    for name in path.split("."):
+        found = getattr(found, name)
+    decoder = cast("Callable[[bytes], Apdu]", found)
+    _DECODERS[tag] = decoder
+    return decoder
 
 
 def is_ciphered(raw: bytes) -> bool:
@@ -83,7 +107,7 @@ def decode_apdu(raw: bytes) -> Apdu:
     if not raw:
         raise DecodeError("empty APDU")
     tag = raw[0]
-    decoder = _DECODERS.get(tag)
+    decoder = _DECODERS.get(tag) or _load_decoder(tag)
     if decoder is not None:
         return decoder(bytes(raw))
     if tag in CIPHERED_TAGS:
