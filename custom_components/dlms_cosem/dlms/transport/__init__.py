@@ -1,10 +1,31 @@
 """asyncio adapters that carry APDUs to and from meters over serial ports and TCP."""
 
-from .base import ApduTransport
-from .hdlc import HdlcTransport
-from .shared import ModeESettings, SharedPort
-from .streams import Endpoint, SerialEndpoint, TcpEndpoint, open_stream, port_name, set_line
-from .wrapper import WrapperTransport
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .base import ApduTransport
+    from .hdlc import HdlcTransport
+    from .shared import ModeESettings, SharedPort
+    from .streams import Endpoint, SerialEndpoint, TcpEndpoint, open_stream, port_name, set_line
+    from .wrapper import WrapperTransport
+
+# Loaded on first use (import time): a caller loads only the modules it needs.
+_EXPORTS = {
+    "ApduTransport": "base",
+    "Endpoint": "streams",
+    "HdlcTransport": "hdlc",
+    "ModeESettings": "shared",
+    "SerialEndpoint": "streams",
+    "SharedPort": "shared",
+    "TcpEndpoint": "streams",
+    "WrapperTransport": "wrapper",
+    "open_stream": "streams",
+    "port_name": "streams",
+    "set_line": "streams",
+}
 
 __all__ = [
     "ApduTransport",
@@ -19,3 +40,16 @@ __all__ = [
     "port_name",
     "set_line",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
