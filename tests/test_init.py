@@ -1,5 +1,10 @@
 """Home Assistant finds and loads this repository's integration (setup and unload: test_coordinator.py)."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
@@ -18,3 +23,25 @@ async def test_loader_finds_this_repository(hass: HomeAssistant) -> None:
     assert integration.config_flow is True
     assert str(integration.file_path).endswith("custom_components/dlms_cosem")
     assert integration.version is not None
+
+
+def test_loading_the_integration_imports_no_client_simulator_or_cli_code() -> None:
+    """What Home Assistant imports at start (setup, sensors, config flow) leaves the client for later.
+
+    A push meter never needs the client; a polled one loads it when its coordinator sets up. Run in
+    a fresh interpreter, since the test session has imported everything already.
+    """
+    root = Path(__file__).resolve().parent.parent
+    modules = ["", ".sensor", ".config_flow", ".diagnostics", ".repairs"]
+    code = (
+        "import sys\n"
+        + "".join(f"import custom_components.dlms_cosem{module}\n" for module in modules)
+        + "prefix = 'custom_components.dlms_cosem.dlms.'\n"
+        "print(' '.join(name[len(prefix):] for name in sys.modules if name.startswith(prefix)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, env=os.environ
+    )
+    loaded = result.stdout.split()
+    assert "listener" in loaded
+    assert not [name for name in loaded if name.split(".")[0] in ("client", "simulator", "cli")], loaded

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from weakref import WeakValueDictionary
 
 from homeassistant.core import HomeAssistant
@@ -47,26 +47,13 @@ from .const import (
     LOGGER,
     ConnectionType,
 )
-from .dlms.client import (
-    PUBLIC_CLIENT_ADDRESS,
-    Authentication,
-    ClientSettings,
-    DlmsClient,
-    InvalidSettingsError,
-    Referencing,
-)
 from .dlms.errors import AssociationRejectedError, DecodeError, ServiceError
 from .dlms.security import SecurityKeys, parse_key
-from .dlms.transport import (
-    ApduTransport,
-    Endpoint,
-    HdlcTransport,
-    SerialEndpoint,
-    SharedPort,
-    TcpEndpoint,
-    WrapperTransport,
-    open_stream,
-)
+from .dlms.transport.streams import Endpoint, SerialEndpoint, TcpEndpoint, open_stream
+
+if TYPE_CHECKING:
+    from .dlms.client import ClientSettings, DlmsClient, Referencing
+    from .dlms.transport import ApduTransport, SharedPort
 
 DEFAULT_SERVER_PHYSICAL_ADDRESS: Final = 17
 """The lower HDLC address most meters answer on when nothing else is configured."""
@@ -79,11 +66,9 @@ PARITY_EVEN: Final = "e"
 _AUTHENTICATED_ENCRYPTED: Final = 0x30
 _ENCRYPTED: Final = 0x20
 
-_AUTHENTICATIONS: Final = {
-    AUTH_NONE: Authentication.NONE,
-    AUTH_LLS: Authentication.LLS,
-    AUTH_HLS_GMAC: Authentication.HLS_GMAC,
-}
+# The client (and the transports it polls through) is imported where a polled meter's connection is
+# built, not with this module: a push-only setup never loads it (import time).
+_AUTHENTICATIONS: Final = {AUTH_NONE: "NONE", AUTH_LLS: "LLS", AUTH_HLS_GMAC: "HLS_GMAC"}
 
 type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter | None]]]
 
@@ -142,6 +127,8 @@ def endpoint(data: Mapping[str, Any]) -> Endpoint:
 
 def shared_port(hass: HomeAssistant, where: Endpoint) -> SharedPort:
     """The port every HDLC transport to ``where`` uses, made on first use."""
+    from .dlms.transport.shared import SharedPort  # noqa: PLC0415 - loaded on first use (import time)
+
     ports = hass.data.setdefault(DATA_PORTS, WeakValueDictionary())
     port = ports.get(where)
     if port is None:
@@ -162,6 +149,9 @@ def create_transport(
     ``client_address`` overrides the entry's (the public client reads the frame counter);
     ``response_timeout`` and ``max_retries`` override the link's defaults (the config flow is brief).
     """
+    from .dlms.transport.hdlc import HdlcTransport  # noqa: PLC0415 - loaded on first use (import time)
+    from .dlms.transport.wrapper import WrapperTransport  # noqa: PLC0415 - loaded on first use
+
     kind = connection_type(data)
     where = endpoint(data)
     client = int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS))
@@ -204,9 +194,11 @@ def client_settings(
     without both keys) and KeySuiteMismatchError when a key does not fit the suite; the config flow
     checks for these before it stores anything.
     """
+    from .dlms.client import Authentication, ClientSettings  # noqa: PLC0415 - loaded on first use
+
     suite = security_suite(data)
     keys = security_keys(data, suite)
-    authentication = _AUTHENTICATIONS[data.get(CONF_AUTHENTICATION, AUTH_NONE)]
+    authentication = Authentication[_AUTHENTICATIONS[data.get(CONF_AUTHENTICATION, AUTH_NONE)]]
     password = data.get(CONF_PASSWORD) or None
     ciphered = keys is not None and keys.encryption_key is not None
     authenticated = keys is not None and keys.authentication_key is not None
@@ -228,6 +220,8 @@ CONF_REFERENCING: Final = "referencing"
 
 
 def _referencing(data: Mapping[str, Any]) -> Referencing:
+    from .dlms.client import InvalidSettingsError, Referencing  # noqa: PLC0415 - loaded on first use
+
     try:
         return Referencing(data.get(CONF_REFERENCING, Referencing.AUTO.value))
     except ValueError:
@@ -242,6 +236,8 @@ def create_client(
     on_invocation_counter: Callable[[int], None] | None = None,
 ) -> DlmsClient:
     """A client for the entry's polled meter (not yet connected)."""
+    from .dlms.client import DlmsClient  # noqa: PLC0415 - loaded on first use (import time)
+
     return DlmsClient(
         create_transport(hass, data),
         client_settings(
@@ -265,6 +261,8 @@ async def sync_invocation_counter(
     (security setup's frame counter); meters that do not let it are left alone (None). Call this
     before ``connect``: on a shared port the two associations must not overlap.
     """
+    from .dlms.client import PUBLIC_CLIENT_ADDRESS  # noqa: PLC0415 - loaded on first use
+
     public = create_transport(
         hass,
         data,

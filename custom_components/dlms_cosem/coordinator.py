@@ -8,7 +8,7 @@ invocation counters persist in Home Assistant's storage so replays stay detectab
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, override
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -31,8 +31,6 @@ from .const import (
     LOGGER,
 )
 from .dlms.axdr import Data
-from .dlms.client import DlmsClient, RegisterReference
-from .dlms.client.objects import ObjectListEntry
 from .dlms.cosem_datetime import CosemDateTime
 from .dlms.errors import (
     AssociationRejectedError,
@@ -49,6 +47,11 @@ from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
+
+if TYPE_CHECKING:
+    # The client is imported by the polled coordinator when it runs: push-only setups never load it.
+    from .dlms.client import DlmsClient
+    from .dlms.client.objects import ObjectListEntry
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10  # seconds: counters change with every request; write them in batches
@@ -252,6 +255,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
     @override
     async def _async_update_data(self) -> MeterSnapshot:
         assert self.client is not None
+        from .dlms.client import RegisterReference  # noqa: PLC0415 - loaded on first use (import time)
+
         wanted = [obis for obis in self.selected_objects if obis in self._classes]
         refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
         try:

@@ -25,7 +25,6 @@ from .connection import (
 )
 from .const import DOMAIN, LOGGER
 from .dlms.axdr import Data
-from .dlms.client import DlmsClient, RegisterReference, RegisterValue
 from .dlms.errors import (
     AssociationRejectedError,
     AuthenticationFailedError,
@@ -216,6 +215,13 @@ async def probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> Me
 
 
 async def _probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
+    # The client is loaded when a polled meter is probed, not with the config flow (import time).
+    from .dlms.client import (  # noqa: PLC0415
+        DlmsClient,
+        RegisterReference,
+        RegisterValue,
+    )
+
     names = await async_object_names(hass)
     timeouts: dict[str, Any] = {"response_timeout": PROBE_RESPONSE_TIMEOUT, "max_retries": PROBE_MAX_RETRIES}
     settings = client_settings(data)
