@@ -278,9 +278,14 @@ class TelegramDecoder:
         """A frame whose header arrived but whose rest never did (a cable pull, a cut capture)."""
         # Before the framing is known, only HDLC (whose header check sequence the framer has already
         # verified) and M-Bus (68 L L 68) headers are evidence of a frame; the wrapper's 00 01 is not.
-        candidates = [self.framing] if self.framing in _FRAMED else [Framing.HDLC, Framing.MBUS]
+        if self.framing in _FRAMED:
+            assert self.framing is not None
+            candidates: tuple[Framing, ...] = (self.framing,)
+        elif not self._candidates.hdlc.pending and not self._candidates.mbus.pending:
+            return None  # the usual case (nothing held), decided without a loop
+        else:
+            candidates = (Framing.HDLC, Framing.MBUS)
         for framing in candidates:
-            assert framing is not None
             framer = self._framer(framing)
             held = framer.pending
             if held >= _MIN_CUT_FRAME_BYTES:
@@ -367,13 +372,16 @@ class TelegramDecoder:
                 self._burst_start = self._burst_start and not data
                 return []
             self._burst_start = False
-        self._pending.extend(data)
-        # Skip noise up to the first byte that can start a push APDU (or the LLC header before one).
-        start = next((i for i in range(len(self._pending)) if _opens_push_apdu(self._pending, i)), None)
-        if start is None:
-            self._pending.clear()
-            return []
-        del self._pending[:start]
+        pending = self._pending
+        pending.extend(data)
+        # Skip noise up to the first byte that can start a push APDU (or the LLC header before one);
+        # usually the burst starts with the APDU's tag, which needs no search.
+        if not pending or pending[0] not in _PUSH_APDU_TAGS:
+            start = next((i for i in range(len(pending)) if _opens_push_apdu(pending, i)), None)
+            if start is None:
+                pending.clear()
+                return []
+            del pending[:start]
         if not final and self.framing is None and self._framer_holds_partial_frame():
             # Framed data cut just before its check sequence can look like a whole bare APDU;
             # let the framers finish first, and try bare APDUs when the line goes quiet.
@@ -411,12 +419,15 @@ class TelegramDecoder:
 
     def _sync_frame_errors(self) -> None:
         framers = self._candidates
-        errors = {
-            Framing.HDLC: framers.hdlc.fcs_errors,
-            Framing.MBUS: framers.mbus.checksum_errors,
-            Framing.WRAPPER: framers.wrapper.errors,
-        }
-        self.statistics.frame_errors = errors.get(self.framing, 0) if self.framing else 0
+        match self.framing:
+            case Framing.HDLC:
+                self.statistics.frame_errors = framers.hdlc.fcs_errors
+            case Framing.MBUS:
+                self.statistics.frame_errors = framers.mbus.checksum_errors
+            case Framing.WRAPPER:
+                self.statistics.frame_errors = framers.wrapper.errors
+            case _:
+                self.statistics.frame_errors = 0
 
     def _decode_all(self, apdus: Iterable[tuple[Framing, bytes]]) -> list[TelegramEvent]:
         events: list[TelegramEvent] = []
