@@ -45,3 +45,28 @@ def test_loading_the_integration_imports_no_client_simulator_or_cli_code() -> No
     loaded = result.stdout.split()
     assert "listener" in loaded
     assert not [name for name in loaded if name.split(".")[0] in ("client", "simulator", "cli")], loaded
+
+
+def test_load_client_imports_all_a_polled_connection_loads_later() -> None:
+    """After ``load_client`` (run in the import executor), no import is left for the event loop.
+
+    The client's package exports, the transports' and the APDU decoders imported on first use all
+    come from modules it loaded, so the polled coordinator and the probe import nothing in the loop.
+    """
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys\n"
+        "from custom_components.dlms_cosem import connection, sensor, config_flow\n"
+        "from custom_components.dlms_cosem.dlms import apdu, client, transport\n"
+        "from custom_components.dlms_cosem.dlms.apdu import decode\n"
+        "connection.load_client()\n"
+        "wanted = [f'{client.__name__}.{m}' for m in client._EXPORTS.values()]\n"
+        "wanted += [f'{transport.__name__}.{m}' for m in transport._EXPORTS.values()]\n"
+        "wanted += [f'{apdu.__name__}.{m}' for m in apdu._EXPORTS.values()]\n"
+        "wanted += [f'{apdu.__name__}.{m}' for m, _ in decode._LAZY_DECODERS.values()]\n"
+        "print(' '.join(sorted({m for m in wanted if m not in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True, env=os.environ
+    )
+    assert result.stdout.split() == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 from weakref import WeakValueDictionary
 
@@ -69,6 +70,21 @@ _ENCRYPTED: Final = 0x20
 # The client (and the transports it polls through) is imported where a polled meter's connection is
 # built, not with this module: a push-only setup never loads it (import time).
 _AUTHENTICATIONS: Final = {AUTH_NONE: "NONE", AUTH_LLS: "LLS", AUTH_HLS_GMAC: "HLS_GMAC"}
+
+#: What a polled meter's connection needs beyond the push path (the client loads the APDUs it uses).
+_CLIENT_MODULES: Final = (".dlms.client.client", ".dlms.transport.hdlc", ".dlms.transport.wrapper")
+
+
+def load_client() -> None:
+    """Import the client and the polled transports, once, before the first polled connection.
+
+    Run it in Home Assistant's import executor (``hass.async_add_import_executor_job``): imports read
+    files, which Home Assistant keeps out of the event loop; the imports where the client is used
+    then find the modules loaded. A push-only setup never calls it.
+    """
+    for name in _CLIENT_MODULES:
+        import_module(name, __package__)
+
 
 type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter | None]]]
 

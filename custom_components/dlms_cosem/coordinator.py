@@ -19,7 +19,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .connection import create_client, security_keys, stream_opener, sync_invocation_counter
+from .connection import create_client, load_client, security_keys, stream_opener, sync_invocation_counter
 from .const import (
     CONF_OBJECTS,
     CONF_PUSH_TIMEOUT,
@@ -217,6 +217,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
         """Associate, learn the meter's identity and its objects."""
         assert self.config_entry is not None
         await self.counters.async_load()
+        await self.hass.async_add_import_executor_job(load_client)
         self.client = create_client(
             self.hass,
             self.config_entry.data,

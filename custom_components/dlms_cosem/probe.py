@@ -20,6 +20,7 @@ from .connection import (
     client_settings,
     create_transport,
     endpoint,
+    load_client,
     security_keys,
     sync_invocation_counter,
 )
@@ -215,12 +216,10 @@ async def probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> Me
 
 
 async def _probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
-    # The client is loaded when a polled meter is probed, not with the config flow (import time).
-    from .dlms.client import (  # noqa: PLC0415
-        DlmsClient,
-        RegisterReference,
-        RegisterValue,
-    )
+    # The client is loaded when a polled meter is probed, not with the config flow (import time),
+    # and in the import executor, out of the event loop.
+    await hass.async_add_import_executor_job(load_client)
+    from .dlms.client import DlmsClient, RegisterReference, RegisterValue  # noqa: PLC0415
 
     names = await async_object_names(hass)
     timeouts: dict[str, Any] = {"response_timeout": PROBE_RESPONSE_TIMEOUT, "max_retries": PROBE_MAX_RETRIES}
