@@ -251,11 +251,14 @@ class _Session:
             chunk = max(1, int(baud / 10 * _PACING_INTERVAL))
             start = self._loop.time()
             for offset in range(0, len(data), chunk):
-                await self.port.write(data[offset : offset + chunk])
-                due = start + self.faults.transmission_time(offset + chunk)
+                piece = data[offset : offset + chunk]
+                # A byte reaches the peer when its stop bit has gone out: write each chunk at the end
+                # of its wire time, the last one included, so a reply is never early.
+                due = start + self.faults.transmission_time(offset + len(piece))
                 delay = due - self._loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                await self.port.write(piece)
 
     async def push(self, frames: list[bytes]) -> None:
         """Send one pushed telegram, frame by frame."""
