@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,17 @@ def _machine() -> str:
     )
 
 
+def _ha_event_loop() -> list[str]:
+    """The event-loop figures per push telegram, from a pytest run of benchmarks/ha_event_loop.py."""
+    module = Path(__file__).with_name("ha_event_loop.py")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", str(module)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    lines = [line for line in done.stdout.splitlines() if line.startswith("HA event loop")]
+    if done.returncode != 0 or not lines:
+        return [f"HA event loop: the benchmark failed (exit {done.returncode}): {done.stdout[-500:]}"]
+    return lines
+
+
 def main() -> None:
     """Run every section and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -43,7 +55,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5, help="back-to-back runs per sample")
     parser.add_argument("--polls", type=int, default=8)
     parser.add_argument("--imports", type=int, default=7, help="cold processes for the import time")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["push", "floors", "poll", "import"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["push", "floors", "poll", "import", "ha"])
     args = parser.parse_args()
 
     site = os.environ.get("DLMS_BENCH_SITE")
@@ -74,6 +86,9 @@ def main() -> None:
     if "import" not in args.skip:
         print()
         print("\n".join(bench_import.run(CACHE, args.imports)))
+    if "ha" not in args.skip:
+        print()
+        print("\n".join(_ha_event_loop()))
     print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
 
 
