@@ -45,6 +45,8 @@ from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
+from .meter_state import CLOCK, AttributeKey, watched_attributes
+from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
 
@@ -209,6 +211,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
         super().__init__(hass, entry, timedelta(seconds=interval))
         self.client: DlmsClient | None = None
         self._classes: dict[ObisCode, int] = {}
+        #: Every object the association lists, with its class (the actions and control entities use it).
+        self.object_classes: dict[ObisCode, int] = {}
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
 
@@ -249,6 +253,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
         for entry in entries:
+            self.object_classes[entry.obis] = entry.class_id
             if entry.class_id in VALUE_CLASSES:
                 self._classes[entry.obis] = entry.class_id
                 self.available_objects.setdefault(entry.obis, None)
@@ -277,10 +282,45 @@ class DlmsPollCoordinator(DlmsCoordinator):
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
             readings[obis] = reading
             self.available_objects[obis] = reading
+        attributes, drift = await self._read_watched(wanted)
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.frames += 1
         self.link_statistics.invocation_counter = self.counters.client_counter
-        return MeterSnapshot(readings, timestamp=self.link_statistics.last_update)
+        return MeterSnapshot(
+            readings, timestamp=self.link_statistics.last_update, attributes=attributes, clock_drift=drift
+        )
+
+    async def _read_watched(self, selected: list[ObisCode]) -> tuple[dict[AttributeKey, Data], float | None]:
+        """The clock, disconnectors and capture times (one request), and the clock's drift.
+
+        The drift compares the meter's time with the middle of the exchange, so the round trip
+        does not count as drift.
+        """
+        assert self.client is not None
+        watched = watched_attributes(self.object_classes, selected)
+        if not watched:
+            return {}, None
+        before = dt_util.utcnow()
+        try:
+            results = await self.client.get_many(
+                [(obis, class_id, attribute) for obis, class_id, attribute in watched]
+            )
+        except DlmsError as err:
+            raise self._update_failed(err) from err
+        middle = before + (dt_util.utcnow() - before) / 2
+        attributes = {
+            (obis, attribute): result
+            for (obis, _, attribute), result in zip(watched, results, strict=True)
+            if isinstance(result, Data)
+        }
+        drift: float | None = None
+        clock = attributes.get((CLOCK, 2))
+        if clock is not None:
+            try:
+                drift = clock_drift(meter_time(clock, dt_util.get_default_time_zone()), middle)
+            except DlmsError as err:
+                LOGGER.debug("The clock of %s shows no usable time: %s", self._entry_title, err)
+        return attributes, drift
 
     def _object_refused(self, obis: ObisCode, error: DlmsError) -> None:
         # Logged once when the meter stops serving an object, not at every poll.

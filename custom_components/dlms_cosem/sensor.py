@@ -22,6 +22,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_OBJECTS
+from .control_sensors import control_sensors
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity
@@ -122,6 +123,7 @@ async def async_setup_entry(
             continue
         entities.append(DlmsCosemSensor(entry, obis, describe(obis, reading.unit if reading else None)))
     entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
+    entities.extend(control_sensors(entry))
     async_add_entities(entities)
     if not waiting:
         return
