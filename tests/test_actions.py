@@ -405,3 +405,22 @@ async def test_a_refused_switching_raises_a_repair_issue_that_clears(
     await hass.services.async_call("switch", "turn_off", {"entity_id": switch_id}, blocking=True)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     assert state(hass, switch_id) == "off"
+
+
+async def test_an_extended_register_carries_its_capture_time(
+    hass: HomeAssistant, meter: tuple[SimulatedMeter, int]
+) -> None:
+    _, port = meter
+    await set_up(hass, entry_for(port))
+    demand = hass.states.get(entity(hass, "sensor", "1.0.1.5.0.255"))  # last average demand, class 4
+    assert demand is not None
+    assert float(demand.state) > 0
+    captured = demand.attributes["capture_time"]
+    assert isinstance(captured, datetime)
+    assert captured.utcoffset() == timedelta(hours=1)  # as the meter shows it
+    assert timedelta(0) <= datetime.now(UTC) - captured < timedelta(minutes=15)
+    assert (captured.minute % 15, captured.second) == (0, 0)  # the end of a demand period
+    # A register without a capture time has no such attribute.
+    voltage = hass.states.get(entity(hass, "sensor", "1.0.32.7.0.255"))
+    assert voltage is not None
+    assert "capture_time" not in voltage.attributes

@@ -72,6 +72,14 @@ def watched_attributes(
     return watched
 
 
+def capture_time(
+    attributes: Mapping[AttributeKey, Data], classes: Mapping[ObisCode, int], obis: ObisCode
+) -> Data | None:
+    """The capture time of an extended or demand register, as the last poll read it."""
+    attribute = CAPTURE_TIME.get(classes.get(obis, 0))
+    return None if attribute is None else attributes.get((obis, attribute))
+
+
 def disconnect_controls(classes: Mapping[ObisCode, int]) -> list[ObisCode]:
     """The disconnect control objects the association lists."""
     return [obis for obis, class_id in classes.items() if class_id == DISCONNECT_CONTROL_CLASS_ID]
