@@ -165,6 +165,8 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         assert PLACEHOLDER.findall(names[key]["name"]) == ["phase"], key
     assert PLACEHOLDER.findall(names["obis_generic"]["name"]) == ["obis"]
     assert PLACEHOLDER.findall(names["push_value"]["name"]) == ["position", "count"]
+    for key in ("event_counter", "event_code", "error_register", "alarm_register"):
+        assert PLACEHOLDER.findall(names[key]["name"]) == ["number"], key
     unplaced = CATALOG_TRANSLATION_KEYS - {
         "energy_import_tariff",
         "energy_export_tariff",
@@ -175,6 +177,10 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         "power_factor_phase",
         "obis_generic",
         "push_value",
+        "event_counter",
+        "event_code",
+        "error_register",
+        "alarm_register",
     }
     for key in unplaced:
         assert not PLACEHOLDER.findall(names[key]["name"]), key
