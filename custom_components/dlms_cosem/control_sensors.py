@@ -1,4 +1,4 @@
-"""Sensors of a polled meter's own state: the clock's drift and the disconnector's output and control state.
+"""Sensors of a polled meter's own state: clock drift, disconnector, limiter thresholds.
 
 They read what the coordinator's poll keeps beside the values (:mod:`.meter_state`), so they exist
 only for objects the association lists.
@@ -17,9 +17,29 @@ from homeassistant.components.sensor import (
 from homeassistant.const import EntityCategory, UnitOfTime
 
 from .dlms.obis import ObisCode
+from .dlms.units import ScalerUnit
 from .entity import DlmsCosemEntity
-from .meter_state import CLOCK, CLOCK_CLASS_ID, ControlState, control_state, disconnect_controls, output_state
+from .meter_state import (
+    CLOCK,
+    CLOCK_CLASS_ID,
+    THRESHOLDS,
+    ControlState,
+    control_state,
+    disconnect_controls,
+    limiters,
+    output_state,
+    threshold,
+)
 from .models import DlmsCosemConfigEntry, MeterSnapshot
+from .obis_catalog import ha_unit
+
+#: Device classes of the units a limiter's thresholds may come in (those Home Assistant converts).
+_THRESHOLD_DEVICE_CLASSES = {
+    "W": SensorDeviceClass.POWER,
+    "VA": SensorDeviceClass.APPARENT_POWER,
+    "A": SensorDeviceClass.CURRENT,
+    "V": SensorDeviceClass.VOLTAGE,
+}
 
 CLOCK_DRIFT = SensorEntityDescription(
     key="clock_drift",
@@ -43,11 +63,12 @@ DISCONNECTOR_CONTROL_STATE = SensorEntityDescription(
     device_class=SensorDeviceClass.ENUM,
     options=[state.value for state in ControlState],
 )
+LIMITER_THRESHOLD_KEYS = {name: f"limiter_threshold_{name}" for name in THRESHOLDS}
 #: The translation keys of these sensors (names and enum states in strings.json).
 CONTROL_SENSOR_KEYS = frozenset(
     str(description.translation_key)
     for description in (CLOCK_DRIFT, DISCONNECTOR_OUTPUT, DISCONNECTOR_CONTROL_STATE)
-)
+) | frozenset(LIMITER_THRESHOLD_KEYS.values())
 
 
 def control_sensors(entry: DlmsCosemConfigEntry) -> list[SensorEntity]:
@@ -59,6 +80,11 @@ def control_sensors(entry: DlmsCosemConfigEntry) -> list[SensorEntity]:
     for obis in disconnect_controls(classes):
         entities.append(DisconnectorSensor(entry, obis, DISCONNECTOR_OUTPUT))
         entities.append(DisconnectorSensor(entry, obis, DISCONNECTOR_CONTROL_STATE))
+    units: dict[ObisCode, ScalerUnit | None] = getattr(entry.runtime_data.coordinator, "limiter_units", {})
+    for obis in limiters(classes):
+        scaler_unit = units.get(obis)
+        for name, attribute in THRESHOLDS.items():
+            entities.append(LimiterThresholdSensor(entry, obis, name, attribute, scaler_unit))
     return entities
 
 
@@ -114,3 +140,46 @@ class DisconnectorSensor(DlmsCosemEntity, SensorEntity):
     @override
     def native_value(self) -> str | None:
         return self._state()
+
+
+class LimiterThresholdSensor(DlmsCosemEntity, SensorEntity):
+    """A limiter threshold (active, normal or emergency), in the unit of the value it limits."""
+
+    def __init__(
+        self,
+        entry: DlmsCosemConfigEntry,
+        obis: ObisCode,
+        name: str,
+        attribute: int,
+        scaler_unit: ScalerUnit | None,
+    ) -> None:
+        key = LIMITER_THRESHOLD_KEYS[name]
+        super().__init__(entry, f"{obis}_{key}")
+        unit = ha_unit(scaler_unit.symbol) if scaler_unit is not None else None
+        self.entity_description = SensorEntityDescription(
+            key=key,
+            translation_key=key,
+            device_class=_THRESHOLD_DEVICE_CLASSES.get(unit or ""),
+            native_unit_of_measurement=unit,
+            entity_category=EntityCategory.DIAGNOSTIC,
+        )
+        self._obis = obis
+        self._attribute = attribute
+        self._scaler_unit = scaler_unit
+
+    def _value(self) -> int | float | None:
+        snapshot: MeterSnapshot | None = self.coordinator.data
+        raw = None if snapshot is None else threshold(snapshot.attributes, self._obis, self._attribute)
+        if raw is None or self._scaler_unit is None:
+            return raw
+        return self._scaler_unit.scale(raw)
+
+    @property
+    @override
+    def available(self) -> bool:
+        return super().available and self._value() is not None
+
+    @property
+    @override
+    def native_value(self) -> int | float | None:
+        return self._value()

@@ -45,7 +45,8 @@ from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
-from .meter_state import CLOCK, AttributeKey, watched_attributes
+from .dlms.units import ScalerUnit
+from .meter_state import CLOCK, AttributeKey, limiter_scalers, watched_attributes
 from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
@@ -213,6 +214,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
         self._classes: dict[ObisCode, int] = {}
         #: Every object the association lists, with its class (the actions and control entities use it).
         self.object_classes: dict[ObisCode, int] = {}
+        #: The scaler_unit of the value each limiter monitors (its thresholds' unit), read at setup.
+        self.limiter_units: dict[ObisCode, ScalerUnit | None] = {}
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
 
@@ -237,9 +240,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
             listed = {entry.obis for entry in entries}
             wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
             identity = await self.client.get_many([(obis, 1, 2) for obis in wanted])
+            self._learn_objects(entries)
+            self.limiter_units = await limiter_scalers(self.client, self.object_classes)
         except DlmsError as err:
             raise self._update_failed(err) from err
-        self._learn_objects(entries)
         texts: dict[ObisCode, str] = {}
         for obis, item in zip(wanted, identity, strict=True):
             value = plain_value(item) if isinstance(item, Data) else None

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .dlms.axdr import Data, DataTag
+from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
+from .dlms.units import ScalerUnit
+
+if TYPE_CHECKING:
+    from .dlms.client import DlmsClient
 
 #: The meter's clock (class 8); attribute 2 is its time.
 CLOCK: Final = ObisCode(0, 0, 1, 0, 0, 255)
@@ -26,6 +31,13 @@ CONTROL_STATE: Final = 3
 CONTROL_MODE: Final = 4
 REMOTE_DISCONNECT: Final = 1
 REMOTE_RECONNECT: Final = 2
+
+#: Limiter (class 71): monitored_value (2) and the thresholds active (3), normal (4), emergency (5).
+LIMITER_CLASS_ID: Final = 71
+MONITORED_VALUE: Final = 2
+THRESHOLDS: Final = {"active": 3, "normal": 4, "emergency": 5}
+#: The attribute holding scaler_unit, for the classes a limiter may monitor.
+_SCALER_UNIT: Final = {3: 3, 4: 3, 5: 4}
 
 #: capture_time of an Extended Register (class 4) and a Demand Register (class 5).
 CAPTURE_TIME: Final = {4: 5, 5: 6}
@@ -65,6 +77,8 @@ def watched_attributes(
             watched.extend(
                 (obis, class_id, attribute) for attribute in (OUTPUT_STATE, CONTROL_STATE, CONTROL_MODE)
             )
+    for obis in limiters(classes):
+        watched.extend((obis, LIMITER_CLASS_ID, attribute) for attribute in THRESHOLDS.values())
     for obis in selected:
         kind = classes.get(obis)
         if kind is not None and kind in CAPTURE_TIME:
@@ -99,3 +113,61 @@ def control_state(attributes: Mapping[AttributeKey, Data], obis: ObisCode) -> Co
     if data is None or isinstance(data.value, bool) or not isinstance(data.value, int):
         return None
     return _CONTROL_STATES.get(data.value)
+
+
+def limiters(classes: Mapping[ObisCode, int]) -> list[ObisCode]:
+    """The limiters the association lists."""
+    return [obis for obis, class_id in classes.items() if class_id == LIMITER_CLASS_ID]
+
+
+def _monitored(data: Data) -> tuple[int, ObisCode, int] | None:
+    """A limiter's monitored_value {class_id, logical_name, attribute_index}; None when malformed."""
+    if data.tag is not DataTag.STRUCTURE or not isinstance(data.value, tuple) or len(data.value) != 3:
+        return None
+    class_id, name, attribute = (item.value for item in data.value)
+    if not isinstance(class_id, int) or not isinstance(name, bytes) or not isinstance(attribute, int):
+        return None
+    try:
+        return class_id, ObisCode.from_bytes(name), attribute
+    except DlmsError:
+        return None
+
+
+async def limiter_scalers(
+    client: DlmsClient, classes: Mapping[ObisCode, int]
+) -> dict[ObisCode, ScalerUnit | None]:
+    """The scaler_unit of the value each limiter monitors: its thresholds are in that value's terms.
+
+    Read once at setup (two requests when the meter lists a limiter); ``None`` when the monitored
+    value has no scaler_unit or the meter does not say, and the thresholds are then shown unscaled.
+    """
+    found = limiters(classes)
+    if not found:
+        return {}
+    monitored = await client.get_many([(obis, LIMITER_CLASS_ID, MONITORED_VALUE) for obis in found])
+    scaled: dict[ObisCode, tuple[ObisCode, int]] = {}
+    for obis, value in zip(found, monitored, strict=True):
+        target = _monitored(value) if isinstance(value, Data) else None
+        if target is not None and target[0] in _SCALER_UNIT:
+            scaled[obis] = (target[1], target[0])
+    units: dict[ObisCode, ScalerUnit | None] = dict.fromkeys(found)
+    if not scaled:
+        return units
+    answers = await client.get_many(
+        [(name, class_id, _SCALER_UNIT[class_id]) for name, class_id in scaled.values()]
+    )
+    for obis, answer in zip(scaled, answers, strict=True):
+        if isinstance(answer, Data):
+            try:
+                units[obis] = ScalerUnit.from_data(answer)
+            except DlmsError:
+                units[obis] = None
+    return units
+
+
+def threshold(attributes: Mapping[AttributeKey, Data], obis: ObisCode, attribute: int) -> int | float | None:
+    """A limiter threshold as read (unscaled); None when not read or not a number."""
+    data = attributes.get((obis, attribute))
+    if data is None or isinstance(data.value, bool) or not isinstance(data.value, int | float):
+        return None
+    return data.value
