@@ -46,7 +46,7 @@ from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.units import ScalerUnit
-from .meter_state import CLOCK, AttributeKey, limiter_scalers, watched_attributes
+from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
@@ -54,6 +54,7 @@ from .positions import keyed_objects
 if TYPE_CHECKING:
     # The client is imported by the polled coordinator when it runs: push-only setups never load it.
     from .dlms.client import DlmsClient
+    from .dlms.client.client import ItemError
     from .dlms.client.objects import ObjectListEntry
 
 STORAGE_VERSION = 1
@@ -269,10 +270,16 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
         wanted = [obis for obis in self.selected_objects if obis in self._classes]
         refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
+        # The clock, disconnectors and capture times go in the same request as the values.
+        watched = watched_attributes(self.object_classes, wanted)
+        before = dt_util.utcnow()
         try:
-            results = await self.client.read_registers(refs) if refs else []
+            results, extras = (
+                await self.client.read_registers_and(refs, watched) if refs or watched else ([], [])
+            )
         except DlmsError as err:
             raise self._update_failed(err) from err
+        middle = before + (dt_util.utcnow() - before) / 2
         self._security_succeeded()
         readings: dict[ObisCode, MeterReading] = {}
         for obis, result in zip(wanted, results, strict=True):
@@ -286,7 +293,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
             readings[obis] = reading
             self.available_objects[obis] = reading
-        attributes, drift = await self._read_watched(wanted)
+        attributes, drift = self._watched(watched, extras, middle)
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.frames += 1
         self.link_statistics.invocation_counter = self.counters.client_counter
@@ -294,24 +301,14 @@ class DlmsPollCoordinator(DlmsCoordinator):
             readings, timestamp=self.link_statistics.last_update, attributes=attributes, clock_drift=drift
         )
 
-    async def _read_watched(self, selected: list[ObisCode]) -> tuple[dict[AttributeKey, Data], float | None]:
-        """The clock, disconnectors and capture times (one request), and the clock's drift.
+    def _watched(
+        self, watched: list[WatchedAttribute], results: list[Data | ItemError], middle: datetime
+    ) -> tuple[dict[AttributeKey, Data], float | None]:
+        """The watched attributes the meter gave, and the clock's drift.
 
         The drift compares the meter's time with the middle of the exchange, so the round trip
         does not count as drift.
         """
-        assert self.client is not None
-        watched = watched_attributes(self.object_classes, selected)
-        if not watched:
-            return {}, None
-        before = dt_util.utcnow()
-        try:
-            results = await self.client.get_many(
-                [(obis, class_id, attribute) for obis, class_id, attribute in watched]
-            )
-        except DlmsError as err:
-            raise self._update_failed(err) from err
-        middle = before + (dt_util.utcnow() - before) / 2
         attributes = {
             (obis, attribute): result
             for (obis, _, attribute), result in zip(watched, results, strict=True)
