@@ -35,6 +35,8 @@ from custom_components.dlms_cosem.dlms.simulator.disconnect_control import (
 from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 
+from .test_coordinator import push_entry, push_meter
+
 PASSWORD = "S3cr3tPw"
 OBJECTS = ["1.0.1.8.0.255", "1.0.32.7.0.255", "1.0.1.5.0.255"]
 
@@ -424,3 +426,26 @@ async def test_an_extended_register_carries_its_capture_time(
     voltage = hass.states.get(entity(hass, "sensor", "1.0.32.7.0.255"))
     assert voltage is not None
     assert "capture_time" not in voltage.attributes
+
+
+async def test_a_push_meter_has_no_actions_to_offer(hass: HomeAssistant) -> None:
+    server, port = await push_meter()
+    try:
+        entry = push_entry(port)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        for action, data in (
+            ("read", {"obis": "1.0.1.8.0.255"}),
+            ("set_clock", {"dry_run": True}),
+            ("execute", {"obis": str(DISCONNECT_CONTROL), "method": 1}),
+        ):
+            with pytest.raises(ServiceValidationError) as refused:
+                await call(hass, action, entry, **data)
+            assert refused.value.translation_key == "not_polled", action
+        assert (
+            er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_clock_drift") is None
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()
