@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.service import async_get_all_descriptions
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.dlms_cosem.const import (
@@ -449,3 +450,26 @@ async def test_a_push_meter_has_no_actions_to_offer(hass: HomeAssistant) -> None
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await server.close()
+
+
+async def test_home_assistant_describes_the_actions_from_services_yaml(
+    hass: HomeAssistant, meter: tuple[SimulatedMeter, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, port = meter
+    await set_up(hass, entry_for(port))
+    descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
+    assert set(descriptions) == {"read", "set_clock", "write", "execute"}
+    assert set(descriptions["read"]["fields"]) == {
+        "config_entry_id",
+        "obis",
+        "class_id",
+        "attribute",
+        "start",
+        "end",
+        "from_entry",
+        "to_entry",
+    }
+    assert descriptions["write"]["fields"]["type"]["selector"]["select"]["translation_key"] == "value_type"
+    assert descriptions["read"]["response"] == {"optional": False}
+    assert descriptions["set_clock"]["response"] == {"optional": True}
+    assert "services.yaml" not in caplog.text  # no schema error logged

@@ -21,7 +21,7 @@ from homeassistant.helpers import selector, service
 from homeassistant.util import dt as dt_util
 
 from .const import AUTH_HLS_GMAC, AUTH_LLS, CONF_ALLOW_CHANGES, CONF_AUTHENTICATION, DOMAIN, LOGGER
-from .coordinator import DlmsPollCoordinator
+from .coordinator import VALUE_CLASSES, DlmsPollCoordinator
 from .dlms.axdr import Data
 from .dlms.errors import DlmsError, EncodeError
 from .dlms.obis import ObisCode
@@ -232,14 +232,19 @@ async def _read_value(
     """One attribute; a register's value comes scaled, with its unit."""
     from .dlms.client import RegisterReference  # noqa: PLC0415 - loaded with the client
 
-    if class_id in (1, 3, 4, 5) and attribute == RegisterReference(obis, class_id).value_attribute:
+    if class_id in VALUE_CLASSES and attribute == RegisterReference(obis, class_id).value_attribute:
         (result,) = await client.read_registers([RegisterReference(obis, class_id)])
         if isinstance(result, DlmsError):
             raise result
-        numeric = isinstance(result.value, int | float) and not isinstance(result.value, bool)
+        scaled = result.value
+        shown: JsonValue = (
+            scaled
+            if isinstance(scaled, int | float) and not isinstance(scaled, bool)
+            else data_to_json(result.raw)
+        )
         return {
             "type": type_name(result.raw),
-            "value": result.value if numeric else data_to_json(result.raw),  # type: ignore[dict-item]
+            "value": shown,
             "raw": data_to_json(result.raw),
             "unit": result.unit,
         }

@@ -92,7 +92,11 @@ class DisconnectorSwitch(DlmsCosemEntity, SwitchEntity):
         assert isinstance(coordinator, DlmsPollCoordinator)
         client = coordinator.client
         if client is None:  # pragma: no cover - a polled entry's client exists once set up
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_polled")
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="not_polled",
+                translation_placeholders={"meter": self._entry.title},
+            )
         LOGGER.info("Remote %s of %s (%s) asked from Home Assistant", what, self._entry.title, self._obis)
         try:
             await client.action(self._obis, DISCONNECT_CONTROL_CLASS_ID, method, Data.integer(0))
