@@ -195,6 +195,10 @@ async def test_read_errors_are_translated_and_leave_the_meter_polled(
     with pytest.raises(ServiceValidationError) as half:
         await call(hass, "read", entry, obis="1.0.99.1.0.255", start=datetime.now(UTC))
     assert half.value.translation_key == "range_needs_both"
+    now = datetime.now(UTC)
+    with pytest.raises(ServiceValidationError) as both:
+        await call(hass, "read", entry, obis="1.0.99.1.0.255", start=now, end=now, from_entry=1)
+    assert both.value.translation_key == "range_or_entries"
 
     coordinator = entry.runtime_data.coordinator
     await coordinator.async_refresh()

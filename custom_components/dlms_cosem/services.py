@@ -202,6 +202,8 @@ async def _read(call: ServiceCall) -> ServiceResponse:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="selection_needs_profile")
     if selective and (start is None) != (end is None):
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="range_needs_both")
+    if start is not None and (first is not None or last is not None):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="range_or_entries")
     try:
         if class_id == PROFILE_GENERIC_CLASS_ID and attribute == PROFILE_BUFFER:
             if start is not None and end is not None:
