@@ -34,6 +34,7 @@ from custom_components.dlms_cosem import config_flow, probe
 from custom_components.dlms_cosem.config_flow import MANUAL_PORT, SECRET_UNCHANGED
 from custom_components.dlms_cosem.connection import stream_opener
 from custom_components.dlms_cosem.const import (
+    CONF_ALLOW_CHANGES,
     CONF_OBJECTS,
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
@@ -1164,8 +1165,9 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     )
     result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
     assert result["step_id"] == "init"
-    assert fields(result) == ["scan_interval", "objects"]
+    assert fields(result) == ["scan_interval", "objects", "allow_changes"]
     assert field_default(result, "scan_interval") == DEFAULT_SCAN_INTERVAL
+    assert field_default(result, "allow_changes") is False  # changes to the meter are off until asked for
     # The selection as the coordinator reads it; unreadable codes are dropped.
     assert field_default(result, "objects") == [ENERGY, "1.0.72.7.0.255"]
     assert selector_options(result, "objects") == [
@@ -1178,12 +1180,16 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     ]
     result = dict(
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {"scan_interval": 10, "objects": ["1.0.1.7.0.255"]}
+            result["flow_id"], {"scan_interval": 10, "objects": ["1.0.1.7.0.255"], "allow_changes": True}
         )
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_OBJECTS: ["1.0.1.7.0.255"], CONF_SCAN_INTERVAL: 10}
+    assert entry.options == {
+        CONF_OBJECTS: ["1.0.1.7.0.255"],
+        CONF_SCAN_INTERVAL: 10,
+        CONF_ALLOW_CHANGES: True,
+    }
     assert entry.state is ConfigEntryState.LOADED  # reloaded with them
 
 

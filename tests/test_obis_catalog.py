@@ -416,9 +416,40 @@ def test_catalog_translation_keys() -> None:
         "logical_device_name",
         "firmware_version",
         "list_identifier",
+        "event_counter",
+        "event_code",
+        "error_register",
+        "alarm_register",
         "obis_generic",
         "push_value",
     } == CATALOG_TRANSLATION_KEYS
+
+
+@pytest.mark.parametrize(
+    ("code", "key", "number", "state_class"),
+    [
+        ("0-0:96.15.0", "event_counter", "1", SensorStateClass.TOTAL_INCREASING),
+        ("0-0:96.15.9", "event_counter", "10", SensorStateClass.TOTAL_INCREASING),
+        ("0-0:96.11.2", "event_code", "3", None),
+        ("0-0:97.97.0", "error_register", "1", None),
+        ("0-0:97.98.0", "alarm_register", "1", None),
+        ("0-0:97.98.1", "alarm_register", "2", None),
+    ],
+)
+def test_event_counters_and_alarm_registers_are_diagnostic_numbers(
+    code: str, key: str, number: str, state_class: SensorStateClass | None
+) -> None:
+    description = describe(ObisCode.parse(code), None)
+    assert description.translation_key == key
+    assert description.translation_placeholders == {"number": number}
+    assert description.entity_category is EntityCategory.DIAGNOSTIC
+    assert description.state_class == state_class
+    assert description.device_class is None
+    assert description.native_unit_of_measurement is None
+    assert description.value_fn(reading(0x0000_0101)) == 257  # an alarm bitmap stays a number
+    assert description.value_fn(reading("x")) is None
+    # Alarm filters (E = 10..19) are settings, not alarms.
+    assert describe(ObisCode.parse("0-0:97.98.10"), None).translation_key == "obis_generic"
 
 
 def _catalog_codes() -> list[ObisCode]:

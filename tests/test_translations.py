@@ -7,7 +7,15 @@ from typing import Any
 
 import homeassistant
 import pytest
+import yaml
 
+from custom_components.dlms_cosem.control_sensors import (
+    CLOCK_DRIFT,
+    CONTROL_SENSOR_KEYS,
+    DISCONNECTOR_CONTROL_STATE,
+    DISCONNECTOR_OUTPUT,
+)
+from custom_components.dlms_cosem.meter_values import VALUE_TYPES
 from custom_components.dlms_cosem.obis_catalog import CATALOG_TRANSLATION_KEYS
 from custom_components.dlms_cosem.sensor import LINK_SENSORS
 
@@ -105,10 +113,42 @@ def test_translations_differ_from_english(language: str) -> None:
 def test_every_catalog_and_link_key_has_a_name() -> None:
     names = STRINGS["entity"]["sensor"]
     link_keys = {description.translation_key for description in LINK_SENSORS}
-    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys
+    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | CONTROL_SENSOR_KEYS
     for key in names:
         assert TRANSLATION_KEY.match(key), key
-        assert set(names[key]) == {"name"}
+        if key not in CONTROL_SENSOR_KEYS:
+            assert set(names[key]) == {"name"}
+
+
+def test_control_entities_name_their_states() -> None:
+    names = STRINGS["entity"]["sensor"]
+    assert set(names[str(CLOCK_DRIFT.translation_key)]) == {"name"}
+    for description in (DISCONNECTOR_OUTPUT, DISCONNECTOR_CONTROL_STATE):
+        key = str(description.translation_key)
+        assert set(names[key]) == {"name", "state"}, key
+        assert set(names[key]["state"]) == set(description.options or []), key
+        for state in names[key]["state"]:
+            assert TRANSLATION_KEY.match(state), state
+    assert set(STRINGS["entity"]["switch"]) == {"disconnector"}
+    assert "(" in STRINGS["entity"]["switch"]["disconnector"]["name"], "the name asks for confirmation"
+
+
+def test_the_actions_are_described_as_services_yaml_lists_them() -> None:
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
+    assert set(services) == {"read", "set_clock", "write", "execute"}
+    assert set(STRINGS["services"]) == set(services)
+    for name, spec in services.items():
+        described = STRINGS["services"][name]
+        assert described["name"], name
+        assert described["description"], name
+        assert set(described["fields"]) == set(spec["fields"]), name
+        for field in described["fields"].values():
+            assert set(field) == {"name", "description"}, name
+        for field in spec["fields"].values():
+            options = field["selector"].get("select", {}).get("options")
+            if options is not None:
+                assert options == list(VALUE_TYPES), name
+    assert set(STRINGS["selector"]["value_type"]["options"]) == set(VALUE_TYPES)
 
 
 def test_entity_name_placeholders_match_the_catalog() -> None:
@@ -125,6 +165,8 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         assert PLACEHOLDER.findall(names[key]["name"]) == ["phase"], key
     assert PLACEHOLDER.findall(names["obis_generic"]["name"]) == ["obis"]
     assert PLACEHOLDER.findall(names["push_value"]["name"]) == ["position", "count"]
+    for key in ("event_counter", "event_code", "error_register", "alarm_register"):
+        assert PLACEHOLDER.findall(names[key]["name"]) == ["number"], key
     unplaced = CATALOG_TRANSLATION_KEYS - {
         "energy_import_tariff",
         "energy_export_tariff",
@@ -135,6 +177,10 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         "power_factor_phase",
         "obis_generic",
         "push_value",
+        "event_counter",
+        "event_code",
+        "error_register",
+        "alarm_register",
     }
     for key in unplaced:
         assert not PLACEHOLDER.findall(names[key]["name"]), key
@@ -154,7 +200,11 @@ def test_icons_name_known_entities() -> None:
 
 def _steps() -> list[dict[str, Any]]:
     steps = list(STRINGS["config"]["step"].values()) + list(STRINGS["options"]["step"].values())
-    steps += [step for issue in STRINGS["issues"].values() for step in issue["fix_flow"]["step"].values()]
+    steps += [
+        step
+        for issue in STRINGS["issues"].values()
+        for step in issue.get("fix_flow", {}).get("step", {}).values()
+    ]
     return steps
 
 
@@ -240,12 +290,21 @@ def test_the_keys_the_flows_use() -> None:
         "reauth_successful",
         "unique_id_mismatch",
     }
-    assert set(STRINGS["options"]["step"]["init"]["data"]) == {"scan_interval", "objects", "push_timeout"}
+    assert set(STRINGS["options"]["step"]["init"]["data"]) == {
+        "scan_interval",
+        "objects",
+        "push_timeout",
+        "allow_changes",
+    }
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
     assert set(STRINGS["selector"]["security_suite"]["options"]) == {"0", "1", "2"}
-    assert set(STRINGS["issues"]) == {"decryption_failed", "key_suite_mismatch"}
+    assert set(STRINGS["issues"]) == {"decryption_failed", "key_suite_mismatch", "disconnector_refused"}
     for issue in STRINGS["issues"].values():
         assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
+    for name in ("decryption_failed", "key_suite_mismatch"):
+        issue = STRINGS["issues"][name]
         assert set(issue["fix_flow"]["step"]) == {"confirm"}
         assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])
+    refused = STRINGS["issues"]["disconnector_refused"]["description"]
+    assert set(PLACEHOLDER.findall(refused)) == {"action", "error"}

@@ -35,6 +35,7 @@ from .const import (
     AUTH_LLS,
     AUTH_NONE,
     CONF_ADVANCED,
+    CONF_ALLOW_CHANGES,
     CONF_AUTHENTICATION,
     CONF_BAUDRATE,
     CONF_CONNECTION_TYPE,
@@ -511,6 +512,7 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                 options[CONF_PUSH_TIMEOUT] = int(user_input[CONF_PUSH_TIMEOUT])
             else:
                 options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
+                options[CONF_ALLOW_CHANGES] = bool(user_input.get(CONF_ALLOW_CHANGES, False))
             return self.async_create_entry(data=options)
 
         readings: dict[ObisCode, MeterReading | None] = {}
@@ -542,4 +544,7 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                 )
             ] = number_selector(1, 3600, "s")
         fields[probatio.Optional(CONF_OBJECTS, default=selected)] = objects_selector(choices)
+        if not push:
+            allowed = bool(entry.options.get(CONF_ALLOW_CHANGES, False))
+            fields[probatio.Optional(CONF_ALLOW_CHANGES, default=allowed)] = BooleanSelector()
         return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

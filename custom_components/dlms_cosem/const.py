@@ -52,6 +52,8 @@ CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its t
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_OBJECTS: Final = "objects"
 CONF_PUSH_TIMEOUT: Final = "push_timeout"
+# Off unless the user turns it on: the write and execute actions and the disconnector switch need it.
+CONF_ALLOW_CHANGES: Final = "allow_changes"
 
 AUTH_NONE: Final = "none"
 AUTH_LLS: Final = "lls"

@@ -45,12 +45,16 @@ from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
+from .dlms.units import ScalerUnit
+from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
+from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
 
 if TYPE_CHECKING:
     # The client is imported by the polled coordinator when it runs: push-only setups never load it.
     from .dlms.client import DlmsClient
+    from .dlms.client.client import ItemError
     from .dlms.client.objects import ObjectListEntry
 
 STORAGE_VERSION = 1
@@ -209,6 +213,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
         super().__init__(hass, entry, timedelta(seconds=interval))
         self.client: DlmsClient | None = None
         self._classes: dict[ObisCode, int] = {}
+        #: Every object the association lists, with its class (the actions and control entities use it).
+        self.object_classes: dict[ObisCode, int] = {}
+        #: The scaler_unit of the value each limiter monitors (its thresholds' unit), read at setup.
+        self.limiter_units: dict[ObisCode, ScalerUnit | None] = {}
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
 
@@ -233,9 +241,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
             listed = {entry.obis for entry in entries}
             wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
             identity = await self.client.get_many([(obis, 1, 2) for obis in wanted])
+            self._learn_objects(entries)
+            self.limiter_units = await limiter_scalers(self.client, self.object_classes)
         except DlmsError as err:
             raise self._update_failed(err) from err
-        self._learn_objects(entries)
         texts: dict[ObisCode, str] = {}
         for obis, item in zip(wanted, identity, strict=True):
             value = plain_value(item) if isinstance(item, Data) else None
@@ -249,6 +258,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
         for entry in entries:
+            self.object_classes[entry.obis] = entry.class_id
             if entry.class_id in VALUE_CLASSES:
                 self._classes[entry.obis] = entry.class_id
                 self.available_objects.setdefault(entry.obis, None)
@@ -260,10 +270,16 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
         wanted = [obis for obis in self.selected_objects if obis in self._classes]
         refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
+        # The clock, disconnectors and capture times go in the same request as the values.
+        watched = watched_attributes(self.object_classes, wanted)
+        before = dt_util.utcnow()
         try:
-            results = await self.client.read_registers(refs) if refs else []
+            results, extras = (
+                await self.client.read_registers_and(refs, watched) if refs or watched else ([], [])
+            )
         except DlmsError as err:
             raise self._update_failed(err) from err
+        middle = before + (dt_util.utcnow() - before) / 2
         self._security_succeeded()
         readings: dict[ObisCode, MeterReading] = {}
         for obis, result in zip(wanted, results, strict=True):
@@ -277,10 +293,35 @@ class DlmsPollCoordinator(DlmsCoordinator):
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
             readings[obis] = reading
             self.available_objects[obis] = reading
+        attributes, drift = self._watched(watched, extras, middle)
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.frames += 1
         self.link_statistics.invocation_counter = self.counters.client_counter
-        return MeterSnapshot(readings, timestamp=self.link_statistics.last_update)
+        return MeterSnapshot(
+            readings, timestamp=self.link_statistics.last_update, attributes=attributes, clock_drift=drift
+        )
+
+    def _watched(
+        self, watched: list[WatchedAttribute], results: list[Data | ItemError], middle: datetime
+    ) -> tuple[dict[AttributeKey, Data], float | None]:
+        """The watched attributes the meter gave, and the clock's drift.
+
+        The drift compares the meter's time with the middle of the exchange, so the round trip
+        does not count as drift.
+        """
+        attributes = {
+            (obis, attribute): result
+            for (obis, _, attribute), result in zip(watched, results, strict=True)
+            if isinstance(result, Data)
+        }
+        drift: float | None = None
+        clock = attributes.get((CLOCK, 2))
+        if clock is not None:
+            try:
+                drift = clock_drift(meter_time(clock, dt_util.get_default_time_zone()), middle)
+            except DlmsError as err:
+                LOGGER.debug("The clock of %s shows no usable time: %s", self._entry_title, err)
+        return attributes, drift
 
     def _object_refused(self, obis: ObisCode, error: DlmsError) -> None:
         # Logged once when the meter stops serving an object, not at every poll.

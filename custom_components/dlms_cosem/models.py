@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .dlms.axdr import Data
 from .dlms.obis import ObisCode
 from .dlms.push import PushObject
 from .manufacturers import flag_id, flag_manufacturer
@@ -39,6 +40,10 @@ class MeterSnapshot:
 
     readings: dict[ObisCode, MeterReading]
     timestamp: datetime | None = None
+    attributes: dict[tuple[ObisCode, int], Data] = field(default_factory=dict)
+    """Other attributes a poll read (clock, disconnector, capture times), by logical name and attribute."""
+    clock_drift: float | None = None
+    """Seconds the meter's clock was ahead of Home Assistant's at this poll (negative: behind)."""
 
 
 @dataclass(slots=True)

@@ -274,7 +274,23 @@ def _text(translation_key: str) -> DlmsSensorEntityDescription:
     )
 
 
+def _diagnostic_number(
+    translation_key: str, state_class: SensorStateClass | None = None, **placeholders: str
+) -> DlmsSensorEntityDescription:
+    # Counters, event codes and alarm bitmaps: numbers without a unit, about the meter itself.
+    return DlmsSensorEntityDescription(
+        key=translation_key,
+        translation_key=translation_key,
+        translation_placeholders=placeholders or None,
+        state_class=state_class,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=numeric_value,
+    )
+
+
 _PHASES: Final = ("L1", "L2", "L3")
+#: Value group E of the numbered service objects (event counters, alarm registers, ...): 0..9.
+_INSTANCES: Final = range(10)
 _TARIFFS: Final = range(1, 10)
 
 _ELECTRICITY: Final[dict[tuple[int, int, int], DlmsSensorEntityDescription]] = {
@@ -365,6 +381,13 @@ _ABSTRACT: Final[dict[tuple[int, int, int], DlmsSensorEntityDescription]] = {
     (96, 1, 0): _text("serial_number"),
     (96, 1, 1): _text("equipment_identifier"),
     (42, 0, 0): _text("logical_device_name"),
+    **{
+        (96, 15, e): _diagnostic_number("event_counter", SensorStateClass.TOTAL_INCREASING, number=str(e + 1))
+        for e in _INSTANCES
+    },
+    **{(96, 11, e): _diagnostic_number("event_code", number=str(e + 1)) for e in _INSTANCES},
+    **{(97, 97, e): _diagnostic_number("error_register", number=str(e + 1)) for e in _INSTANCES},
+    **{(97, 98, e): _diagnostic_number("alarm_register", number=str(e + 1)) for e in _INSTANCES},
 }
 """Abstract objects (group A = 0), by groups C, D, E."""
 

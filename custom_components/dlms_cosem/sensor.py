@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, override
+from typing import Any, Final, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -22,9 +22,12 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_OBJECTS
+from .control_sensors import control_sensors
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity
+from .meter_state import capture_time
+from .meter_values import meter_time
 from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
 from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, ha_unit
 
@@ -122,6 +125,7 @@ async def async_setup_entry(
             continue
         entities.append(DlmsCosemSensor(entry, obis, describe(obis, reading.unit if reading else None)))
     entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
+    entities.extend(control_sensors(entry))
     async_add_entities(entities)
     if not waiting:
         return
@@ -172,6 +176,22 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
             return None
         value = self.entity_description.value_fn(reading)
         return self._in_native_unit(value, reading.unit)
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """An extended or demand register's capture time: when the meter took the value."""
+        snapshot: MeterSnapshot | None = self.coordinator.data
+        classes = getattr(self.coordinator, "object_classes", None)
+        if snapshot is None or not isinstance(classes, dict):
+            return None
+        captured = capture_time(snapshot.attributes, classes, self._obis)
+        if captured is None:
+            return None
+        try:
+            return {"capture_time": meter_time(captured, dt_util.get_default_time_zone())}
+        except DecodeError:
+            return None  # not set yet (all fields unspecified) or no date-time
 
     def _in_native_unit(self, value: StateType | datetime, symbol: str | None) -> StateType | datetime:
         """The value in the unit the entity was set up with.

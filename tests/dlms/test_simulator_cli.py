@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import time
 import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,8 @@ from custom_components.dlms_cosem.dlms.apdu import (
     InitiateRequest,
     decode_apdu,
 )
-from custom_components.dlms_cosem.dlms.axdr import Data
+from custom_components.dlms_cosem.dlms.axdr import Data, datetime_from_data
+from custom_components.dlms_cosem.dlms.client import ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.hdlc import (
     Control,
     HdlcFrame,
@@ -38,9 +41,12 @@ from custom_components.dlms_cosem.dlms.hdlc import (
     client_address,
     server_address,
 )
+from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator import cli
 from custom_components.dlms_cosem.dlms.simulator.model import SERIAL_NUMBER
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_telegrams
+from custom_components.dlms_cosem.dlms.transport.streams import TcpEndpoint
+from custom_components.dlms_cosem.dlms.transport.wrapper import WrapperTransport
 from custom_components.dlms_cosem.dlms.wrapper import WrapperFramer, WrapperPdu
 
 REPO = Path(__file__).resolve().parents[2]
@@ -216,3 +222,33 @@ def test_port_in_use_exits_1() -> None:
     assert code == 1
     assert stdout == ""
     assert "cannot listen" in stderr
+
+
+def test_load_management_objects_and_a_clock_offset() -> None:
+    async def read(port: int) -> tuple[Data | Exception, ...]:
+        transport = WrapperTransport(TcpEndpoint("127.0.0.1", port), client_wport=16, server_wport=1)
+        async with DlmsClient(transport, ClientSettings()) as client:
+            return tuple(
+                await client.get_many(
+                    [
+                        (ObisCode(0, 0, 1, 0, 0, 255), 8, 2),
+                        (ObisCode(0, 0, 17, 0, 0, 255), 71, 4),
+                        (ObisCode(0, 0, 97, 98, 0, 255), 1, 2),
+                    ]
+                )
+            )
+
+    with simulator("--tcp", "127.0.0.1:0", "--load-management", "--clock-offset", "-450") as (
+        process,
+        address,
+    ):
+        clock, threshold, alarms = asyncio.run(read(int(address.rsplit(":", 1)[1])))
+        assert stop(process)[0] == 0
+    assert isinstance(clock, Data)
+    found = datetime_from_data(clock)
+    assert found is not None
+    shown = found.to_datetime()
+    assert shown is not None
+    assert -455 < (shown - datetime.now(UTC)).total_seconds() < -440
+    assert threshold == Data.double_long_unsigned(17_250)
+    assert alarms == Data.double_long_unsigned(0)

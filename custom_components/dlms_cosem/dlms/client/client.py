@@ -317,6 +317,16 @@ class DlmsClient:
         scaler_unit is read once per register (in the same request as the first value) and cached,
         so later polls of N registers are one request. Each register gets its value or its error.
         """
+        values, _ = await self.read_registers_and(registers, ())
+        return values
+
+    async def read_registers_and(
+        self, registers: Sequence[ObisCode | str | RegisterReference], attributes: Sequence[AttributeRef]
+    ) -> tuple[list[RegisterValue | DlmsError], list[Data | ItemError]]:
+        """:meth:`read_registers` plus other attributes in the same request (a poll's clock, states).
+
+        The attributes come back as :meth:`get_many` gives them: per attribute a value or its error.
+        """
         refs = [
             ref if isinstance(ref, RegisterReference) else RegisterReference(as_obis(ref))
             for ref in registers
@@ -330,7 +340,9 @@ class DlmsClient:
             if wanted and scaler_attribute is not None:
                 plan.append(AttributeReference(ref.obis, ref.class_id, scaler_attribute).descriptor())
             wants_scaler.append(wanted)
-        results = iter(await self._get_items(plan))
+        plan.extend(_reference(ref) for ref in attributes)
+        answers = await self._get_items(plan)
+        results = iter(answers[: len(answers) - len(attributes)])
         values: list[RegisterValue | DlmsError] = []
         for ref, wanted in zip(refs, wants_scaler, strict=True):
             value = next(results)
@@ -350,7 +362,7 @@ class DlmsClient:
                     values.append(DecodeError(f"{ref.obis} scaler_unit: {exc}"))
                     continue
             values.append(register_value(ref.obis, value, self._scaler_units.get(key)))
-        return values
+        return values, answers[len(answers) - len(attributes) :]
 
     async def read_profile(
         self,

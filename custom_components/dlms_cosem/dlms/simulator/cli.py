@@ -14,7 +14,7 @@ import json
 import logging
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from ..apdu import AuthenticationMechanism
@@ -23,6 +23,7 @@ from ..hdlc import HdlcParameters, server_address
 from ..hdlc.address import HdlcAddress
 from ..security import SecurityKeys, parse_key
 from .faults import FaultInjector
+from .load_management import add_load_management
 from .model import MeterSecurity, SimulatedMeter, default_system_title
 from .push import PushFraming, PushSettings
 from .runner import RunnerSettings, SimulatorServer, Transport
@@ -135,6 +136,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-public", action="store_true", help="refuse associations without authentication")
     parser.add_argument("--serial", default="12345678", help="serial number (also names the device)")
+    parser.add_argument(
+        "--load-management", action="store_true", help="add a limiter, a demand register and alarm objects"
+    )
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="start the meter clock this far off",
+    )
     parser.add_argument("--system-title", type=_system_title, help="server system title, 16 hex digits")
     parser.add_argument(
         "--server-address",
@@ -264,6 +275,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     meter = SimulatedMeter(
         lambda: datetime.now(UTC), serial=args.serial, security=security, utc_offset_minutes=args.utc_offset
     )
+    meter.clock.offset = timedelta(seconds=args.clock_offset)
+    if args.load_management:
+        add_load_management(meter)
     faults = FaultInjector(
         seed=args.seed,
         corrupt_probability=args.corrupt_probability,

@@ -35,6 +35,7 @@ from .access import (
     MethodAccess,
     RequestContext,
 )
+from .disconnect_control import DisconnectControl
 from .electricity import (
     REFERENCE_INSTANT,
     Electricity,
@@ -224,6 +225,7 @@ class SimulatedMeter:
                 public=False,
             )
         )
+        self.add(DisconnectControl())
 
 
 def _phase_curve(curve: Callable[[int, int], float], phase: int) -> Callable[[int], float]:
@@ -263,6 +265,7 @@ __all__ = [
     "Clock",
     "CosemObject",
     "DataObject",
+    "DisconnectControl",
     "Electricity",
     "ExtendedRegister",
     "MeterSecurity",
