@@ -218,9 +218,16 @@ def fuzz_telegram(data: bytes) -> None:
     keys = seeds.keys[len(data) % len(seeds.keys)] if data and data[0] & 1 else None
     decoder = TelegramDecoder(keys)
     cut = len(data) // 3
+    failure: DlmsError | None = None
+    decoded = False
     for event in (*decoder.feed(data[:cut]), *decoder.feed(data[cut:]), *decoder.flush()):
         if isinstance(event, Telegram):
             _push_values(event)
+            decoded = True
+        else:
+            failure = failure or event.error
+    if failure is not None and not decoded:
+        raise failure  # counted with the stack's errors (the decoder reports, never raises)
 
 
 def fuzz_iec62056_21(data: bytes) -> None:
