@@ -230,6 +230,43 @@ def fuzz_telegram(data: bytes) -> None:
         raise failure  # counted with the stack's errors (the decoder reports, never raises)
 
 
+# What one long-lived decoder may hold between telegrams: a bare APDU being collected plus a partial
+# frame in each framer (the wrapper's is the largest, a 64 KiB APDU), with room for the last chunk.
+_STREAM_HELD_BOUND = 4 * (65_536 + 16_384)
+_STREAM_FLUSH_EVERY = 8  # inputs between two quiet gaps on the simulated line
+
+
+class _Stream:
+    """One decoder for the whole run, as a listener keeps one for years: what it holds stays bounded."""
+
+    def __init__(self) -> None:
+        self._decoder: TelegramDecoder | None = None
+        self._fed = 0
+
+    def __call__(self, data: bytes) -> None:
+        if self._decoder is None:
+            seeds = load_seeds()
+            self._decoder = TelegramDecoder(seeds.keys[0])
+        decoder = self._decoder
+        self._fed += 1
+        events = decoder.feed(data)
+        if self._fed % _STREAM_FLUSH_EVERY == 0:
+            events += decoder.flush()
+        failure: DlmsError | None = None
+        for event in events:
+            if isinstance(event, Telegram):
+                _push_values(event)
+            else:
+                failure = failure or event.error
+        # The bound is on the decoder's own buffers, which it does not expose.
+        framers = decoder._candidates
+        held = len(decoder._pending) + framers.hdlc.pending + framers.mbus.pending + framers.wrapper.pending
+        if held > _STREAM_HELD_BOUND:
+            raise AssertionError(f"a long-lived decoder holds {held} bytes")
+        if failure is not None:
+            raise failure  # counted with the stack's errors
+
+
 def fuzz_iec62056_21(data: bytes) -> None:
     """The IEC 62056-21 mode E opening: the identification line a meter answers the sign-on with."""
     opening = ModeEOpening()
@@ -308,6 +345,13 @@ def targets() -> dict[str, Target]:
         Target("ciphered", fuzz_ciphered, tuple(s.ciphered_apdus), description="ciphered APDU + decipher"),
         Target("push", fuzz_push, tuple(s.axdr), description="push object extraction and values"),
         Target("telegram", fuzz_telegram, tuple(s.streams), stream_size, "push decoder, bytes to values"),
+        Target(
+            "telegram-stream",
+            _Stream(),
+            tuple(s.streams),
+            stream_size,
+            "one long-lived push decoder fed every input (memory bound)",
+        ),
         Target("iec62056-21", fuzz_iec62056_21, _IEC_SEEDS, 512, "IEC 62056-21 mode E identification"),
     ]
     return {target.name: target for target in found}

@@ -45,6 +45,7 @@ def test_every_parser_has_a_target_with_seeds() -> None:
         "ciphered",
         "push",
         "telegram",
+        "telegram-stream",
         "iec62056-21",
     }
     for target in TARGETS.values():
