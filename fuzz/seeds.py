@@ -14,7 +14,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from custom_components.dlms_cosem.dlms.apdu import DataNotification, decode_apdu
+from custom_components.dlms_cosem.dlms.apdu import (
+    DataNotification,
+    GeneralBlockTransfer,
+    GeneralBlockTransferReassembler,
+    decode_apdu,
+)
+from custom_components.dlms_cosem.dlms.apdu.tags import XdlmsTag
 from custom_components.dlms_cosem.dlms.axdr.encode import encode_data
 from custom_components.dlms_cosem.dlms.errors import DlmsError
 from custom_components.dlms_cosem.dlms.hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
@@ -74,8 +80,11 @@ def _add(target: list[bytes], item: bytes) -> None:
         target.append(item)
 
 
-def _apdus_of(capture: Capture) -> list[bytes]:
-    """The APDUs (LLC removed, segments joined) of a capture, as its framing carries them."""
+def apdus_of(capture: Capture, *, join_blocks: bool = False) -> list[bytes]:
+    """The APDUs (LLC removed, segments joined) of a capture, as its framing carries them.
+
+    With ``join_blocks``, General Block Transfer blocks are joined into the APDU they carry.
+    """
     stream = b"".join(capture.frames)
     apdus: list[bytes] = []
     if capture.transport == "hdlc":
@@ -92,7 +101,18 @@ def _apdus_of(capture: Capture) -> list[bytes]:
                 apdus.append(apdu)
     else:
         apdus.append(stream)
-    return apdus
+    if not join_blocks:
+        return apdus
+    joined: list[bytes] = []
+    blocks = GeneralBlockTransferReassembler()
+    for apdu in apdus:
+        if apdu[0] != XdlmsTag.GENERAL_BLOCK_TRANSFER:
+            joined.append(apdu)
+            continue
+        whole_apdu = blocks.add(GeneralBlockTransfer.decode(apdu))
+        if whole_apdu is not None:
+            joined.append(whole_apdu)
+    return joined
 
 
 @cache
@@ -117,7 +137,7 @@ def load_seeds() -> Seeds:
                     _add(seeds.mbus_frames, frame)
             if capture.keys is not None and capture.keys not in seeds.keys:
                 seeds.keys.append(capture.keys)
-            for apdu in _apdus_of(capture):
+            for apdu in apdus_of(capture, join_blocks=True):
                 _add(seeds.wire_apdus, apdu)
                 if is_ciphered_tag(apdu[0]):
                     _add(seeds.ciphered_apdus, apdu)
