@@ -15,4 +15,8 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 # Every test's logs (the integration at DEBUG), output and diagnostics are scanned for keys and passwords.
-from tests.secret_scan import pytest_runtest_makereport, secret_scan  # noqa: E402, F401
+from tests.secret_scan import (  # noqa: E402, F401
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+    secret_scan,
+)
