@@ -69,7 +69,6 @@ _RESPONSE_DECODERS: dict[int, Callable[[bytes], object]] = {
 
 # HDLC: the frame format field (2 bytes) then addresses that end at a byte with the low bit set.
 _HDLC_FORMAT_SIZE = 2
-_HDLC_TYPE_3 = 0xA000
 _HDLC_LENGTH_MASK = 0x07FF
 _HDLC_MAX_ADDRESS_BYTES = 4
 _HDLC_FLAG = b"\x7e"
@@ -92,15 +91,15 @@ def _show(value: object) -> None:
         value.to_datetime()
 
 
-def _push_values(body_owner: Telegram) -> None:
-    content = body_owner.content
+def _push_values(telegram: Telegram) -> None:
+    content = telegram.content
     for obj in content.objects:
         _show(obj.value)
         _show(plain_value(obj.data))
         obj.unit  # noqa: B018 - the unit is worked out on first use
     keyed_objects(content.objects)
-    if body_owner.timestamp is not None:
-        body_owner.timestamp.to_datetime()
+    if telegram.timestamp is not None:
+        telegram.timestamp.to_datetime()
 
 
 def fuzz_hdlc(data: bytes) -> None:
@@ -128,7 +127,7 @@ def _hdlc_wrap(body: bytes) -> bytes:
     length = len(header) + 2 + (len(information) + 2 if information else 0)
     if len(header) >= _HDLC_FORMAT_SIZE:
         frame_format = int.from_bytes(header[:2], "big") & ~_HDLC_LENGTH_MASK | length & _HDLC_LENGTH_MASK
-        header[:2] = (frame_format | _HDLC_TYPE_3 if header[0] & 0xF0 == 0xA0 else frame_format).to_bytes(2)
+        header[:2] = frame_format.to_bytes(2)  # the type and S bit stay as mutated
     inner = bytes(header) + (fcs_bytes(header) + information if information else b"")
     return _HDLC_FLAG + inner + fcs_bytes(inner) + _HDLC_FLAG
 
