@@ -12,3 +12,11 @@ import pytest
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let every test load custom integrations."""
+
+
+# Every test's logs (the integration at DEBUG), output and diagnostics are scanned for keys and passwords.
+from tests.secret_scan import (  # noqa: E402, F401
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+    secret_scan,
+)

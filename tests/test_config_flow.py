@@ -825,6 +825,8 @@ async def test_push_meter_is_configured_once(hass: HomeAssistant, socket_enabled
         (0x30, {"encryption_key": EK, "authentication_key": WRONG}, "wrong_key"),
         (0x20, {"encryption_key": WRONG}, "wrong_encryption_key"),
         (0x30, {}, "missing_key"),
+        # An authentication key for a meter whose telegrams are not authenticated.
+        (0x20, {"encryption_key": EK, "authentication_key": AK}, "not_authenticated"),
     ],
 )
 async def test_push_key_errors(hass: HomeAssistant, security: int, keys: dict[str, str], error: str) -> None:

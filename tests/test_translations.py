@@ -277,6 +277,7 @@ def test_the_keys_the_flows_use() -> None:
         "wrong_key",
         "wrong_encryption_key",
         "missing_key",
+        "not_authenticated",
         "association_rejected",
         "authentication_failed",
         "timeout",

@@ -34,6 +34,7 @@ from .dlms.errors import (
     MissingKeyError,
     PortUnavailableError,
     SecurityError,
+    UnauthenticatedTelegramError,
     WrongEncryptionKeyError,
 )
 from .dlms.listener import LinkStatus, ListenerEvent, PushListener
@@ -97,6 +98,7 @@ _REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
     (AuthenticationTagMismatchError, "wrong_key"),
     (WrongEncryptionKeyError, "wrong_encryption_key"),
     (MissingKeyError, "missing_key"),
+    (UnauthenticatedTelegramError, "not_authenticated"),
     # A pushed telegram of another suite than the key's length fits (a 16-byte key, suite 2 telegrams).
     (KeySuiteMismatchError, "key_length_suite"),
     (InvalidKeyError, "invalid_key"),

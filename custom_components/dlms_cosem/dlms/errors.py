@@ -63,6 +63,23 @@ class WrongEncryptionKeyError(DecryptionError):
         super().__init__(message)
 
 
+class UnauthenticatedTelegramError(SecurityError):
+    """An authentication key is configured but the telegram is not authenticated (a downgrade).
+
+    Without this check, anyone on the line could drop the tag and flip ciphertext bits (GCM's counter
+    mode is malleable) and the values would be shown unverified.
+    """
+
+    def __init__(
+        self,
+        message: str = (
+            "the telegram is not authenticated although an authentication key is configured "
+            "(tampered, or this meter does not authenticate: then leave the authentication key out)"
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
 class CommunicationError(DlmsError):
     """Talking to a meter failed; the association may be re-established and the request retried."""
 

@@ -17,7 +17,14 @@ from enum import StrEnum
 from .apdu import DataNotification, GeneralBlockTransfer, GeneralBlockTransferReassembler, decode_apdu
 from .apdu.tags import XdlmsTag
 from .cosem_datetime import CosemDateTime
-from .errors import DecodeError, DlmsError, MissingKeyError, SecurityError, WrongEncryptionKeyError
+from .errors import (
+    DecodeError,
+    DlmsError,
+    MissingKeyError,
+    SecurityError,
+    UnauthenticatedTelegramError,
+    WrongEncryptionKeyError,
+)
 from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
 from .hdlc.llc import LLC_COMMAND, LLC_HEADER_SIZE, LLC_RESPONSE
 from .list_identifiers import ListProfile
@@ -153,12 +160,18 @@ def _decode_push(
     """:func:`decode_push_apdu`, given the APDU's parse when finding its end already made one."""
     if not apdu:
         raise DecodeError("empty APDU")
+    # With an authentication key, only a telegram whose tag verified is believed (no downgrade).
+    authenticate = keys is not None and keys.authentication_key is not None
     if not is_ciphered_tag(apdu[0]):
+        if authenticate:
+            raise UnauthenticatedTelegramError
         notification = parsed if isinstance(parsed, DataNotification) else _as_notification(decode_apdu(apdu))
         return _telegram(framing, apdu, notification, known_profile=known_profile)
     ciphered = parsed if isinstance(parsed, CipheredApdu) else decode_ciphered_apdu(apdu)
     if keys is None or (keys.encryption_key is None and ciphered.control.encrypted):
         raise MissingKeyError("the telegram is encrypted: an encryption key is needed to read it")
+    if authenticate and not ciphered.control.authenticated:
+        raise UnauthenticatedTelegramError
     clear = unprotect(ciphered, keys)
     try:
         notification = _as_notification(decode_apdu(clear.plaintext))
