@@ -40,3 +40,18 @@ async def test_slow_telegrams_with_long_pauses_inside(tmp_path: Path) -> None:
     assert figures.pauses > 0
     assert figures.decoded_once == figures.intact == 4, figures.lines()
     assert (figures.missed, figures.duplicates, figures.invented, figures.stuck) == (0, 0, 0, 0)
+
+
+async def test_pauses_longer_than_the_quiet_gap_do_not_cut_a_telegram(tmp_path: Path) -> None:
+    """Regression: a pause inside a frame as long as the quiet gap made the listener drop the frame as cut.
+
+    The quiet gap is shortened here (50 ms) so pauses of one to two gaps take little time; the frame
+    is cut only after ``QUIET_GAPS_TO_CUT`` gaps of silence.
+    """
+    settings = TortureSettings(
+        telegrams=6, seed=9, min_gap=0.06, max_gap=0.11, max_chunks=3, close_probability=0.0, quiet_gap=0.05
+    )
+    figures = await run_torture(settings, tmp_path)
+    assert figures.pauses > 0
+    assert figures.decoded_once == figures.intact == 6, figures.lines()
+    assert sum(figures.failures.values()) == 0
