@@ -104,7 +104,7 @@ class TortureFigures:
         ]
 
 
-class _PtyLine:
+class PtyLine:
     """The meter's end of a pty, behind a stable symlink; ``replug`` is a new pty at the same path."""
 
     def __init__(self, link: Path) -> None:
@@ -122,6 +122,7 @@ class _PtyLine:
         temporary.replace(self.link)
 
     async def write(self, data: bytes) -> None:
+        """Send bytes to whoever has the pty open (waiting while its buffer is full)."""
         view = memoryview(data)
         while view:
             try:
@@ -132,12 +133,14 @@ class _PtyLine:
             view = view[written:]
 
     def close(self) -> None:
+        """Close both ends: the reader's next read fails, as when the cable is pulled."""
         for fd in (self.master, self.slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.master = self.slave = -1
 
     def replug(self) -> None:
+        """Pull the cable and plug it back: a new pty behind the same path."""
         self.close()
         self._open()
 
@@ -189,7 +192,7 @@ async def run_torture(settings: TortureSettings, directory: Path | None = None) 
     with contextlib.ExitStack() as stack:
         if directory is None:
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dlms-torture-")))
-        line = _PtyLine(directory / f"meter-{settings.framing}")
+        line = PtyLine(directory / f"meter-{settings.framing}")
         stack.callback(line.close)
         endpoint = SerialEndpoint(str(line.link), baudrate=115200, parity="N")
 
@@ -223,7 +226,7 @@ async def _send_all(  # noqa: PLR0917 - one run's state, passed once
     clock: SteppedClock,
     builder: PushBuilder,
     meter: SimulatedMeter,
-    line: _PtyLine,
+    line: PtyLine,
     watcher: _Watcher,
     figures: TortureFigures,
 ) -> None:
@@ -268,7 +271,7 @@ async def _send_all(  # noqa: PLR0917 - one run's state, passed once
 
 
 async def _write_in_chunks(
-    line: _PtyLine, data: bytes, settings: TortureSettings, rng: random.Random, figures: TortureFigures
+    line: PtyLine, data: bytes, settings: TortureSettings, rng: random.Random, figures: TortureFigures
 ) -> None:
     chunks = rng.randint(1, max(1, min(settings.max_chunks, len(data))))
     cuts = sorted(rng.sample(range(1, len(data)), chunks - 1)) if chunks > 1 else []
