@@ -68,9 +68,10 @@ OUTAGE_POLLS = 4
 #: Traced memory may grow this much after the warm-up (bytes): what a leak of one object per poll
 #: would exceed within hours, with room for caches that fill once and sampling noise.
 MEMORY_BOUND = 256 * 1024
-#: ...and this much per outage: each outage leaves about 30 KiB of exception tracebacks and frames
-#: behind that are not freed (measured, cause not found yet: docs/RELIABILITY.md, "Soak"). Without
-#: outages nothing grows (DLMS_SOAK_OUTAGE_MINUTES=100000).
+#: ...and this much per outage: each outage leaves exception tracebacks and frames behind that are not
+#: freed, about 12 KiB (30 KiB with the harness's asyncio debug mode, which records where every future
+#: was created); the cause is not found yet (docs/RELIABILITY.md, "Soak"). Without outages nothing
+#: grows (DLMS_SOAK_OUTAGE_MINUTES=100000).
 MEMORY_PER_OUTAGE = 48 * 1024
 RESPONSE_TIMEOUT = 0.2
 
@@ -295,9 +296,10 @@ async def test_soak(hass: HomeAssistant, tmp_path: Path, caplog: pytest.LogCaptu
     )
 
     assert wrong_values == 0
-    assert outages >= 2
+    assert outages == polls // every_outage
     assert failed_outside_outages == 0, "only polls inside outages fail"
-    assert 0 < failed_polls <= outages * OUTAGE_POLLS
+    assert (failed_polls > 0) == (outages > 0)
+    assert failed_polls <= outages * OUTAGE_POLLS
     assert all(log == (1, 1) for log in outage_logs), outage_logs
     others = [
         r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "dlms_cosem" in r.name
