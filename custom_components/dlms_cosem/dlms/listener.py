@@ -24,6 +24,9 @@ _LOGGER = logging.getLogger(__name__)
 type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter | None]]]
 
 READ_SIZE = 4096
+#: Quiet gaps in a row after which a frame that stopped half way counts as cut. Meters pause inside
+#: telegrams (up to about half a second); a shorter silence only settles bare APDUs.
+QUIET_GAPS_TO_CUT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +99,17 @@ class PushListener:
             await asyncio.sleep(delay)
 
     async def _read(self, reader: asyncio.StreamReader) -> AsyncIterator[TelegramEvent]:
+        quiet = 0
         while True:
             try:
                 async with asyncio.timeout(self._quiet_gap):
                     data = await reader.read(READ_SIZE)
             except TimeoutError:
-                for event in self._settle(self.decoder.flush()):
+                quiet += 1
+                for event in self._settle(self.decoder.flush(cut=quiet >= QUIET_GAPS_TO_CUT)):
                     yield event
                 continue
+            quiet = 0
             if not data:
                 return
             if self._on_data is not None:

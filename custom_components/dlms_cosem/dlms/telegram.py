@@ -274,21 +274,28 @@ class TelegramDecoder:
         self._sync_frame_errors()
         return self._decode_all(apdus)
 
-    def flush(self) -> list[TelegramEvent]:
-        """The line is quiet: report a frame cut short, or decode the bytes held as a bare APDU."""
+    def flush(self, *, cut: bool = True) -> list[TelegramEvent]:
+        """The line is quiet: report a frame cut short, or decode the bytes held as a bare APDU.
+
+        ``cut=False`` is a pause, not an end: a frame whose header arrived is kept for its rest (meters
+        pause inside telegrams); the caller flushes with ``cut=True`` when the pause lasts or the port
+        closes.
+        """
+        if not cut and self._held_frame() is not None:
+            return []
         self._burst_start = True
-        cut = self._cut_frame()
-        if cut is not None:
+        cut_frame = self._cut_frame()
+        if cut_frame is not None:
             self._pending.clear()
             self.statistics.failures += 1
-            return [cut]
+            return [cut_frame]
         if self.framing not in (None, Framing.APDU) or not self._pending:
             self._pending.clear()
             return []
         return self._decode_all(self._from_bare(b"", final=True))
 
-    def _cut_frame(self) -> TelegramFailure | None:
-        """A frame whose header arrived but whose rest never did (a cable pull, a cut capture)."""
+    def _held_frame(self) -> Framing | None:
+        """The framing of a frame whose header arrived but whose end has not (None: nothing held)."""
         # Before the framing is known, only HDLC (whose header check sequence the framer has already
         # verified) and M-Bus (68 L L 68) headers are evidence of a frame; the wrapper's 00 01 is not.
         if self.framing in _FRAMED:
@@ -299,13 +306,20 @@ class TelegramDecoder:
         else:
             candidates = (Framing.HDLC, Framing.MBUS)
         for framing in candidates:
-            framer = self._framer(framing)
-            held = framer.pending
-            if held >= _MIN_CUT_FRAME_BYTES:
-                framer.reset()
-                error = DecodeError(f"incomplete {framing} frame: {held} bytes arrived, the rest never did")
-                return TelegramFailure(framing, b"", error)
+            if self._framer(framing).pending >= _MIN_CUT_FRAME_BYTES:
+                return framing
         return None
+
+    def _cut_frame(self) -> TelegramFailure | None:
+        """A frame whose header arrived but whose rest never did (a cable pull, a cut capture)."""
+        framing = self._held_frame()
+        if framing is None:
+            return None
+        framer = self._framer(framing)
+        held = framer.pending
+        framer.reset()
+        error = DecodeError(f"incomplete {framing} frame: {held} bytes arrived, the rest never did")
+        return TelegramFailure(framing, b"", error)
 
     def _framer(self, framing: Framing) -> HdlcFramer | MbusFramer | WrapperFramer:
         match framing:

@@ -215,6 +215,7 @@ class ClientConnection(ShortNameServices):
     def _associate_steps(self) -> Steps[NegotiatedContext]:
         self._state = AssociationState.ASSOCIATING
         self._context = None
+        self._protection.begin_association()
         try:
             challenge = None
             if self._settings.authentication is Authentication.HLS_GMAC:
@@ -228,7 +229,11 @@ class ClientConnection(ShortNameServices):
             if challenge is not None:
                 self._state = AssociationState.AUTHENTICATING
                 yield from self._hls_steps(aare, challenge)
+            # The meter's answer to our challenge proves it is live: a counter restarted by a reboot
+            # is accepted then, and only then.
+            self._protection.end_association(fresh=challenge is not None)
         except Exception:
+            self._protection.abort_association()
             self.reset()
             raise
         self._state = AssociationState.ASSOCIATED

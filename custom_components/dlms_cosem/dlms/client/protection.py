@@ -2,8 +2,9 @@
 
 When the association is ciphered every request is wrapped into its glo-ciphered counterpart with the
 next invocation counter, and every answer must come back protected at least as strongly, from the
-meter's system title, with an invocation counter above the last one seen; only exception-responses
-and confirmed-service-errors may come unprotected (they carry no data to trust).
+meter's system title, with an invocation counter above the last one seen (across associations too,
+except after HLS-GMAC has proved the meter fresh: a rebooted meter may count from zero again); only
+exception-responses and confirmed-service-errors may come unprotected (they carry no data to trust).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Protection:
         """The meter's system title: from the AARE, else the settings' fallback."""
         self._invocation_counter = settings.invocation_counter
         self._last_server_invocation_counter: int | None = None
+        self._floor_before_association: int | None = None
 
     @property
     def invocation_counter(self) -> int:
@@ -98,6 +100,48 @@ class Protection:
         self._invocation_counter = counter + 1
         self._report_invocation_counter()
         return counter
+
+    # --- the meter's counter across associations ----------------------------------------------------
+
+    def begin_association(self) -> None:
+        """A new association starts: its answers are first checked against each other only.
+
+        A meter that rebooted may count from zero again; whether that is accepted is decided when the
+        association ends (:meth:`end_association`).
+        """
+        last = self._last_server_invocation_counter
+        if self._floor_before_association is None or (
+            last is not None and last > self._floor_before_association
+        ):
+            self._floor_before_association = last
+        self._last_server_invocation_counter = None
+
+    def end_association(self, *, fresh: bool) -> None:
+        """The association is open: settle the meter's counter against the ones seen before it.
+
+        ``fresh``: the meter proved it answers now (HLS-GMAC pass 4 verified against our own challenge),
+        so its counter is taken as it is, even below earlier ones (a reboot may reset it). Otherwise
+        nothing proves the answers are not recorded ones: the counter must still be above every
+        counter seen before (DecryptionError when it went back).
+        """
+        floor, self._floor_before_association = self._floor_before_association, None
+        last = self._last_server_invocation_counter
+        if fresh or floor is None:
+            return
+        if last is None:
+            self._last_server_invocation_counter = floor
+        elif last <= floor:
+            self._last_server_invocation_counter = floor
+            raise DecryptionError(
+                "the meter's invocation counter went back since the last association (replayed answers?)"
+            )
+
+    def abort_association(self) -> None:
+        """The association failed: the floor is the highest counter seen, before it or in it."""
+        floor, self._floor_before_association = self._floor_before_association, None
+        last = self._last_server_invocation_counter
+        if floor is not None and (last is None or last < floor):
+            self._last_server_invocation_counter = floor
 
     def keys(self) -> SecurityKeys:
         """The configured keys (present whenever ciphering or HLS-GMAC is configured)."""

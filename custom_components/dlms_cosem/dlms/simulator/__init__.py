@@ -5,7 +5,10 @@
 - :mod:`.faults`: :class:`FaultInjector` (corrupted or dropped frames, silence, reboots, line speed);
 - :mod:`.push`: :class:`PushBuilder` (Data-Notifications framed as HDLC, M-Bus, wrapper or bare);
 - :mod:`.runner`: :class:`SimulatorServer`, the asyncio adapter on a pty or TCP;
-- :mod:`.cli`: the ``simulate`` command.
+- :mod:`.cli`: the ``simulate`` command;
+- :mod:`.line`: a noisy line (bytes corrupted and lost both ways) as a TCP relay;
+- :mod:`.campaign`, :mod:`.torture`: the fault campaign and the push listener torture
+  (docs/RELIABILITY.md).
 """
 
 from .faults import FaultInjector, RequestFaults
