@@ -20,6 +20,7 @@ from typing import Any
 import serialx
 
 from ..errors import PortUnavailableError
+from .byte_logging import redact_serialx_byte_dumps
 
 DEFAULT_OPEN_TIMEOUT = 10.0
 
@@ -85,6 +86,7 @@ async def open_stream(
         async with asyncio.timeout(open_timeout):
             if isinstance(endpoint, TcpEndpoint):
                 return await asyncio.open_connection(endpoint.host, endpoint.port)
+            redact_serialx_byte_dumps()
             reader, writer = await serialx.open_serial_connection(
                 endpoint.url,
                 baudrate=endpoint.baudrate,
@@ -92,6 +94,7 @@ async def open_stream(
                 stopbits=endpoint.stopbits,
                 byte_size=endpoint.bytesize,
             )
+            redact_serialx_byte_dumps()
             return reader, writer
     except (OSError, TimeoutError, ValueError, serialx.SerialException) as exc:
         raise PortUnavailableError(f"cannot open {endpoint}: {_reason(exc)}") from None

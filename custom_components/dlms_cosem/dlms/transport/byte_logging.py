@@ -1,0 +1,60 @@
+"""Keep serialx's byte dumps out of the logs.
+
+serialx logs every chunk it writes and receives (``Immediately writing b'...'``) at DEBUG. Those chunks
+carry the LLS password and the meter's plaintext data, and a user who sets ``logger: default: debug``
+to report a problem would paste them into an issue. The filter keeps each record (the timing and the
+sizes are useful when a line misbehaves) and replaces every bytes argument with its length.
+"""
+
+from __future__ import annotations
+
+import logging
+
+SERIALX_LOGGER = "serialx"
+
+
+class ByteDumpRedactor(logging.Filter):
+    """Replace bytes-like record arguments with ``<N bytes>``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, (bytes, bytearray, memoryview)) for a in args):
+            record.args = tuple(_redacted(a) for a in args)
+        return True
+
+
+class _Length:
+    """Formats as ``<N bytes>`` under both %s and %r."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, size: int) -> None:
+        self._text = f"<{size} bytes>"
+
+    def __str__(self) -> str:
+        return self._text
+
+    __repr__ = __str__
+
+
+def _redacted(arg: object) -> object:
+    if isinstance(arg, (bytes, bytearray, memoryview)):
+        return _Length(len(arg))
+    return arg
+
+
+_REDACTOR = ByteDumpRedactor()
+
+
+def redact_serialx_byte_dumps() -> None:
+    """Attach the redactor to every serialx logger that exists now (idempotent, cheap).
+
+    A logger's filters see only its own records, so each serialx module's logger gets one; called after
+    each port opens, when serialx has imported the platform module that does the logging.
+    """
+    manager = logging.Logger.manager
+    names = [SERIALX_LOGGER, *(n for n in manager.loggerDict if n.startswith(SERIALX_LOGGER + "."))]
+    for name in names:
+        logger = logging.getLogger(name)
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
