@@ -114,6 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="listen on TCP (port 0: any)")
     where.add_argument("--pty", action="store_true", help="HDLC on a new pty (its path is printed)")
+    where.add_argument(
+        "--udp", type=_host_port, metavar="HOST:PORT", help="the wrapper on UDP (IEC 62056-47; port 0: any)"
+    )
     parser.add_argument(
         "--hdlc", action="store_true", help="with --tcp: HDLC over TCP instead of the wrapper"
     )
@@ -200,10 +203,14 @@ def _security(args: argparse.Namespace) -> MeterSecurity:
 def _settings(args: argparse.Namespace) -> RunnerSettings:
     if args.pty:
         transport, host, port = Transport.HDLC_PTY, "", 0
+    elif args.udp:
+        host, port = args.udp
+        transport = Transport.WRAPPER_UDP
     else:
         host, port = args.tcp
         transport = Transport.HDLC_TCP if args.hdlc else Transport.WRAPPER_TCP
-    default_framing = PushFraming.WRAPPER if transport is Transport.WRAPPER_TCP else PushFraming.HDLC
+    wrapped = transport in (Transport.WRAPPER_TCP, Transport.WRAPPER_UDP)
+    default_framing = PushFraming.WRAPPER if wrapped else PushFraming.HDLC
     push = PushSettings(
         framing=PushFraming(args.push_framing) if args.push_framing else default_framing,
         security=_PUSH_SECURITY[args.push_security],
