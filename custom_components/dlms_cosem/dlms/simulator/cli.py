@@ -23,6 +23,7 @@ from ..hdlc import HdlcParameters, server_address
 from ..hdlc.address import HdlcAddress
 from ..security import SecurityKeys, parse_key
 from .faults import FaultInjector
+from .image_transfer import ImageFaults, add_image_transfer
 from .model import MeterSecurity, SimulatedMeter, default_system_title
 from .push import PushFraming, PushSettings
 from .runner import RunnerSettings, SimulatorServer, Transport
@@ -171,6 +172,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reboot-resets-counters", action="store_true", help="a reboot restarts the invocation counters at 0"
     )
+    parser.add_argument(
+        "--image-transfer", action="store_true", help="image transfer (class 18) and firmware identifiers"
+    )
+    parser.add_argument(
+        "--image-block-size", type=_bounded(16, 4096), default=192, help="with --image-transfer: block size"
+    )
+    parser.add_argument(
+        "--image-lose-block",
+        type=_bounded(0, 0xFFFF_FFFF),
+        action="append",
+        default=[],
+        metavar="N",
+        help="with --image-transfer: acknowledge block N once without keeping it (repeatable)",
+    )
+    parser.add_argument(
+        "--image-fail-verification", action="store_true", help="with --image-transfer: verification fails"
+    )
+    parser.add_argument(
+        "--image-verification-reads",
+        type=_bounded(0, 1000),
+        default=0,
+        help="with --image-transfer: status reads the verification takes (verify answers temporary-failure)",
+    )
     parser.add_argument("--push", type=_positive, metavar="SECONDS", help="push a telegram every SECONDS")
     parser.add_argument(
         "--push-framing",
@@ -271,6 +295,16 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     meter = SimulatedMeter(
         lambda: datetime.now(UTC), serial=args.serial, security=security, utc_offset_minutes=args.utc_offset
     )
+    if args.image_transfer:
+        add_image_transfer(
+            meter,
+            block_size=args.image_block_size,
+            faults=ImageFaults(
+                lose_blocks=set(args.image_lose_block),
+                fail_verification=args.image_fail_verification,
+                verification_reads=args.image_verification_reads,
+            ),
+        )
     faults = FaultInjector(
         seed=args.seed,
         corrupt_probability=args.corrupt_probability,
