@@ -9,7 +9,10 @@ from .const import CONF_CONNECTION_TYPE, DOMAIN, ConnectionType
 from .coordinator import CounterStore, DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.SENSOR,
+    Platform.UPDATE,
+]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> bool:

@@ -35,9 +35,11 @@ from .dlms.cosem_datetime import CosemDateTime
 from .dlms.errors import (
     AssociationRejectedError,
     AuthenticationFailedError,
+    DecodeError,
     DecryptionError,
     DlmsError,
     SecurityError,
+    ServiceError,
 )
 from .dlms.listener import LinkStatus, ListenerEvent, PushListener
 from .dlms.obis import ObisCode
@@ -45,6 +47,7 @@ from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
+from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
 
@@ -211,6 +214,9 @@ class DlmsPollCoordinator(DlmsCoordinator):
         self._classes: dict[ObisCode, int] = {}
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
+        self.firmware_objects = FirmwareObjects()
+        self.firmware: FirmwareState | None = None
+        """Firmware identifiers and image transfer status of the last poll (the update entity's)."""
 
     @override
     async def _async_setup(self) -> None:
@@ -236,6 +242,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
         except DlmsError as err:
             raise self._update_failed(err) from err
         self._learn_objects(entries)
+        self.firmware_objects = FirmwareObjects.from_object_list(entries)
         texts: dict[ObisCode, str] = {}
         for obis, item in zip(wanted, identity, strict=True):
             value = plain_value(item) if isinstance(item, Data) else None
@@ -277,10 +284,22 @@ class DlmsPollCoordinator(DlmsCoordinator):
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
             readings[obis] = reading
             self.available_objects[obis] = reading
+        if self.firmware_objects:
+            await self._read_firmware()
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.frames += 1
         self.link_statistics.invocation_counter = self.counters.client_counter
         return MeterSnapshot(readings, timestamp=self.link_statistics.last_update)
+
+    async def _read_firmware(self) -> None:
+        """Firmware identifiers and image transfer status; a refusal keeps the last ones."""
+        assert self.client is not None
+        try:
+            self.firmware = await read_firmware(self.client, self.firmware_objects)
+        except (ServiceError, DecodeError) as err:
+            LOGGER.debug("Firmware status of %s not read: %s", self._entry_title, err)
+        except DlmsError as err:
+            raise self._update_failed(err) from err
 
     def _object_refused(self, obis: ObisCode, error: DlmsError) -> None:
         # Logged once when the meter stops serving an object, not at every poll.

@@ -8,7 +8,8 @@ string, verify (the image must be complete), activate (the core identifier becom
 :class:`ImageFaults` makes it go wrong on purpose: ``lose_blocks`` are acknowledged but not kept (the
 client must find them missing and send them again; each is lost once), ``fail_verification`` makes
 verify fail, and ``verification_reads`` keeps the status at "verification initiated" for that many
-status reads, with verify answered ``temporary-failure``, as a meter still checking a signature.
+status reads, with verify answered ``temporary-failure``, as a meter still checking a signature;
+``hold_verification`` keeps it there until a test clears it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class ImageFaults:
     lose_blocks: set[int] = field(default_factory=set)
     fail_verification: bool = False
     verification_reads: int = 0
+    hold_verification: bool = False
 
 
 def _signature(image: bytes) -> bytes:
@@ -167,7 +169,7 @@ class ImageTransfer(CosemObject):
     def _verify(self) -> None:
         if self.status not in (ImageTransferStatus.INITIATED, ImageTransferStatus.VERIFICATION_FAILED):
             raise AccessFailureError(DataAccessResult.TEMPORARY_FAILURE, "nothing to verify")
-        if self.faults.verification_reads:
+        if self.faults.verification_reads or self.faults.hold_verification:
             self.status = ImageTransferStatus.VERIFICATION_INITIATED
             self._pending_reads = self.faults.verification_reads
             raise AccessFailureError(DataAccessResult.TEMPORARY_FAILURE, "verification in progress")
@@ -183,7 +185,7 @@ class ImageTransfer(CosemObject):
 
     def _settle(self) -> None:
         """A status read while verifying: the meter finishes after ``verification_reads`` of them."""
-        if self.status is ImageTransferStatus.VERIFICATION_INITIATED:
+        if self.status is ImageTransferStatus.VERIFICATION_INITIATED and not self.faults.hold_verification:
             self._pending_reads -= 1
             if self._pending_reads <= 0:
                 self._conclude_verification()
