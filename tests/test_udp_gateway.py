@@ -1,5 +1,7 @@
 """Meters on UDP (IEC 62056-47 wrapper over UDP) in Home Assistant, alone or behind one data concentrator.
 
+Also: the gas and water meters found there get their volume registers as gas and water.
+
 The simulator listens on a real UDP socket on 127.0.0.1; with ``extra_meters`` it is a gateway whose
 logical devices (wPorts) are further meters. Each meter is its own config entry on the same address.
 """
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -25,6 +28,7 @@ from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import UdpTransport
+from custom_components.dlms_cosem.obis_catalog import describe, ha_unit
 
 NOW = datetime(2024, 5, 1, 10, 7, 30, tzinfo=UTC)
 VOLTAGE = "1.0.32.7.0.255"
@@ -148,3 +152,31 @@ def test_a_nameless_meter_behind_a_gateway_is_told_apart_by_its_wport() -> None:
     data = {"connection_type": "udp_poll", "host": "192.0.2.7", "port": 4059}
     assert probe._fallback_id({**data, "server_logical_address": 1}) == "udp 192.0.2.7:4059"
     assert probe._fallback_id({**data, "server_logical_address": 3}) == "udp 192.0.2.7:4059 logical device 3"
+
+
+@pytest.mark.parametrize(
+    ("code", "unit", "device_class"),
+    [
+        ("7.0.3.0.0.255", "m³", SensorDeviceClass.GAS),  # gas volume index
+        ("8.0.1.0.0.255", "m³", SensorDeviceClass.WATER),  # cold water volume
+        ("9.0.1.0.0.255", "l", SensorDeviceClass.WATER),  # hot water volume, in litres
+    ],
+)
+def test_gas_and_water_volumes_are_gas_and_water(
+    code: str, unit: str, device_class: SensorDeviceClass
+) -> None:
+    # NB-IoT gas and water meters on UDP list their volume registers under their own medium (A=7, 8, 9).
+    description = describe(ObisCode.parse(code), unit)
+    assert description.device_class is device_class
+    assert description.state_class is SensorStateClass.TOTAL_INCREASING
+    assert description.native_unit_of_measurement == ha_unit(unit)
+
+
+def test_other_gas_and_water_values_are_not_volumes() -> None:
+    flow = describe(ObisCode.parse("7.0.43.0.0.255"), "m³/h")  # a flow rate, not a volume
+    assert flow.device_class is None
+    assert flow.state_class is SensorStateClass.MEASUREMENT
+    snapshot = describe(ObisCode.parse("8.0.1.0.0.101"), "m³")  # a billing period's value
+    assert snapshot.device_class is None
+    electricity = describe(ObisCode.parse("1.0.99.1.0.255"), "m³")  # volume is not electricity's
+    assert electricity.device_class is None
