@@ -49,6 +49,8 @@ from custom_components.dlms_cosem.dlms.transport import (
     WrapperTransport,
 )
 
+from .test_simulator_cli import simulator, stop
+
 NOW = datetime(2024, 3, 10, 12, 7, 30, tzinfo=UTC)
 PASSWORD = "Img-pa55word"
 IMAGE = bytes((index * 7 + 3) % 256 for index in range(5000))  # 27 blocks of 192 (the last of 8 bytes)
@@ -245,3 +247,27 @@ async def test_public_client_over_udp_sees_the_status_but_may_not_transfer() -> 
             assert state.enabled
             with pytest.raises(AccessDeniedError):
                 await transfer_image(client, IMAGE, b"FW")
+
+
+def test_both_commands_as_processes_lost_block_then_failed_verification(tmp_path: Path) -> None:
+    # simulate --udp --image-transfer with its fault options, driven by image-transfer.
+    image_file = tmp_path / "fw.bin"
+    image_file.write_bytes(IMAGE)
+    lls = ["--auth", "lls", "--password", PASSWORD]
+    options = ["--udp", "127.0.0.1:0", *lls, "--image-transfer", "--image-block-size", "1000"]
+    with simulator(*options, "--image-lose-block", "2") as (process, address):
+        host, port = address.rsplit(":", 1)
+        result = _call(["--file", str(image_file), "--host", host, "--udp", "--tcp-port", port, *LLS])
+        assert result.code == 0, result.stderr
+        assert result.records[-1]["blocks"] == 5
+        assert result.records[-1]["blocks_resent"] == [2]
+        assert result.records[-1]["status"] == "activation_successful"
+        code, _, stderr = stop(process)
+    assert code == 0
+    assert PASSWORD.encode() not in stderr
+    with simulator(*options, "--image-fail-verification") as (process, address):
+        host, port = address.rsplit(":", 1)
+        result = _call(["--file", str(image_file), "--host", host, "--udp", "--tcp-port", port, *LLS])
+        assert result.code == 1
+        assert "verification_failed" in result.stderr
+        assert stop(process)[0] == 0
