@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -276,3 +277,21 @@ def test_wrapper_gateway_needs_distinct_wports() -> None:
             RunnerSettings(transport=Transport.WRAPPER_UDP),
             extra_meters=[(server_address(1, 18), _meter("2"))],
         )
+
+
+async def test_port_unreachable_ends_the_request_at_once() -> None:
+    # Nothing listens: the ICMP port unreachable answers the first datagram; no retries are waited out.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    transport = UdpTransport(UdpEndpoint("127.0.0.1", port), response_timeout=2.0, max_retries=3)
+    await transport.open()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(MeterNotRespondingError, match="port unreachable"):
+            await transport.request(b"\x01")
+    finally:
+        await transport.close()
+    assert loop.time() - started < 1.0
+    assert transport.retries == 0

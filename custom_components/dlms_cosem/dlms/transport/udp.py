@@ -9,7 +9,8 @@ request that gets no answer within ``response_timeout`` is sent again, up to ``m
 A datagram that is not one whole wrapper PDU (garbage, truncated) is counted and ignored, as are
 PDUs for other wPorts (other clients or logical devices behind the same gateway). Datagrams still
 queued when a request starts are late answers to an earlier, resent request: they are dropped
-before sending, so they are never taken for the new answer.
+before sending, so they are never taken for the new answer. An ICMP "port unreachable" ends the
+request at once (MeterNotRespondingError): nothing listens there, resending would not help.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(_QUEUE_LIMIT)
         self.closed = False
         self.overflow = 0
+        self.refused = False
+        """An ICMP port unreachable came back: nothing listens at the meter's address."""
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         try:
@@ -64,8 +67,12 @@ class _Datagrams(asyncio.DatagramProtocol):
             self.overflow += 1
 
     def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: to the client this is a datagram that got no answer.
+        # ICMP port unreachable: no need to wait out the retries. Other errors are lost datagrams.
         _LOGGER.debug("UDP error: %s", exc)
+        if isinstance(exc, ConnectionRefusedError):
+            self.refused = True
+            if not self.queue.full():
+                self.queue.put_nowait(b"")  # wakes a request waiting for an answer
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -132,6 +139,7 @@ class UdpTransport:
             transport, protocol = self._check_open()
             datagram = self._datagram(apdu)
             self._drop_stale(protocol)
+            protocol.refused = False
             for attempt in range(self._max_retries + 1):
                 if attempt:
                     self.retries += 1
@@ -184,6 +192,9 @@ class UdpTransport:
                 return None
             if protocol.closed:
                 raise ConnectionLostError(f"the socket to {self.endpoint} closed")
+            if protocol.refused and not datagram:
+                protocol.refused = False
+                raise MeterNotRespondingError(f"nothing listens at {self.endpoint} (port unreachable)")
             try:
                 pdu = decode_wrapper_pdu(datagram)
             except FrameError as err:
