@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from custom_components.dlms_cosem.dlms.client import ClientSettings, DlmsClient
+from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.errors import (
     ConnectionLostError,
     MeterNotRespondingError,
 )
 from custom_components.dlms_cosem.dlms.hdlc import server_address
+from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator import (
     FaultInjector,
     RunnerSettings,
@@ -24,6 +26,7 @@ from custom_components.dlms_cosem.dlms.simulator import (
 from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
     SERIAL_NUMBER,
+    MeterSecurity,
     SimulatedMeter,
 )
 from custom_components.dlms_cosem.dlms.transport import UdpEndpoint, UdpTransport
@@ -295,3 +298,41 @@ async def test_port_unreachable_ends_the_request_at_once() -> None:
         await transport.close()
     assert loop.time() - started < 1.0
     assert transport.retries == 0
+
+
+async def test_a_ciphered_request_is_not_replayed_when_its_answer_is_lost() -> None:
+    keys = SecurityKeys(
+        bytes.fromhex("000102030405060708090A0B0C0D0E0F"), bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+    )
+    security = MeterSecurity(
+        authentication=AuthenticationMechanism.HIGH_LEVEL_GMAC, keys=keys, require_ciphering=True
+    )
+    faults = FaultInjector()
+    async with SimulatorServer(
+        SimulatedMeter(lambda: NOW, security=security),
+        RunnerSettings(transport=Transport.WRAPPER_UDP),
+        faults=faults,
+    ) as server:
+        host, port = server.address.rsplit(":", 1)
+        endpoint = UdpEndpoint(host, int(port))
+        transport = UdpTransport(endpoint, client_wport=1, response_timeout=0.3, max_retries=3)
+        settings = ClientSettings(
+            client_address=1,
+            authentication=Authentication.HLS_GMAC,
+            keys=keys,
+            ciphered=True,
+            security_control=0x30,
+        )
+        client = DlmsClient(transport, settings)
+        try:
+            # The public client reads the frame counter first, as the integration does.
+            await client.read_frame_counter(UdpTransport(endpoint, response_timeout=0.3))
+            await client.connect()
+            faults.drop_next(1)
+            with pytest.raises(MeterNotRespondingError, match="not sent again"):
+                await client.get(SERIAL_NUMBER, 1, 2)
+            assert transport.retries == 0  # the replay would have been refused (invocation-counter-error)
+            value = await client.get(SERIAL_NUMBER, 1, 2)
+        finally:
+            await client.close()
+        assert value.value == b"12345678"

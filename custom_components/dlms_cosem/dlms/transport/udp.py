@@ -11,6 +11,10 @@ PDUs for other wPorts (other clients or logical devices behind the same gateway)
 queued when a request starts are late answers to an earlier, resent request: they are dropped
 before sending, so they are never taken for the new answer. An ICMP "port unreachable" ends the
 request at once (MeterNotRespondingError): nothing listens there, resending would not help.
+
+Ciphered APDUs are never sent again: the same bytes carry an invocation counter the meter has already
+seen, and it refuses them as a replay. A lost answer to one is MeterNotRespondingError after one
+``response_timeout``; the client's next request is ciphered afresh.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from ..apdu.tags import CIPHERED_TAGS
 from ..errors import ConnectionLostError, FrameError, MeterNotRespondingError, PortUnavailableError
 from ..wrapper import (
     WPORT_CLIENT_PUBLIC,
@@ -140,7 +145,9 @@ class UdpTransport:
             datagram = self._datagram(apdu)
             self._drop_stale(protocol)
             protocol.refused = False
-            for attempt in range(self._max_retries + 1):
+            # A ciphered APDU sent again carries an invocation counter the meter has seen: a replay.
+            ciphered = apdu[0] in CIPHERED_TAGS
+            for attempt in range(1 if ciphered else self._max_retries + 1):
                 if attempt:
                     self.retries += 1
                     _LOGGER.debug("No answer from %s: sending the request again", self.endpoint)
@@ -148,6 +155,11 @@ class UdpTransport:
                 answer = await self._answer(protocol)
                 if answer is not None:
                     return answer
+            if ciphered:
+                raise MeterNotRespondingError(
+                    f"no answer from {self.endpoint} in {self._response_timeout} s"
+                    " (a ciphered request is not sent again: the meter would refuse it as a replay)"
+                )
             raise MeterNotRespondingError(
                 f"no answer from {self.endpoint} in {self._max_retries + 1} tries"
                 f" of {self._response_timeout} s"
