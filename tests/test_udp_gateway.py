@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
@@ -19,6 +20,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntrySt
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.dlms_cosem import probe
 from custom_components.dlms_cosem.const import DOMAIN
@@ -180,3 +182,40 @@ def test_other_gas_and_water_values_are_not_volumes() -> None:
     assert snapshot.device_class is None
     electricity = describe(ObisCode.parse("1.0.99.1.0.255"), "m³")  # volume is not electricity's
     assert electricity.device_class is None
+
+
+async def test_reconfigure_picks_another_wport_of_the_same_gateway(
+    hass: HomeAssistant, gateway: SimulatorServer
+) -> None:
+    host, port = host_port(gateway)
+    data = {"connection_type": "udp_poll", "host": host, "port": port, "authentication": "none"}
+    # Meter 22222222, entered at the wrong logical device.
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="22222222", data={**data, "client_address": 16, "server_logical_address": 1}
+    )
+    entry.add_to_hass(hass)
+    with (
+        patch("custom_components.dlms_cosem.async_setup_entry", return_value=True),
+        patch("custom_components.dlms_cosem.async_unload_entry", return_value=True),
+    ):
+        result = dict(await entry.start_reconfigure_flow(hass))
+        assert result["step_id"] == "reconfigure"
+        keys = [str(key) for key in result["data_schema"].schema]
+        assert "hdlc" not in keys
+        assert keys[:2] == ["host", "port"]
+        user_input = {"host": host, "port": port, "authentication": "none"}
+        # wPort 1 is another meter: refused, the entry keeps its data.
+        result = await configure(
+            hass, result, {**user_input, "advanced": {"client_address": 16, "server_logical_address": 1}}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "unique_id_mismatch"
+        result = dict(await entry.start_reconfigure_flow(hass))
+        result = await configure(
+            hass, result, {**user_input, "advanced": {"client_address": 16, "server_logical_address": 2}}
+        )
+        await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["server_logical_address"] == 2
+    assert "hdlc" not in entry.data
