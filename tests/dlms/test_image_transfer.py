@@ -271,3 +271,12 @@ def test_both_commands_as_processes_lost_block_then_failed_verification(tmp_path
         assert result.code == 1
         assert "verification_failed" in result.stderr
         assert stop(process)[0] == 0
+
+
+async def test_blocks_larger_than_the_meters_pdu_are_refused_before_sending() -> None:
+    async with meter_with_images(Transport.WRAPPER_TCP) as (server, transfer):
+        transfer.block_size = 2000  # the simulator's PDU size is 1024
+        async with management_client(server) as client:
+            with pytest.raises(ImageTransferError, match="does not fit its PDU size 1024"):
+                await transfer_image(client, IMAGE, b"FW")
+        assert transfer.status is ImageTransferStatus.NOT_INITIATED

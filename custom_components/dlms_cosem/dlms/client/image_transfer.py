@@ -41,6 +41,9 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MISSING_BLOCK_ROUNDS = 3
 """Times missing blocks are sent again before the transfer is given up."""
+_BLOCK_TRANSFER_OVERHEAD = 24
+"""Bytes of a plain image_block_transfer ACTION-Request around the block (header, method, structure);
+ciphering adds about 20 more, which a meter that counts them refuses as pdu-too-long (a ServiceError)."""
 DEFAULT_STATUS_POLL_INTERVAL = 1.0
 DEFAULT_STATUS_TIMEOUT = 120.0
 """Seconds a meter may take to verify or activate an image."""
@@ -159,6 +162,13 @@ async def transfer_image(
     block_size = _int(await get(ImageTransferAttribute.IMAGE_BLOCK_SIZE), "image_block_size")
     if block_size <= 0:
         raise ImageTransferError(f"the meter's image_block_size is {block_size}")
+    context = client.context
+    if context is not None and block_size + _BLOCK_TRANSFER_OVERHEAD > context.server_max_pdu_size:
+        # ACTION with the parameters in blocks is not implemented: the request must fit one APDU.
+        limit = context.server_max_pdu_size
+        raise ImageTransferError(
+            f"the meter's image_block_size {block_size} does not fit its PDU size {limit}"
+        )
     report.block_size = block_size
     report.blocks = block_count(len(image), block_size)
 
