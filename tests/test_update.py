@@ -29,10 +29,12 @@ from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.image_transfer import IMAGE_TRANSFER, ImageTransferStatus
 from custom_components.dlms_cosem.dlms.simulator.image_transfer import (
+    ACTIVE_FIRMWARE_IDENTIFIER,
     ImageFaults,
     ImageTransfer,
     add_image_transfer,
 )
+from custom_components.dlms_cosem.dlms.simulator.interface_classes import DataObject
 from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import UdpEndpoint, UdpTransport
@@ -241,3 +243,34 @@ async def test_meter_without_firmware_objects_has_no_update_entity(
         assert er.async_get(hass).async_get_entity_id("update", DOMAIN, "55501234_firmware") is None
         assert hass.states.async_entity_ids("update") == []
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_identifiers_without_image_transfer_are_read_once(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    simulated = SimulatedMeter(lambda: NOW, serial="66601234")
+    add_image_transfer(simulated)
+    del simulated.objects[IMAGE_TRANSFER]  # a meter that lists its firmware but takes no updates
+    async with SimulatorServer(simulated, RunnerSettings(transport=Transport.WRAPPER_UDP)) as server:
+        host, port = host_port(server)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            unique_id="66601234",
+            data={"connection_type": "udp_poll", "host": host, "port": port, "authentication": "none"},
+            options={"objects": ["0.0.96.1.0.255"], "scan_interval": 3600},
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        try:
+            state = await poll(hass, entry)
+            assert state.state == STATE_OFF
+            assert state.attributes["installed_version"] == "SIM-FW-1.0.0"
+            assert state.attributes[ATTR_IN_PROGRESS] is False
+            assert "image_transfer_status" not in state.attributes
+            # Only an image transfer changes them: later polls do not ask again.
+            simulated.add(DataObject(ACTIVE_FIRMWARE_IDENTIFIER, Data.octet_string(b"SERVICED")))
+            state = await poll(hass, entry)
+            assert state.attributes["installed_version"] == "SIM-FW-1.0.0"
+        finally:
+            assert await hass.config_entries.async_unload(entry.entry_id)

@@ -284,7 +284,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
             readings[obis] = reading
             self.available_objects[obis] = reading
-        if self.firmware_objects:
+        # Identifiers change only through an image transfer: without one they are read once.
+        if self.firmware_objects.image_transfer is not None or (
+            self.firmware_objects and self.firmware is None
+        ):
             await self._read_firmware()
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.frames += 1

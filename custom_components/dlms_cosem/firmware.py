@@ -2,10 +2,10 @@
 
 Polled meters list their active firmware identifiers (Data objects C=0, D=2, E=0: 1.0.0.2.0.255 core,
 1.1.0.2.0.255 module, ...) and, when they take firmware updates, an Image transfer object (class 18).
-Each poll reads them in one GET-with-list (the status and the image to activate with the identifiers),
-and the transferred-blocks bit-string only while a transfer is in progress, so a meter without
-image transfer costs nothing and one with it one request. Home Assistant only watches: transfers are
-driven by the ``image-transfer`` command.
+A meter with image transfer has them read at each poll in one GET-with-list (the status and the image
+to activate with the identifiers), and the transferred-blocks bit-string only while blocks are being
+sent; a meter without image transfer has its identifiers read once. Home Assistant only watches:
+transfers are driven by the ``image-transfer`` command.
 """
 
 from __future__ import annotations

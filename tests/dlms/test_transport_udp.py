@@ -13,6 +13,7 @@ from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.errors import (
     ConnectionLostError,
+    EncodeError,
     MeterNotRespondingError,
 )
 from custom_components.dlms_cosem.dlms.hdlc import server_address
@@ -336,3 +337,15 @@ async def test_a_ciphered_request_is_not_replayed_when_its_answer_is_lost() -> N
         finally:
             await client.close()
         assert value.value == b"12345678"
+
+
+async def test_an_apdu_too_long_for_one_datagram_is_an_encode_error(udp_meter: UdpMeter) -> None:
+    transport = transport_to(udp_meter)
+    await transport.open()
+    try:
+        with pytest.raises(EncodeError, match="does not fit one UDP datagram"):
+            await transport.request(bytes(65500))
+        assert await transport.request(b"\x01\x02") == b"\x02\x01"  # and the transport still works
+    finally:
+        await transport.close()
+    assert len(udp_meter.received) == 1

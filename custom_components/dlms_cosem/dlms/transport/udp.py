@@ -24,7 +24,13 @@ import logging
 from dataclasses import dataclass
 
 from ..apdu.tags import CIPHERED_TAGS
-from ..errors import ConnectionLostError, FrameError, MeterNotRespondingError, PortUnavailableError
+from ..errors import (
+    ConnectionLostError,
+    EncodeError,
+    FrameError,
+    MeterNotRespondingError,
+    PortUnavailableError,
+)
 from ..wrapper import (
     WPORT_CLIENT_PUBLIC,
     WPORT_SERVER_MANAGEMENT_LOGICAL_DEVICE,
@@ -180,7 +186,10 @@ class UdpTransport:
     # -- internals --
 
     def _datagram(self, apdu: bytes) -> bytes:
-        return WrapperPdu(self._client_wport, self._server_wport, apdu).encode()
+        datagram = WrapperPdu(self._client_wport, self._server_wport, apdu).encode()
+        if len(datagram) > MAX_UDP_PAYLOAD:
+            raise EncodeError(f"a wrapper PDU of {len(datagram)} bytes does not fit one UDP datagram")
+        return datagram
 
     def _check_open(self) -> tuple[asyncio.DatagramTransport, _Datagrams]:
         if self._transport is None or self._protocol is None or self._protocol.closed:
