@@ -19,6 +19,7 @@ from homeassistant.components.update import ATTR_IN_PROGRESS, ATTR_UPDATE_PERCEN
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
@@ -195,6 +196,9 @@ async def test_update_entity_follows_a_transfer_driven_by_the_command(
         assert state.attributes["installed_version"] == "FW-2.0.bin"
         assert state.attributes["image_transfer_status"] == "activation_successful"
         assert state.attributes["firmware_identifiers"]["1.0.0.2.0.255"] == "FW-2.0.bin"
+        device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, "44401234"), entry.entry_id)
+        assert device is not None
+        assert device.sw_version == "FW-2.0.bin"  # the device shows the activated firmware
 
         # Verified but not activated: an update waits on the meter.
         code, _, stderr = await image_transfer_command(

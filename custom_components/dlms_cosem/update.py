@@ -3,8 +3,8 @@
 The installed version is the active (core) firmware identifier; the latest version is the identifier
 of a verified image waiting for activation, else the installed one. While a transfer, verification
 or activation runs the entity is in progress (with the blocks transferred in percent while they are
-sent). It has no install feature: Home Assistant never starts a transfer on its own; the
-``image-transfer`` command does.
+sent); the device's software version follows the installed identifier. It has no install feature:
+Home Assistant never starts a transfer on its own; the ``image-transfer`` command does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any, override
 
 from homeassistant.components.update import UpdateDeviceClass, UpdateEntity, UpdateEntityFeature
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import DlmsCosemEntity
@@ -49,6 +50,17 @@ class DlmsFirmwareUpdate(DlmsCosemEntity, UpdateEntity):
     def _firmware(self) -> FirmwareState | None:
         state = getattr(self.coordinator, "firmware", None)
         return state if isinstance(state, FirmwareState) else None
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """After an activation the device shows the new firmware too."""
+        firmware = self._firmware
+        device = self.device_entry
+        installed = firmware.installed if firmware is not None else None
+        if installed and isinstance(device, dr.DeviceEntry) and device.sw_version != installed:
+            dr.async_get(self.hass).async_update_device(device.id, sw_version=installed)
+        super()._handle_coordinator_update()
 
     @property
     @override
