@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 
 import pytest
 
+from custom_components.dlms_cosem.dlms.__main__ import main
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.errors import (
@@ -349,3 +353,30 @@ async def test_an_apdu_too_long_for_one_datagram_is_an_encode_error(udp_meter: U
     finally:
         await transport.close()
     assert len(udp_meter.received) == 1
+
+
+def _read_command(argv: list[str]) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            code = main(["read", *argv])
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+async def test_read_command_over_udp_to_a_gateways_wport() -> None:
+    extra = [(server_address(2, 17), _meter("22222222"))]
+    settings = RunnerSettings(transport=Transport.WRAPPER_UDP)
+    async with SimulatorServer(_meter("11111111"), settings, extra_meters=extra) as server:
+        host, port = server.address.rsplit(":", 1)
+        where = ["--host", host, "--udp", "--tcp-port", port, "--timeout", "0.5"]
+        code, stdout, stderr = await asyncio.to_thread(
+            _read_command, [*where, "--server-address", "2", "0.0.96.1.0.255"]
+        )
+    assert code == 0, stderr
+    assert json.loads(stdout)["value"] == "22222222"
+    for wrong in (["--port", "/dev/null", "--udp"], ["--host", "127.0.0.1", "--udp", "--hdlc"]):
+        code, _, stderr = await asyncio.to_thread(_read_command, [*wrong, "0.0.96.1.0.255"])
+        assert code == 2
+        assert "--udp" in stderr
