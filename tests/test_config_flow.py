@@ -306,7 +306,13 @@ async def start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    assert result["menu_options"] == ["serial_poll", "network_poll", "serial_push", "network_push"]
+    assert result["menu_options"] == [
+        "serial_poll",
+        "network_poll",
+        "udp_poll",
+        "serial_push",
+        "network_push",
+    ]
     return await configure(hass, result, {"next_step_id": kind})
 
 

@@ -234,6 +234,7 @@ def test_the_keys_the_flows_use() -> None:
         "serial",
         "serial_manual",
         "network",
+        "udp",
         "security",
         "wait_telegram",
         "objects",
@@ -243,11 +244,17 @@ def test_the_keys_the_flows_use() -> None:
     assert set(config["step"]["user"]["menu_options"]) == {
         "serial_poll",
         "network_poll",
+        "udp_poll",
         "serial_push",
         "network_push",
     }
     assert set(config["step"]["serial"]["data"]) == {"port", "baudrate", "parity"}
     assert set(config["step"]["network"]["data"]) == {"host", "port", "hdlc"}
+    assert set(config["step"]["udp"]["data"]) == {"host", "port"}
+    assert set(config["step"]["udp"]["sections"]["advanced"]["data"]) == {
+        "client_address",
+        "server_logical_address",
+    }
     advanced = {"client_address", "server_logical_address", "server_physical_address", "address_size"}
     for step in ("serial", "network", "reconfigure"):
         assert set(config["step"][step]["sections"]["advanced"]["data"]) == advanced

@@ -68,6 +68,7 @@ from .flow_forms import (
     port_selector,
     required,
     select_selector,
+    wrapper_section,
 )
 from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
 from .models import MeterIdentity, MeterReading
@@ -176,6 +177,10 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         """Polled over the network (TCP wrapper or HDLC over TCP)."""
         return await self._async_start(ConnectionType.NETWORK_POLL)
 
+    async def async_step_udp_poll(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Polled over UDP (NB-IoT meters, PLC data concentrators: the wrapper on UDP port 4059)."""
+        return await self._async_start(ConnectionType.UDP_POLL)
+
     async def async_step_serial_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pushing to a serial port (customer port)."""
         return await self._async_start(ConnectionType.SERIAL_PUSH)
@@ -230,15 +235,21 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=probatio.Schema({probatio.Required(CONF_PORT): TextSelector()}),
         )
 
+    async def async_step_udp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Host and port of the meter or gateway on UDP, and the addresses (the wPort of the meter)."""
+        return await self.async_step_network(user_input)
+
     async def async_step_network(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Host and port; polled meters also HDLC or the TCP wrapper, and their addresses."""
         push = self._kind.is_push
+        udp = self._kind.is_udp
         if user_input is not None:
             self._data.update(
                 {CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])}
             )
-            if not push:
+            if not push and not udp:
                 self._data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
+            if not push:
                 for key in ADDRESSES:
                     self._data.pop(key, None)
                 self._data.update(addresses_from(user_input))
@@ -250,13 +261,17 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             required(CONF_HOST, self._data.get(CONF_HOST)): TextSelector(),
             required(CONF_PORT, port): number_selector(1, 65535),
         }
-        if not push:
+        if not push and not udp:
             fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
                 BooleanSelector()
             )
-            fields[probatio.Required(CONF_ADVANCED)] = advanced_section(self._data)
+        if not push:
+            form_section = wrapper_section(self._data) if udp else advanced_section(self._data)
+            fields[probatio.Required(CONF_ADVANCED)] = form_section
         return self.async_show_form(
-            step_id="network", data_schema=probatio.Schema(fields), errors=self._take_errors()
+            step_id="udp" if udp else "network",
+            data_schema=probatio.Schema(fields),
+            errors=self._take_errors(),
         )
 
     async def async_step_security(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -326,6 +341,8 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         if self.source == SOURCE_REAUTH:
             return "reauth_confirm"
         if reason in CONNECTION_ERRORS:
+            if self._kind.is_udp:
+                return "udp"
             return "serial" if self._kind.is_serial else "network"
         return "security"
 
@@ -333,6 +350,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         steps: dict[str, Callable[[], Awaitable[ConfigFlowResult]]] = {
             "serial": self.async_step_serial,
             "network": self.async_step_network,
+            "udp": self.async_step_udp,
             "security": self.async_step_security,
             "reconfigure": self.async_step_reconfigure,
             "reauth_confirm": self.async_step_reauth_confirm,
@@ -437,7 +455,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 data.update({CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])})
             if not kind.is_push:
-                if not kind.is_serial:
+                if not kind.is_serial and not kind.is_udp:
                     data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
                 for key in ADDRESSES:
                     data.pop(key, None)
@@ -459,7 +477,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             fields[probatio.Required(CONF_PORT, default=int(self._data[CONF_PORT]))] = number_selector(
                 1, 65535
             )
-            if not kind.is_push:
+            if not kind.is_push and not kind.is_udp:
                 fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
                     BooleanSelector()
                 )
@@ -469,7 +487,8 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             ] = select_selector([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
         fields.update(secret_fields(self._data, password=not kind.is_push, user_input=user_input))
         if not kind.is_push:
-            fields[probatio.Required(CONF_ADVANCED)] = advanced_section(self._data)
+            form_section = wrapper_section(self._data) if kind.is_udp else advanced_section(self._data)
+            fields[probatio.Required(CONF_ADVANCED)] = form_section
         return self.async_show_form(
             step_id="reconfigure", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
         )

@@ -51,6 +51,7 @@ from .const import (
 from .dlms.errors import AssociationRejectedError, DecodeError, ServiceError
 from .dlms.security import SecurityKeys, parse_key
 from .dlms.transport.streams import Endpoint, SerialEndpoint, TcpEndpoint, open_stream
+from .dlms.transport.udp import UdpEndpoint
 
 if TYPE_CHECKING:
     from .dlms.client import ClientSettings, DlmsClient, Referencing
@@ -72,7 +73,12 @@ _ENCRYPTED: Final = 0x20
 _AUTHENTICATIONS: Final = {AUTH_NONE: "NONE", AUTH_LLS: "LLS", AUTH_HLS_GMAC: "HLS_GMAC"}
 
 #: What a polled meter's connection needs beyond the push path (the client loads the APDUs it uses).
-_CLIENT_MODULES: Final = (".dlms.client.client", ".dlms.transport.hdlc", ".dlms.transport.wrapper")
+_CLIENT_MODULES: Final = (
+    ".dlms.client.client",
+    ".dlms.transport.hdlc",
+    ".dlms.transport.wrapper",
+    ".dlms.transport.udp",
+)
 
 
 def load_client() -> None:
@@ -127,9 +133,11 @@ def connection_type(data: Mapping[str, Any]) -> ConnectionType:
     return ConnectionType(data[CONF_CONNECTION_TYPE])
 
 
-def endpoint(data: Mapping[str, Any]) -> Endpoint:
-    """Where the meter is: a serial port (or serialx URL) with its line settings, or a TCP server."""
+def endpoint(data: Mapping[str, Any]) -> Endpoint | UdpEndpoint:
+    """Where the meter is: a serial port (or serialx URL) with its line settings, a TCP or UDP peer."""
     kind = connection_type(data)
+    if kind.is_udp:
+        return UdpEndpoint(str(data[CONF_HOST]), int(data.get(CONF_PORT, DEFAULT_TCP_PORT)))
     if kind.is_serial:
         default_baudrate = DEFAULT_PUSH_BAUDRATE if kind.is_push else DEFAULT_POLL_BAUDRATE
         default_parity = PARITY_EVEN if kind.is_push else PARITY_NONE
@@ -160,12 +168,15 @@ def create_transport(
     response_timeout: float | None = None,
     max_retries: int | None = None,
 ) -> ApduTransport:
-    """The transport to a polled meter: HDLC on a shared port, or the TCP wrapper.
+    """The transport to a polled meter: HDLC on a shared port, or the wrapper over TCP or UDP.
+
+    Behind a gateway (data concentrator) the server logical address is the meter's wPort.
 
     ``client_address`` overrides the entry's (the public client reads the frame counter);
     ``response_timeout`` and ``max_retries`` override the link's defaults (the config flow is brief).
     """
     from .dlms.transport.hdlc import HdlcTransport  # noqa: PLC0415 - loaded on first use (import time)
+    from .dlms.transport.udp import UdpTransport  # noqa: PLC0415 - loaded on first use
     from .dlms.transport.wrapper import WrapperTransport  # noqa: PLC0415 - loaded on first use
 
     kind = connection_type(data)
@@ -177,6 +188,10 @@ def create_transport(
     options: dict[str, Any] = {}
     if response_timeout is not None:
         options["response_timeout"] = response_timeout
+    if isinstance(where, UdpEndpoint):
+        if max_retries is not None:
+            options["max_retries"] = max_retries
+        return UdpTransport(where, client_wport=client, server_wport=logical, **options)
     if kind is ConnectionType.NETWORK_POLL and not data.get(CONF_HDLC, False):
         return WrapperTransport(where, client_wport=client, server_wport=logical, **options)
     if max_retries is not None:
@@ -296,6 +311,7 @@ async def sync_invocation_counter(
 def stream_opener(data: Mapping[str, Any]) -> StreamOpener:
     """Opens the push port for a :class:`~.dlms.listener.PushListener` (each call a new stream)."""
     where = endpoint(data)
+    assert not isinstance(where, UdpEndpoint)  # push meters are on serial ports or TCP bridges
 
     async def open_push_stream() -> tuple[asyncio.StreamReader, asyncio.StreamWriter | None]:
         return await open_stream(where)

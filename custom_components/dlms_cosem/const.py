@@ -15,6 +15,7 @@ class ConnectionType(StrEnum):
 
     SERIAL_POLL = "serial_poll"
     NETWORK_POLL = "network_poll"
+    UDP_POLL = "udp_poll"  # the IEC 62056-47 wrapper over UDP: NB-IoT meters, PLC data concentrators
     SERIAL_PUSH = "serial_push"
     NETWORK_PUSH = "network_push"
 
@@ -28,10 +29,15 @@ class ConnectionType(StrEnum):
         """True when the meter is on a serial port (device path or serialx URL)."""
         return self in (ConnectionType.SERIAL_POLL, ConnectionType.SERIAL_PUSH)
 
+    @property
+    def is_udp(self) -> bool:
+        """True when the meter (or its gateway) speaks the wrapper over UDP."""
+        return self is ConnectionType.UDP_POLL
+
 
 # entry.data
 CONF_CONNECTION_TYPE: Final = "connection_type"
-CONF_PORT: Final = "port"  # serial: device path or URL; network: TCP port number
+CONF_PORT: Final = "port"  # serial: device path or URL; network: TCP or UDP port number
 CONF_HOST: Final = "host"
 CONF_BAUDRATE: Final = "baudrate"
 CONF_PARITY: Final = "parity"  # "n" (8N1) or "e" (8E1)

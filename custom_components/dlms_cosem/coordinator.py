@@ -35,9 +35,11 @@ from .dlms.cosem_datetime import CosemDateTime
 from .dlms.errors import (
     AssociationRejectedError,
     AuthenticationFailedError,
+    DecodeError,
     DecryptionError,
     DlmsError,
     SecurityError,
+    ServiceError,
 )
 from .dlms.listener import LinkStatus, ListenerEvent, PushListener
 from .dlms.obis import ObisCode
@@ -46,6 +48,7 @@ from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.units import ScalerUnit
+from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
@@ -219,6 +222,9 @@ class DlmsPollCoordinator(DlmsCoordinator):
         self.limiter_units: dict[ObisCode, ScalerUnit | None] = {}
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
+        self.firmware_objects = FirmwareObjects()
+        self.firmware: FirmwareState | None = None
+        """Firmware identifiers and image transfer status of the last poll (the update entity's)."""
 
     @override
     async def _async_setup(self) -> None:
@@ -245,6 +251,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
             self.limiter_units = await limiter_scalers(self.client, self.object_classes)
         except DlmsError as err:
             raise self._update_failed(err) from err
+        self.firmware_objects = FirmwareObjects.from_object_list(entries)
         texts: dict[ObisCode, str] = {}
         for obis, item in zip(wanted, identity, strict=True):
             value = plain_value(item) if isinstance(item, Data) else None
@@ -294,6 +301,11 @@ class DlmsPollCoordinator(DlmsCoordinator):
             readings[obis] = reading
             self.available_objects[obis] = reading
         attributes, drift = self._watched(watched, extras, middle)
+        # Identifiers change only through an image transfer: without one they are read once.
+        if self.firmware_objects.image_transfer is not None or (
+            self.firmware_objects and self.firmware is None
+        ):
+            await self._read_firmware()
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.frames += 1
         self.link_statistics.invocation_counter = self.counters.client_counter
@@ -322,6 +334,16 @@ class DlmsPollCoordinator(DlmsCoordinator):
             except DlmsError as err:
                 LOGGER.debug("The clock of %s shows no usable time: %s", self._entry_title, err)
         return attributes, drift
+
+    async def _read_firmware(self) -> None:
+        """Firmware identifiers and image transfer status; a refusal keeps the last ones."""
+        assert self.client is not None
+        try:
+            self.firmware = await read_firmware(self.client, self.firmware_objects)
+        except (ServiceError, DecodeError) as err:
+            LOGGER.debug("Firmware status of %s not read: %s", self._entry_title, err)
+        except DlmsError as err:
+            raise self._update_failed(err) from err
 
     def _object_refused(self, obis: ObisCode, error: DlmsError) -> None:
         # Logged once when the meter stops serving an object, not at every poll.

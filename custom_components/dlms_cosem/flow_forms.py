@@ -104,6 +104,24 @@ def advanced_section(data: Mapping[str, Any]) -> section:
     return section(probatio.Schema(fields), {"collapsed": True})
 
 
+def wrapper_section(data: Mapping[str, Any]) -> section:
+    """Client and logical device (wPort) for the wrapper on UDP, shown open.
+
+    Behind a data concentrator the logical device is how the user picks the meter; there are no HDLC
+    addresses to set.
+    """
+    fields: dict[Any, Any] = {
+        probatio.Required(
+            CONF_CLIENT_ADDRESS, default=int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS))
+        ): number_selector(0, 0xFFFF),
+        probatio.Required(
+            CONF_SERVER_LOGICAL_ADDRESS,
+            default=int(data.get(CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS)),
+        ): number_selector(0, 0xFFFF),
+    }
+    return section(probatio.Schema(fields), {"collapsed": False})
+
+
 def addresses_from(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """The section's addresses as entry data (integers; no size means the smallest that fits)."""
     advanced = user_input.get(CONF_ADVANCED, {})

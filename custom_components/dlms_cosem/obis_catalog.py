@@ -416,6 +416,14 @@ _GENERIC_TOTALS: Final[dict[str, SensorDeviceClass]] = {
     **dict.fromkeys(UnitOfReactiveEnergy, SensorDeviceClass.REACTIVE_ENERGY),
 }
 _CUMULATIVE = 8
+# Media by value group A (Blue Book 7.3.3): a volume register of a gas or water meter is its index,
+# read as gas or water (NB-IoT gas and water meters reached over UDP list no electricity objects).
+_VOLUME_MEDIA: Final[dict[int, SensorDeviceClass]] = {
+    7: SensorDeviceClass.GAS,
+    8: SensorDeviceClass.WATER,  # cold water
+    9: SensorDeviceClass.WATER,  # hot water
+}
+_VOLUME_UNITS: Final = frozenset({UnitOfVolume.CUBIC_METERS, UnitOfVolume.LITERS, UnitOfVolume.CUBIC_FEET})
 """Group D of "time integral 1": a register that accumulates from the meter's start (x.8.y)."""
 
 
@@ -489,6 +497,9 @@ def _generic(obis: ObisCode, unit: str | None) -> DlmsSensorEntityDescription:
         cumulative = obis.d == _CUMULATIVE and obis.f == 255
         device_class = _GENERIC_TOTALS[unit] if cumulative else None
         state_class = SensorStateClass.TOTAL if cumulative else None
+    elif unit in _VOLUME_UNITS and obis.a in _VOLUME_MEDIA and obis.f == 255:
+        # A gas or water meter's volume only grows (a roll-over reads as a reset).
+        device_class, state_class = _VOLUME_MEDIA[obis.a], SensorStateClass.TOTAL_INCREASING
     return replace(
         base,
         device_class=device_class,

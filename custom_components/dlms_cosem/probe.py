@@ -24,7 +24,7 @@ from .connection import (
     security_keys,
     sync_invocation_counter,
 )
-from .const import DOMAIN, LOGGER
+from .const import CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS, DOMAIN, LOGGER
 from .dlms.axdr import Data
 from .dlms.errors import (
     AssociationRejectedError,
@@ -43,6 +43,7 @@ from .dlms.push import PushObject, plain_value
 from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.streams import close_stream, open_stream
+from .dlms.transport.udp import UdpEndpoint
 from .models import MeterIdentity, MeterReading
 from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe, ha_unit, state_value
 from .positions import keyed_objects, position_of
@@ -202,8 +203,10 @@ def _text(value: Data | Exception) -> str | None:
 
 
 def _fallback_id(data: Mapping[str, Any]) -> str:
-    """A meter that names itself nowhere is the meter on its port."""
-    return str(endpoint(data))
+    """A meter that names itself nowhere is the meter on its port, and behind a gateway at its wPort."""
+    where = str(endpoint(data))
+    logical = int(data.get(CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS))
+    return where if logical == DEFAULT_SERVER_LOGICAL_ADDRESS else f"{where} logical device {logical}"
 
 
 # --- polled meters ------------------------------------------------------------------------------------
@@ -313,6 +316,8 @@ async def _probe_push_meter(
 ) -> MeterProbe:
     names = await async_object_names(hass)
     where = endpoint(data)
+    if isinstance(where, UdpEndpoint):  # no push over UDP: the flow offers none
+        raise ProbeError("cannot_open_port")
     streams: list[asyncio.StreamWriter] = []
 
     async def open_tracked() -> tuple[asyncio.StreamReader, asyncio.StreamWriter | None]:

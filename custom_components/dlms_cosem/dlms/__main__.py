@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import decode, read
+from .cli import decode, image_transfer, read
 from .simulator import cli as simulate
 
 
@@ -13,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per tool."""
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.dlms_cosem.dlms",
-        description="DLMS/COSEM tools: decode captured telegrams, read a meter, simulate a meter.",
+        description="DLMS/COSEM tools: decode telegrams, read a meter, transfer firmware, simulate a meter.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     decode.add_arguments(
@@ -24,6 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
             "read",
             help="read objects from a meter",
             description=read.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
+    image_transfer.add_arguments(
+        commands.add_parser(
+            "image-transfer",
+            help="transfer a firmware image to a meter (class 18)",
+            description=image_transfer.__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     )
@@ -40,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return decode.run(args, sys.stdout, sys.stderr, sys.stdin)
     if args.command == "read":
         return read.run(args, sys.stdout, sys.stderr)
+    if args.command == "image-transfer":
+        return image_transfer.run(args, sys.stdout, sys.stderr)
     if args.command == "simulate":
         return simulate.run(args, sys.stdout, sys.stderr)
     return 2  # pragma: no cover - argparse rejects unknown commands first

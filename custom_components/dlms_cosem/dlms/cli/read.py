@@ -1,7 +1,8 @@
 """``read``: read objects from a meter over a serial port or TCP, one JSON object per line.
 
 Where: ``--port`` (device path or serialx URL such as ``socket://host:port``; HDLC, ``--baud``,
-``--parity``) or ``--host`` (IEC 62056-47 wrapper on ``--tcp-port``, or HDLC over TCP with ``--hdlc``).
+``--parity``) or ``--host`` (IEC 62056-47 wrapper on ``--tcp-port``, or HDLC over TCP with ``--hdlc``,
+or the wrapper over UDP with ``--udp``, resent ``--retries`` times when a datagram gets no answer).
 HDLC addresses the logical device ``--server-address`` (and ``--physical-address`` when the meter
 wants a two- or four-byte address); the wrapper uses them as wPorts.
 
@@ -68,6 +69,7 @@ from ..obis import ObisCode
 from ..security import SecurityKeys, parse_key
 from ..transport import HdlcTransport, SerialEndpoint, TcpEndpoint, WrapperTransport
 from ..transport.base import ApduTransport
+from ..transport.udp import UdpEndpoint, UdpTransport
 from .output import write_json_line
 from .reading import ObjectReader, ObjectReading, ObjectRequest
 
@@ -170,6 +172,16 @@ def _positive(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's options."""
+    add_connection_arguments(parser)
+    parser.add_argument("--list-objects", action="store_true", help="print the association's object list")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="log to stderr"
+    )
+    parser.add_argument("objects", nargs="*", metavar="OBIS[:ATTRIBUTE]", help="objects to read")
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the meter is and how to associate: shared by ``read`` and ``image-transfer``."""
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", metavar="DEVICE_OR_URL", help="serial port or serialx URL (HDLC)")
     where.add_argument("--host", help="TCP host (IEC 62056-47 wrapper, or HDLC with --hdlc)")
@@ -181,6 +193,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hdlc", action="store_true", help="with --host: HDLC over TCP instead of the wrapper"
     )
+    parser.add_argument("--udp", action="store_true", help="with --host: the wrapper over UDP (port 4059)")
     parser.add_argument(
         "--client-address",
         type=_bounded(0, 0xFFFF),
@@ -234,13 +247,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--retries",
         type=_bounded(0, 10),
         default=DEFAULT_RETRIES,
-        help=f"HDLC resends before giving up (default {DEFAULT_RETRIES})",
+        help=f"HDLC or UDP resends before giving up (default {DEFAULT_RETRIES})",
     )
-    parser.add_argument("--list-objects", action="store_true", help="print the association's object list")
-    parser.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="log to stderr"
-    )
-    parser.add_argument("objects", nargs="*", metavar="OBIS[:ATTRIBUTE]", help="objects to read")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +279,8 @@ def _transport_factory(args: argparse.Namespace) -> Callable[[int], ApduTranspor
     else:
         if args.baud is not None or args.parity is not None:
             raise ValueError("--baud and --parity apply to --port")
+        if args.udp:
+            return _udp_factory(args)
         endpoint = TcpEndpoint(args.host, args.tcp_port or DEFAULT_TCP_PORT)
         if not args.hdlc:
             if args.physical_address is not None:
@@ -303,10 +313,38 @@ def _transport_factory(args: argparse.Namespace) -> Callable[[int], ApduTranspor
     return hdlc
 
 
+def _udp_factory(args: argparse.Namespace) -> Callable[[int], ApduTransport]:
+    if args.hdlc or args.physical_address is not None:
+        raise ValueError("--udp carries the wrapper: --hdlc and --physical-address do not apply")
+    endpoint = UdpEndpoint(args.host, args.tcp_port or DEFAULT_TCP_PORT)
+
+    def udp(client_address: int) -> ApduTransport:
+        return UdpTransport(
+            endpoint,
+            client_wport=client_address,
+            server_wport=args.server_address,
+            response_timeout=args.timeout,
+            max_retries=args.retries,
+            open_timeout=args.timeout,
+        )
+
+    return udp
+
+
 def _config(args: argparse.Namespace) -> _Config:
     requests = tuple(ObjectRequest.parse(text) for text in args.objects)
     if not requests and not args.list_objects:
         raise ValueError("nothing to read: give OBIS codes or --list-objects")
+    settings, transport, frame_counter = client_config(args)
+    return _Config(settings, transport, requests, args.list_objects, frame_counter)
+
+
+def client_config(
+    args: argparse.Namespace,
+) -> tuple[ClientSettings, Callable[[int], ApduTransport], ObisCode | None]:
+    """The client settings, the transport per client address, and the frame counter to read first."""
+    if args.udp and args.port is not None:
+        raise ValueError("--udp applies to --host")
     keys = _keys(args)
     title = DEFAULT_CLIENT_SYSTEM_TITLE
     if args.system_title is not None:
@@ -331,7 +369,7 @@ def _config(args: argparse.Namespace) -> _Config:
     frame_counter = None
     if keys is not None and args.invocation_counter is None:
         frame_counter = ObisCode.parse(args.frame_counter)
-    return _Config(settings, _transport_factory(args), requests, args.list_objects, frame_counter)
+    return settings, _transport_factory(args), frame_counter
 
 
 class _Report:
@@ -364,19 +402,32 @@ class _Report:
 
 async def _start_counter(config: _Config, report: _Report) -> ClientSettings | None:
     """The settings with the invocation counter above the meter's frame counter (None: give up)."""
-    settings = config.settings
-    if config.frame_counter is None:
-        return settings
-    public = config.transport(PUBLIC_CLIENT_ADDRESS)
     try:
-        counter = await read_frame_counter(public, config.frame_counter)
+        return await start_counter(config.settings, config.transport, config.frame_counter, report.warn)
     except (PortUnavailableError, MeterNotRespondingError) as exc:
         report.abort(exc)
         return None
+
+
+async def start_counter(
+    settings: ClientSettings,
+    transport: Callable[[int], ApduTransport],
+    frame_counter: ObisCode | None,
+    warn: Callable[[str], None],
+) -> ClientSettings:
+    """The settings with the invocation counter above the meter's frame counter.
+
+    PortUnavailableError and MeterNotRespondingError pass: nothing else would get through either.
+    """
+    if frame_counter is None:
+        return settings
+    public = transport(PUBLIC_CLIENT_ADDRESS)
+    try:
+        counter = await read_frame_counter(public, frame_counter)
+    except PortUnavailableError, MeterNotRespondingError:
+        raise
     except DlmsError as exc:
-        report.warn(
-            f"frame counter {config.frame_counter} not read as the public client ({describe_error(exc)})"
-        )
+        warn(f"frame counter {frame_counter} not read as the public client ({describe_error(exc)})")
         counter = 0
     return dataclasses.replace(settings, invocation_counter=min(counter + 1, 0xFFFF_FFFF))
 

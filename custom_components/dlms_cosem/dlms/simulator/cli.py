@@ -23,6 +23,7 @@ from ..hdlc import HdlcParameters, server_address
 from ..hdlc.address import HdlcAddress
 from ..security import SecurityKeys, parse_key
 from .faults import FaultInjector
+from .image_transfer import ImageFaults, add_image_transfer
 from .load_management import add_load_management
 from .model import MeterSecurity, SimulatedMeter, default_system_title
 from .push import PushFraming, PushSettings
@@ -115,6 +116,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="listen on TCP (port 0: any)")
     where.add_argument("--pty", action="store_true", help="HDLC on a new pty (its path is printed)")
+    where.add_argument(
+        "--udp", type=_host_port, metavar="HOST:PORT", help="the wrapper on UDP (IEC 62056-47; port 0: any)"
+    )
     parser.add_argument(
         "--hdlc", action="store_true", help="with --tcp: HDLC over TCP instead of the wrapper"
     )
@@ -179,6 +183,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reboot-resets-counters", action="store_true", help="a reboot restarts the invocation counters at 0"
     )
+    parser.add_argument(
+        "--image-transfer", action="store_true", help="image transfer (class 18) and firmware identifiers"
+    )
+    parser.add_argument(
+        "--image-block-size", type=_bounded(16, 4096), default=192, help="with --image-transfer: block size"
+    )
+    parser.add_argument(
+        "--image-lose-block",
+        type=_bounded(0, 0xFFFF_FFFF),
+        action="append",
+        default=[],
+        metavar="N",
+        help="with --image-transfer: acknowledge block N once without keeping it (repeatable)",
+    )
+    parser.add_argument(
+        "--image-fail-verification", action="store_true", help="with --image-transfer: verification fails"
+    )
+    parser.add_argument(
+        "--image-verification-reads",
+        type=_bounded(0, 1000),
+        default=0,
+        help="with --image-transfer: status reads the verification takes (verify answers temporary-failure)",
+    )
     parser.add_argument("--push", type=_positive, metavar="SECONDS", help="push a telegram every SECONDS")
     parser.add_argument(
         "--push-framing",
@@ -211,10 +238,14 @@ def _security(args: argparse.Namespace) -> MeterSecurity:
 def _settings(args: argparse.Namespace) -> RunnerSettings:
     if args.pty:
         transport, host, port = Transport.HDLC_PTY, "", 0
+    elif args.udp:
+        host, port = args.udp
+        transport = Transport.WRAPPER_UDP
     else:
         host, port = args.tcp
         transport = Transport.HDLC_TCP if args.hdlc else Transport.WRAPPER_TCP
-    default_framing = PushFraming.WRAPPER if transport is Transport.WRAPPER_TCP else PushFraming.HDLC
+    wrapped = transport in (Transport.WRAPPER_TCP, Transport.WRAPPER_UDP)
+    default_framing = PushFraming.WRAPPER if wrapped else PushFraming.HDLC
     push = PushSettings(
         framing=PushFraming(args.push_framing) if args.push_framing else default_framing,
         security=_PUSH_SECURITY[args.push_security],
@@ -278,6 +309,16 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     meter.clock.offset = timedelta(seconds=args.clock_offset)
     if args.load_management:
         add_load_management(meter)
+    if args.image_transfer:
+        add_image_transfer(
+            meter,
+            block_size=args.image_block_size,
+            faults=ImageFaults(
+                lose_blocks=set(args.image_lose_block),
+                fail_verification=args.image_fail_verification,
+                verification_reads=args.image_verification_reads,
+            ),
+        )
     faults = FaultInjector(
         seed=args.seed,
         corrupt_probability=args.corrupt_probability,

@@ -1,4 +1,4 @@
-"""asyncio adapters: the simulated meter on a pty (HDLC) or on TCP (HDLC, or the IEC 62056-47 wrapper).
+"""asyncio adapters: the simulated meter on a pty (HDLC), TCP (HDLC or the IEC 62056-47 wrapper) or UDP.
 
 :class:`SimulatorServer` opens the port, and for each client (sequentially on the pty, one session per
 connection on TCP) runs a session: bytes in -> link layer (:class:`~..hdlc.link.HdlcServerLink`, or the
@@ -10,7 +10,8 @@ pty or to every connected TCP client periodically. ``close`` stops everything an
 
 Over HDLC the port can be a bus with several meters: ``extra_meters`` adds stations at other HDLC
 addresses, each with its own server link and association; every link sees every frame and ignores the
-ones addressed to other stations, as meters on an RS-485 line do.
+ones addressed to other stations, as meters on an RS-485 line do. Over the wrapper (TCP or UDP, see
+:mod:`.udp`) the port is a gateway: ``extra_meters`` answer at their logical address as wPort.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tty
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ..errors import ConnectionLostError, DlmsError, MeterNotRespondingError
 from ..hdlc import HdlcParameters, server_address
@@ -39,9 +41,13 @@ from ..hdlc.link import (
 )
 from ..wrapper import WrapperFramer, WrapperPdu
 from .faults import FaultInjector
+from .gateway import LogicalDevices
 from .model import SimulatedMeter
 from .push import PushBuilder, PushSettings
 from .server import DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE, ServerConnection
+
+if TYPE_CHECKING:
+    from .udp import UdpListener
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +64,7 @@ class Transport(StrEnum):
     WRAPPER_TCP = "wrapper-tcp"
     HDLC_TCP = "hdlc-tcp"
     HDLC_PTY = "hdlc-pty"
+    WRAPPER_UDP = "wrapper-udp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +356,16 @@ class _HdlcSession(_Session):
 
 
 class _WrapperSession(_Session):
+    def __init__(self, port: _Port, simulator: SimulatorServer, describe: str) -> None:
+        super().__init__(port, simulator, describe)
+        self.devices = LogicalDevices(simulator)
+
+    def _reboot(self) -> None:
+        super()._reboot()
+        self.devices.drop()
+
     async def run(self) -> None:
         framer = WrapperFramer()
-        wport = self._simulator.settings.server_address.logical
         while True:
             data = await self.port.read()
             if not data:
@@ -363,12 +377,12 @@ class _WrapperSession(_Session):
             if self._deaf():
                 continue
             for pdu in framer.feed(data):
-                if pdu.destination != wport:
-                    continue  # another logical device
-                self.connection.client_sap = pdu.source
-                answer = self._serve(pdu.apdu)
+                connection = self.devices.connection(self, pdu.destination, pdu.source)
+                if connection is None:
+                    continue  # no logical device at that wPort
+                answer = self._serve(pdu.apdu, connection)
                 if answer is not None:
-                    await self.transmit(WrapperPdu(wport, pdu.source, answer).encode())
+                    await self.transmit(WrapperPdu(pdu.destination, pdu.source, answer).encode())
 
 
 class InMemoryTransport:
@@ -420,8 +434,8 @@ class SimulatorServer:
 
     ``extra_meters`` puts further meters on the same HDLC port (pty or TCP), each at its own HDLC
     address (which must differ from ``settings.server_address`` and from each other); faults, line
-    speed and the inactivity timeout are the port's, pushes come from ``meter`` only. The wrapper
-    ignores them.
+    speed and the inactivity timeout are the port's, pushes come from ``meter`` only. Over the
+    wrapper they are logical devices behind one gateway, at their logical address as wPort.
     """
 
     def __init__(
@@ -439,6 +453,9 @@ class SimulatorServer:
         addresses = [self.settings.server_address, *(address for address, _ in extra_meters)]
         if any(same_station(a, b) for i, a in enumerate(addresses) for b in addresses[i + 1 :]):
             raise ValueError("every meter on the port needs its own HDLC address")
+        logicals = [address.logical for address in addresses]
+        if not self._is_hdlc and len(set(logicals)) != len(logicals):
+            raise ValueError("behind the wrapper every meter needs its own logical address (wPort)")
         self.faults = faults or FaultInjector()
         self._random_bytes = random_bytes
         self.sessions: list[_Session] = []
@@ -448,9 +465,14 @@ class SimulatorServer:
         self.push_builder: PushBuilder | None = None
         self._server: asyncio.Server | None = None
         self._pty: _PtyPort | None = None
+        self._udp: UdpListener | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.address = ""
         """Where the simulator listens: ``host:port`` or the pty's slave path."""
+
+    @property
+    def _is_hdlc(self) -> bool:
+        return self.settings.transport in (Transport.HDLC_TCP, Transport.HDLC_PTY)
 
     async def __aenter__(self) -> SimulatorServer:
         await self.start()
@@ -489,6 +511,11 @@ class SimulatorServer:
             self.address = self._pty.path
             session = _HdlcSession(self._pty, self, self._pty.path)
             self._spawn(self._run_session(session))
+        elif settings.transport is Transport.WRAPPER_UDP:
+            from .udp import start_udp  # noqa: PLC0415 - the UDP module builds on this one
+
+            self._udp = await start_udp(self)
+            self.address = self._udp.address
         else:
             self._server = await asyncio.start_server(self._on_client, settings.host, settings.port)
             host, port = self._server.sockets[0].getsockname()[:2]
@@ -502,6 +529,9 @@ class SimulatorServer:
         """Stop serving: close the port and every connection, cancel and await every task."""
         if self._server is not None:
             self._server.close()
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
         for session in list(self.sessions):
             session.port.close()
         tasks = list(self._tasks)

@@ -1,4 +1,4 @@
-"""asyncio adapters that carry APDUs to and from meters over serial ports and TCP."""
+"""asyncio adapters that carry APDUs to and from meters over serial ports, TCP and UDP."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .hdlc import HdlcTransport
     from .shared import ModeESettings, SharedPort
     from .streams import Endpoint, SerialEndpoint, TcpEndpoint, open_stream, port_name, set_line
+    from .udp import UdpEndpoint, UdpTransport
     from .wrapper import WrapperTransport
 
 # Loaded on first use (import time): a caller loads only the modules it needs.
@@ -22,6 +23,8 @@ _EXPORTS = {
     "SerialEndpoint": "streams",
     "SharedPort": "shared",
     "TcpEndpoint": "streams",
+    "UdpEndpoint": "udp",
+    "UdpTransport": "udp",
     "WrapperTransport": "wrapper",
     "open_stream": "streams",
     "port_name": "streams",
@@ -36,6 +39,8 @@ __all__ = [
     "SerialEndpoint",
     "SharedPort",
     "TcpEndpoint",
+    "UdpEndpoint",
+    "UdpTransport",
     "WrapperTransport",
     "open_stream",
     "port_name",
