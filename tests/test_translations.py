@@ -8,6 +8,7 @@ from typing import Any
 import homeassistant
 import pytest
 
+from custom_components.dlms_cosem.history import HistoryProgressSensor
 from custom_components.dlms_cosem.obis_catalog import CATALOG_TRANSLATION_KEYS
 from custom_components.dlms_cosem.sensor import LINK_SENSORS
 
@@ -105,7 +106,7 @@ def test_translations_differ_from_english(language: str) -> None:
 def test_every_catalog_and_link_key_has_a_name() -> None:
     names = STRINGS["entity"]["sensor"]
     link_keys = {description.translation_key for description in LINK_SENSORS}
-    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys
+    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | {HistoryProgressSensor._attr_translation_key}
     for key in names:
         assert TRANSLATION_KEY.match(key), key
         assert set(names[key]) == {"name"}

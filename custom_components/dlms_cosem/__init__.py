@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CONNECTION_TYPE, DOMAIN, ConnectionType
+from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType
 from .coordinator import CounterStore, DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
 
@@ -26,6 +26,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) ->
         firmware=coordinator.identity.firmware,
     )
     entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=identity)
+    history = entry.options.get(CONF_HISTORY) and "recorder" in hass.config.components
+    if isinstance(coordinator, DlmsPollCoordinator) and history:
+        from .history import async_start_history  # noqa: PLC0415 - loads the recorder: only when used
+
+        entry.runtime_data.history = async_start_history(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if isinstance(coordinator, DlmsPushCoordinator):
         entry.async_create_background_task(

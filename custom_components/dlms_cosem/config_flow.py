@@ -39,6 +39,7 @@ from .const import (
     CONF_BAUDRATE,
     CONF_CONNECTION_TYPE,
     CONF_HDLC,
+    CONF_HISTORY_PROFILE,
     CONF_HOST,
     CONF_OBJECTS,
     CONF_PARITY,
@@ -60,6 +61,8 @@ from .flow_forms import (
     MANUAL_PORT,
     addresses_from,
     advanced_section,
+    history_fields,
+    history_options,
     line_fields,
     number_selector,
     objects_selector,
@@ -511,6 +514,8 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                 options[CONF_PUSH_TIMEOUT] = int(user_input[CONF_PUSH_TIMEOUT])
             else:
                 options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
+                options.pop(CONF_HISTORY_PROFILE, None)
+                options.update(history_options(user_input))
             return self.async_create_entry(data=options)
 
         readings: dict[ObisCode, MeterReading | None] = {}
@@ -542,4 +547,8 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                 )
             ] = number_selector(1, 3600, "s")
         fields[probatio.Optional(CONF_OBJECTS, default=selected)] = objects_selector(choices)
+        if not push:
+            profiles = getattr(coordinator, "profiles", None)
+            listed = [str(obis) for obis in profiles] if isinstance(profiles, list) else []
+            fields.update(history_fields(entry.options, listed))
         return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

@@ -52,6 +52,9 @@ CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its t
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_OBJECTS: Final = "objects"
 CONF_PUSH_TIMEOUT: Final = "push_timeout"
+CONF_HISTORY: Final = "history"  # backfill the load profile into long-term statistics
+CONF_HISTORY_DAYS: Final = "history_days"  # how far back the first backfill reads
+CONF_HISTORY_PROFILE: Final = "history_profile"  # the profile's OBIS code when the meter has several
 
 AUTH_NONE: Final = "none"
 AUTH_LLS: Final = "lls"
@@ -62,6 +65,7 @@ SECURITY_SUITES: Final = (0, 1, 2)
 DEFAULT_SECURITY_SUITE: Final = 0
 
 DEFAULT_SCAN_INTERVAL: Final = 30  # seconds
+DEFAULT_HISTORY_DAYS: Final = 7
 DEFAULT_PUSH_TIMEOUT: Final = 120  # seconds without telegrams before sensors become unavailable
 DEFAULT_WAIT_TELEGRAM: Final = 30  # seconds the config flow waits for a pushed telegram
 DEFAULT_TCP_PORT: Final = 4059  # IEC 62056-47

@@ -59,6 +59,7 @@ RAW_FRAMES_KEPT = 8
 
 # Interface classes whose attribute 2 is a value worth a sensor.
 VALUE_CLASSES = frozenset({1, 3, 4, 5})
+PROFILE_GENERIC_CLASS_ID = 7
 LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
 FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
@@ -211,6 +212,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
         self._classes: dict[ObisCode, int] = {}
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
+        self.profiles: list[ObisCode] = []  # Profile Generic objects listed, for the history backfill
 
     @override
     async def _async_setup(self) -> None:
@@ -249,6 +251,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
         for entry in entries:
+            if entry.class_id == PROFILE_GENERIC_CLASS_ID and entry.obis not in self.profiles:
+                self.profiles.append(entry.obis)
             if entry.class_id in VALUE_CLASSES:
                 self._classes[entry.obis] = entry.class_id
                 self.available_objects.setdefault(entry.obis, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -12,6 +12,9 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from .dlms.obis import ObisCode
 from .dlms.push import PushObject
 from .manufacturers import flag_id, flag_manufacturer
+
+if TYPE_CHECKING:
+    from .history import ProfileBackfill
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class DlmsCosemRuntimeData:
 
     coordinator: DataUpdateCoordinator[MeterSnapshot]
     identity: MeterIdentity
+    history: ProfileBackfill | None = None  # the load profile backfill, when turned on
 
 
 type DlmsCosemConfigEntry = ConfigEntry[DlmsCosemRuntimeData]

@@ -122,6 +122,10 @@ async def async_setup_entry(
             continue
         entities.append(DlmsCosemSensor(entry, obis, describe(obis, reading.unit if reading else None)))
     entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
+    if entry.runtime_data.history is not None:
+        from .history import HistoryProgressSensor  # noqa: PLC0415 - only with the backfill on
+
+        entities.append(HistoryProgressSensor(entry, entry.runtime_data.history))
     async_add_entities(entities)
     if not waiting:
         return
