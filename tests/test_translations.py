@@ -8,7 +8,7 @@ from typing import Any
 import homeassistant
 import pytest
 
-from custom_components.dlms_cosem.history import HistoryProgressSensor
+from custom_components.dlms_cosem.history import PROGRESS_KEY
 from custom_components.dlms_cosem.obis_catalog import CATALOG_TRANSLATION_KEYS
 from custom_components.dlms_cosem.sensor import LINK_SENSORS
 
@@ -106,7 +106,7 @@ def test_translations_differ_from_english(language: str) -> None:
 def test_every_catalog_and_link_key_has_a_name() -> None:
     names = STRINGS["entity"]["sensor"]
     link_keys = {description.translation_key for description in LINK_SENSORS}
-    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | {HistoryProgressSensor._attr_translation_key}
+    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | {PROGRESS_KEY}
     for key in names:
         assert TRANSLATION_KEY.match(key), key
         assert set(names[key]) == {"name"}
@@ -241,7 +241,14 @@ def test_the_keys_the_flows_use() -> None:
         "reauth_successful",
         "unique_id_mismatch",
     }
-    assert set(STRINGS["options"]["step"]["init"]["data"]) == {"scan_interval", "objects", "push_timeout"}
+    assert set(STRINGS["options"]["step"]["init"]["data"]) == {
+        "scan_interval",
+        "objects",
+        "push_timeout",
+        "history",
+        "history_days",
+        "history_profile",
+    }
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
     assert set(STRINGS["selector"]["security_suite"]["options"]) == {"0", "1", "2"}

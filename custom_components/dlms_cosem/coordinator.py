@@ -7,6 +7,8 @@ invocation counters persist in Home Assistant's storage so replays stay detectab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, override
 
@@ -45,6 +47,7 @@ from .dlms.push import plain_value
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
+from .media import MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_identity_objects
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
 
@@ -63,6 +66,15 @@ PROFILE_GENERIC_CLASS_ID = 7
 LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
 FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
+
+
+def capture_time(item: Data | DlmsError) -> datetime | None:
+    """An extended register's capture time as an aware instant (``None`` when unusable)."""
+    value = plain_value(item) if isinstance(item, Data) else None
+    moment = value.to_datetime() if isinstance(value, CosemDateTime) else None
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
 
 
 def repair_issue_id(entry: ConfigEntry[Any]) -> str:
@@ -213,6 +225,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
         # Objects the meter did not serve at the last poll: their sensors are unavailable, not all.
         self._refused: set[ObisCode] = set()
         self.profiles: list[ObisCode] = []  # Profile Generic objects listed, for the history backfill
+        self.mbus_media: dict[int, int] = {}  # M-Bus channel -> EN 13757-3 medium (device type)
+        self.mbus_serials: dict[int, str] = {}
 
     @override
     async def _async_setup(self) -> None:
@@ -234,12 +248,14 @@ class DlmsPollCoordinator(DlmsCoordinator):
             entries = await self.client.read_object_list()
             listed = {entry.obis for entry in entries}
             wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
-            identity = await self.client.get_many([(obis, 1, 2) for obis in wanted])
+            channels = [obis for obis in mbus_identity_objects() if obis in listed]
+            identity = await self.client.get_many([(obis, 1, 2) for obis in [*wanted, *channels]])
         except DlmsError as err:
             raise self._update_failed(err) from err
         self._learn_objects(entries)
+        self._learn_channels(channels, identity[len(wanted) :])
         texts: dict[ObisCode, str] = {}
-        for obis, item in zip(wanted, identity, strict=True):
+        for obis, item in zip(wanted, identity[: len(wanted)], strict=True):
             value = plain_value(item) if isinstance(item, Data) else None
             if isinstance(value, str):
                 texts[obis] = value
@@ -248,6 +264,15 @@ class DlmsPollCoordinator(DlmsCoordinator):
             serial_number=texts.get(SERIAL_NUMBER),
             firmware=texts.get(FIRMWARE),
         )
+
+    def _learn_channels(self, objects: list[ObisCode], values: Sequence[Data | DlmsError]) -> None:
+        """The medium and serial of each M-Bus channel the meter lists."""
+        for obis, item in zip(objects, values, strict=True):
+            value = plain_value(item) if isinstance(item, Data) else None
+            if obis.c == MBUS_DEVICE_TYPE_C and isinstance(value, int) and not isinstance(value, bool):
+                self.mbus_media[obis.b] = value
+            elif isinstance(value, str):
+                self.mbus_serials[obis.b] = value
 
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
         for entry in entries:
@@ -264,10 +289,19 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
         wanted = [obis for obis in self.selected_objects if obis in self._classes]
         refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
+        captured_refs = [
+            (obis, 4, 5) for obis in wanted if self._classes[obis] == 4 and is_channel_reading(obis)
+        ]
         try:
             results = await self.client.read_registers(refs) if refs else []
+            captures = await self.client.get_many(captured_refs) if captured_refs else []
         except DlmsError as err:
             raise self._update_failed(err) from err
+        captured = {
+            ref[0]: moment
+            for ref, item in zip(captured_refs, captures, strict=True)
+            if (moment := capture_time(item))
+        }
         self._security_succeeded()
         readings: dict[ObisCode, MeterReading] = {}
         for obis, result in zip(wanted, results, strict=True):
@@ -279,6 +313,8 @@ class DlmsPollCoordinator(DlmsCoordinator):
             # values are shown as a person reads them (text, date-times).
             numeric = isinstance(result.value, int | float) and not isinstance(result.value, bool)
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
+            if obis in captured:
+                reading = replace(reading, captured=captured[obis])
             readings[obis] = reading
             self.available_objects[obis] = reading
         self.link_statistics.last_update = dt_util.utcnow()

@@ -22,18 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.components.recorder.models import StatisticData, StatisticMeanType, StatisticMetaData
-from homeassistant.components.recorder.statistics import (
-    async_import_statistics,
-    get_last_short_term_statistics,
-    get_last_statistics,
-)
+from homeassistant.components.recorder.models import StatisticData
+from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.components.sensor import SensorEntity, SensorStateClass
-from homeassistant.components.sensor.const import UNIT_CONVERTERS, SensorDeviceClass
+from homeassistant.components.sensor.const import SensorDeviceClass
 from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -49,6 +44,15 @@ from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity, entry_identifier
 from .obis_catalog import ha_unit
+from .statistics_import import (
+    HOUR,
+    TOTALS,
+    converted,
+    device_class_of,
+    hourly_row,
+    statistic_metadata,
+    statistic_offset,
+)
 
 if TYPE_CHECKING:
     from .coordinator import DlmsPollCoordinator
@@ -56,12 +60,11 @@ if TYPE_CHECKING:
     from .models import DlmsCosemConfigEntry
 
 STORAGE_VERSION: Final = 1
+PROGRESS_KEY: Final = "history_progress"  # the progress sensor's key and translation key
 #: Hours of profile read per request: the longest a poll waits behind the backfill.
 BLOCK: Final = timedelta(hours=6)
-HOUR: Final = timedelta(hours=1)
 #: Profiles tried, in order, when the options name none (Blue Book / IDIS load profiles 1 and 2).
 PREFERRED_PROFILES: Final = (ObisCode(1, 0, 99, 1, 0, 255), ObisCode(1, 0, 99, 2, 0, 255))
-_ROUNDING: Final = 6  # decimals kept: the same period imported twice gives the same floats
 
 
 @dataclass(slots=True)
@@ -266,46 +269,25 @@ class ProfileBackfill:
         for target in targets:
             target.rows = self._rows(entries, target)
             if target.rows:
-                async_import_statistics(self.hass, self._metadata(target), target.rows)
+                async_import_statistics(
+                    self.hass,
+                    statistic_metadata(target.statistic_id, target.unit, target.device_class),
+                    target.rows,
+                )
                 count += len(target.rows)
         return count
 
     def _rows(self, entries: list[ProfileEntry], target: _Target) -> list[StatisticData]:
         rows: list[StatisticData] = []
         for entry in entries:
-            stamp = entry.timestamp
-            if stamp.minute or stamp.second or not entry.trusted:
-                continue
             value = entry.values[target.index]
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if not entry.trusted or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            state = round(self._convert(float(value), target), _ROUNDING)
-            rows.append(
-                StatisticData(start=stamp - HOUR, state=state, sum=round(state + target.offset, _ROUNDING))
-            )
+            state = converted(float(value), target.from_unit, target.unit, target.device_class)
+            row = hourly_row(entry.timestamp, state, target.offset)
+            if row is not None:
+                rows.append(row)
         return rows
-
-    @staticmethod
-    def _convert(value: float, target: _Target) -> float:
-        if target.from_unit is None or target.from_unit == target.unit:
-            return value
-        converter = UNIT_CONVERTERS.get(target.device_class)
-        if converter is None:
-            return value
-        return converter.convert(value, target.from_unit, target.unit)
-
-    @staticmethod
-    def _metadata(target: _Target) -> StatisticMetaData:
-        converter = UNIT_CONVERTERS.get(target.device_class)
-        return StatisticMetaData(
-            mean_type=StatisticMeanType.NONE,
-            has_sum=True,
-            name=None,
-            source="recorder",
-            statistic_id=target.statistic_id,
-            unit_class=converter.UNIT_CLASS if converter is not None else None,
-            unit_of_measurement=target.unit,
-        )
 
     async def _targets(self, info: ProfileInfo) -> list[_Target]:
         """The profile's columns that have a sensor with statistics to continue."""
@@ -318,16 +300,14 @@ class ProfileBackfill:
             state = self.hass.states.get(entity_id) if entity_id else None
             if entity_id is None or state is None:
                 continue
-            if state.attributes.get("state_class") not in ("total", "total_increasing"):
+            if state.attributes.get("state_class") not in TOTALS:
                 continue
             unit = state.attributes.get("unit_of_measurement")
             if not isinstance(unit, str):
                 continue
-            offset = await self._offset(entity_id)
+            offset = await statistic_offset(self.hass, entity_id)
             if offset is None:
                 continue
-            device_class = state.attributes.get("device_class")
-            known = isinstance(device_class, str) and device_class in SensorDeviceClass
             scaler = info.scaler_units[index]
             targets.append(
                 _Target(
@@ -336,31 +316,17 @@ class ProfileBackfill:
                     entity_id,
                     unit,
                     ha_unit(scaler.symbol) if scaler is not None else None,
-                    SensorDeviceClass(str(device_class)) if known else None,
+                    device_class_of(state.attributes.get("device_class")),
                     offset,
                 )
             )
         return targets
 
-    async def _offset(self, statistic_id: str) -> float | None:
-        """``sum - state`` of the sensor's latest statistic; ``None`` while it has none."""
-        recorder = get_instance(self.hass)
-        for reader in (get_last_short_term_statistics, get_last_statistics):
-            found = await recorder.async_add_executor_job(
-                reader, self.hass, 1, statistic_id, True, {"state", "sum"}
-            )
-            rows = found.get(statistic_id)
-            if rows:
-                state, total = rows[0].get("state"), rows[0].get("sum")
-                if state is not None and total is not None:
-                    return round(total - state, _ROUNDING)
-        return None
-
 
 class HistoryProgressSensor(DlmsCosemEntity, SensorEntity):
     """How far the profile backfill has come (percent of the hours of the current run)."""
 
-    _attr_translation_key = "history_progress"
+    _attr_translation_key = PROGRESS_KEY
     _attr_entity_category = EntityCategory.DIAGNOSTIC
     _attr_native_unit_of_measurement = PERCENTAGE
     _attr_state_class = SensorStateClass.MEASUREMENT

@@ -24,6 +24,7 @@ class MeterReading:
     value: object
     unit: str | None
     raw: object
+    captured: datetime | None = None  # when the meter measured it (an M-Bus reading, an hourly list)
 
     @classmethod
     def from_push_object(cls, obj: PushObject) -> Self:
