@@ -63,6 +63,7 @@ RAW_FRAMES_KEPT = 8
 # Interface classes whose attribute 2 is a value worth a sensor.
 VALUE_CLASSES = frozenset({1, 3, 4, 5})
 PROFILE_GENERIC_CLASS_ID = 7
+CUMULATIVE_D = 8  # OBIS group D of a "time integral 1" register: the total since the meter started
 LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
 FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
@@ -75,6 +76,11 @@ def capture_time(item: Data | DlmsError) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
+
+
+def _is_cumulative(key: ObisCode) -> bool:
+    """A register that accumulates (x.x.C.8.E, current value), such as the energy totals."""
+    return key.a != 0 and key.d == CUMULATIVE_D and key.f == 255
 
 
 def repair_issue_id(entry: ConfigEntry[Any]) -> str:
@@ -421,11 +427,21 @@ class DlmsPushCoordinator(DlmsCoordinator):
     @callback
     def _telegram(self, telegram: Telegram) -> None:
         self._security_succeeded()
+        timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
+        # A clock without deviation (many Norwegian meters) runs in local time: Home Assistant's zone.
+        captured = (
+            timestamp
+            if timestamp is None or timestamp.tzinfo
+            else timestamp.replace(tzinfo=dt_util.get_default_time_zone())
+        )
         for key, obj in keyed_objects(telegram.content.objects):
             reading = reading_from_data(obj.data, obj.unit, obj.value)
+            if captured is not None and _is_cumulative(key):
+                # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
+                # captured then: its statistic goes to that hour, not to the hour it arrived in.
+                reading = replace(reading, captured=captured)
             self._readings[key] = reading
             self.available_objects[key] = reading
-        timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.invocation_counter = telegram.invocation_counter
         if telegram.system_title is not None and self.identity.system_title is None:
