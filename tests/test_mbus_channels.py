@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,17 +31,25 @@ from custom_components.dlms_cosem.const import (
     CONF_OBJECTS,
     CONF_PASSWORD,
     CONF_PORT,
+    CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
-from custom_components.dlms_cosem.dlms.simulator.mbus_channels import GAS_CHANNEL, WATER_CHANNEL
+from custom_components.dlms_cosem.dlms.simulator.mbus_channels import (
+    GAS_CHANNEL,
+    WATER_CHANNEL,
+    channel_value,
+    device_type,
+)
 from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
+    CLOCK,
     MeterSecurity,
     SimulatedMeter,
 )
+from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 
 PASSWORD = "S3cr3tPw"
@@ -186,3 +195,62 @@ async def _hourly(hass: HomeAssistant, statistic_id: str, start: datetime) -> li
         {"start": dt_util.utc_from_timestamp(row["start"]), "state": row["state"], "sum": row["sum"]}
         for row in found.get(statistic_id, [])
     ]
+
+
+async def test_pushed_gas_and_water_channels_get_their_media_from_the_telegram(hass: HomeAssistant) -> None:
+    meter = SimulatedMeter(dt_util.utcnow, mbus=True)
+    objects = (
+        CLOCK,
+        ACTIVE_ENERGY_IMPORT,
+        device_type(1),
+        channel_value(1),
+        device_type(2),
+        channel_value(2),
+    )
+    settings = RunnerSettings(
+        transport=Transport.WRAPPER_TCP,
+        push_interval=0.05,
+        push=PushSettings(framing=PushFraming.HDLC, objects=objects),
+    )
+    server = SimulatorServer(meter, settings)
+    address = await server.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Push meter",
+            unique_id="53494D0000000001",
+            data={
+                CONF_CONNECTION_TYPE: "network_push",
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: int(str(address).rsplit(":", 1)[1]),
+            },
+            options={CONF_OBJECTS: [GAS, WATER], CONF_PUSH_TIMEOUT: 60},
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        registry = er.async_get(hass)
+        for _ in range(300):
+            await hass.async_block_till_done()
+            if registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{WATER}"):
+                break
+            await asyncio.sleep(0.01)
+        gas = hass.states.get(registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{GAS}") or "")
+        water = hass.states.get(
+            registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{WATER}") or ""
+        )
+        assert gas is not None
+        assert water is not None
+        assert gas.attributes["device_class"] == "gas"
+        assert water.attributes["device_class"] == "water"
+        assert gas.attributes["unit_of_measurement"] == "m³"
+        captured = meter.now().replace(minute=0, second=0, microsecond=0)
+        assert float(gas.state) == pytest.approx(GAS_CHANNEL.litres(captured) / 1000)
+        device = dr.async_get(hass).async_get_device_by_identifier(
+            (DOMAIN, "53494D0000000001_mbus_2"), entry.entry_id
+        )
+        assert device is not None
+        assert device.name == "Water meter (channel 2)"
+        assert device.via_device_id is not None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()

@@ -1,4 +1,4 @@
-"""A pushed hourly value (the Norwegian list 3: clock and energy totals) lands in the hour of its timestamp."""
+"""A pushed hourly value (Norwegian list 3: the clock and the energy totals) lands in its timestamp's hour."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from .const import CONF_OBJECTS
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity, entry_identifier, meter_device_info
-from .media import channel_device_info, describe_medium, mbus_channel
+from .media import MBUS_CHANNELS, channel_device_info, describe_medium, device_type_obis, mbus_channel
 from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
 from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, ha_unit
 
@@ -160,7 +160,6 @@ def _channel_devices(
 ) -> Callable[[ObisCode], DeviceInfo | None]:
     """The device of an M-Bus channel's object (``None``: the meter's), linked to the meter's device."""
     coordinator = entry.runtime_data.coordinator
-    media: dict[int, int] = getattr(coordinator, "mbus_media", {})
     serials: dict[int, str] = getattr(coordinator, "mbus_serials", {})
     meter_device_id: str | None = None
 
@@ -175,16 +174,32 @@ def _channel_devices(
                 dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **meter).id
             )
         return channel_device_info(
-            entry_identifier(entry), meter_device_id, channel, media.get(channel), serials.get(channel)
+            entry_identifier(entry),
+            meter_device_id,
+            channel,
+            _media(coordinator).get(channel),
+            serials.get(channel),
         )
 
     return device
 
 
+def _media(coordinator: object) -> dict[int, int]:
+    """The M-Bus channels' media: read at setup (polled), or pushed with the readings."""
+    media: dict[int, int] = dict(getattr(coordinator, "mbus_media", {}))
+    snapshot = getattr(coordinator, "data", None)
+    readings = snapshot.readings if isinstance(snapshot, MeterSnapshot) else {}
+    for channel in MBUS_CHANNELS:
+        reading = readings.get(device_type_obis(channel))
+        value = reading.value if reading is not None else None
+        if channel not in media and isinstance(value, int) and not isinstance(value, bool):
+            media[channel] = value
+    return media
+
+
 def _describe(coordinator: object, obis: ObisCode, unit: str | None) -> DlmsSensorEntityDescription:
     """The catalog's description, as a gas, water or heat total for a medium's reading."""
-    media = getattr(coordinator, "mbus_media", {})
-    return describe_medium(obis, unit, media.get(obis.b), describe(obis, unit))
+    return describe_medium(obis, unit, _media(coordinator).get(obis.b), describe(obis, unit))
 
 
 class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
