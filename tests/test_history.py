@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,15 +39,21 @@ from custom_components.dlms_cosem.const import (
     DOMAIN,
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
+from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
+from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
 from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
+    LOAD_PROFILE,
+    AccessFailureError,
+    DataObject,
     MeterSecurity,
+    ProfileGeneric,
     SimulatedMeter,
 )
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
-from custom_components.dlms_cosem.history import ProfileBackfill
+from custom_components.dlms_cosem.history import ProfileBackfill, hour_floor
 
 PASSWORD = "S3cr3tPw"
 ENERGY = str(ACTIVE_ENERGY_IMPORT)
@@ -81,7 +88,7 @@ async def meter() -> AsyncIterator[tuple[SimulatedMeter, int]]:
     await server.close()
 
 
-def _entry(port: int) -> MockConfigEntry:
+def _entry(port: int, days: int = 1) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Simulated meter",
@@ -95,7 +102,7 @@ def _entry(port: int) -> MockConfigEntry:
             CONF_AUTHENTICATION: "lls",
             CONF_PASSWORD: PASSWORD,
         },
-        options={CONF_OBJECTS: [ENERGY], CONF_SCAN_INTERVAL: 30, CONF_HISTORY: True, CONF_HISTORY_DAYS: 1},
+        options={CONF_OBJECTS: [ENERGY], CONF_SCAN_INTERVAL: 30, CONF_HISTORY: True, CONF_HISTORY_DAYS: days},
     )
 
 
@@ -215,3 +222,109 @@ async def test_six_hour_outage_across_dst_is_filled_from_the_profile_and_reimpor
     assert rows[-1]["state"] < live["state"] <= float(current.state)  # type: ignore[operator]
     assert live["sum"] - rows[-1]["sum"] == pytest.approx(live["state"] - rows[-1]["state"], abs=1e-6)  # type: ignore[operator]
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unloading_interrupts_a_long_first_backfill_which_resumes_where_it_stopped(
+    hass: HomeAssistant,
+) -> None:
+    meter = SimulatedMeter(
+        dt_util.utcnow,
+        security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
+    )
+    faults = FaultInjector(latency=0.02)  # each answer takes a while, as on a real line
+    server = SimulatorServer(meter, RunnerSettings(transport=Transport.WRAPPER_TCP), faults=faults)
+    address = await server.start()
+    try:
+        entry = _entry(int(str(address).rsplit(":", 1)[1]), days=5)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"12345678_{ENERGY}")
+        assert statistic_id is not None
+        await async_wait_recording_done(hass)
+        now = dt_util.utcnow()
+        do_adhoc_statistics(
+            hass, start=now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+        )
+        await async_wait_recording_done(hass)
+        backfill = entry.runtime_data.history
+        assert backfill is not None
+        backfill.async_poll_done()
+        for _ in range(3000):  # two blocks in, on a machine however busy
+            await asyncio.sleep(0.01)
+            if backfill.progress.hours_done >= 12:
+                break
+        progress = backfill.progress
+        assert progress.state == "reading"
+        assert 12 <= progress.hours_done < progress.hours_total == 120
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        stopped_at = progress.last_imported
+        assert stopped_at is not None
+        assert progress.state == "reading"  # cancelled mid-way, not finished
+        assert progress.hours_done < progress.hours_total
+
+        # Loaded again, it goes on from the last hour it imported, not from five days back.
+        faults.latency = 0.0
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        resumed = entry.runtime_data.history
+        assert resumed is not None
+        assert resumed.progress.state == "done"
+        assert resumed.progress.hours_total == int((hour_floor(dt_util.utcnow()) - stopped_at) / HOUR)
+        await async_wait_recording_done(hass)
+        rows = await _hourly(hass, statistic_id, hour_floor(dt_util.utcnow()) - timedelta(days=6))
+        assert len(rows) == 121  # five days and the hour ending where they start
+        assert [row["start"] for row in rows] == [rows[0]["start"] + HOUR * i for i in range(121)]
+        for row in rows:
+            assert row["state"] == pytest.approx(_kwh(meter, row["start"] + HOUR), abs=1e-6)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()
+
+
+class _BrokenProfile(ProfileGeneric):
+    """A load profile the meter lists but cannot read (a hardware fault)."""
+
+    def _get(self, attribute: int, context: RequestContext) -> Data:
+        if attribute == 1:
+            return super()._get(attribute, context)
+        raise AccessFailureError(DataAccessResult.HARDWARE_FAULT)
+
+
+@pytest.mark.parametrize(("broken", "shown"), [(True, "failed"), (False, "unsupported")])
+async def test_a_meter_whose_profile_fails_or_is_missing_says_so_and_polls_go_on(
+    hass: HomeAssistant, broken: bool, shown: str
+) -> None:
+    meter = SimulatedMeter(
+        dt_util.utcnow,
+        security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
+    )
+    if broken:
+        meter.add(_BrokenProfile(LOAD_PROFILE, (), meter.find, meter.clock))
+    else:
+        meter.add(DataObject(LOAD_PROFILE, Data.unsigned(0)))  # no profile generic listed at all
+    server = SimulatorServer(meter, RunnerSettings(transport=Transport.WRAPPER_TCP))
+    address = await server.start()
+    try:
+        entry = _entry(int(str(address).rsplit(":", 1)[1]))
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        await async_wait_recording_done(hass)
+        now = dt_util.utcnow()
+        statistic_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"12345678_{ENERGY}")
+        assert statistic_id is not None
+        do_adhoc_statistics(
+            hass, start=now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+        )
+        await async_wait_recording_done(hass)
+        backfill = await _poll(hass, entry)
+        assert backfill.progress.state == shown
+        assert (backfill.progress.error is not None) is broken
+        state = hass.states.get(statistic_id)
+        assert state is not None
+        assert float(state.state) == pytest.approx(_kwh(meter, dt_util.utcnow()), abs=1e-3)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()
