@@ -8,6 +8,7 @@ from typing import Any
 import homeassistant
 import pytest
 
+from custom_components.dlms_cosem.billing import BILLING_KEY
 from custom_components.dlms_cosem.history import PROGRESS_KEY
 from custom_components.dlms_cosem.obis_catalog import CATALOG_TRANSLATION_KEYS
 from custom_components.dlms_cosem.sensor import LINK_SENSORS
@@ -106,7 +107,7 @@ def test_translations_differ_from_english(language: str) -> None:
 def test_every_catalog_and_link_key_has_a_name() -> None:
     names = STRINGS["entity"]["sensor"]
     link_keys = {description.translation_key for description in LINK_SENSORS}
-    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | {PROGRESS_KEY}
+    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | {PROGRESS_KEY, BILLING_KEY}
     for key in names:
         assert TRANSLATION_KEY.match(key), key
         assert set(names[key]) == {"name"}
@@ -126,6 +127,7 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         assert PLACEHOLDER.findall(names[key]["name"]) == ["phase"], key
     assert PLACEHOLDER.findall(names["obis_generic"]["name"]) == ["obis"]
     assert PLACEHOLDER.findall(names["push_value"]["name"]) == ["position", "count"]
+    assert sorted(PLACEHOLDER.findall(names["billing_value"]["name"])) == ["obis", "period"]
     unplaced = CATALOG_TRANSLATION_KEYS - {
         "energy_import_tariff",
         "energy_export_tariff",

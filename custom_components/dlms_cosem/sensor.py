@@ -23,6 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .billing import describe_billing
 from .const import CONF_OBJECTS
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
@@ -199,6 +200,9 @@ def _media(coordinator: object) -> dict[int, int]:
 
 def _describe(coordinator: object, obis: ObisCode, unit: str | None) -> DlmsSensorEntityDescription:
     """The catalog's description, as a gas, water or heat total for a medium's reading."""
+    billing = describe_billing(obis, unit)
+    if billing is not None:
+        return billing
     return describe_medium(obis, unit, _media(coordinator).get(obis.b), describe(obis, unit))
 
 
