@@ -93,3 +93,11 @@ def _reading(meter: SimulatedMeter, mbus: MbusChannel) -> Callable[[datetime], D
 
 def _capture_time(meter: SimulatedMeter, mbus: MbusChannel) -> Callable[[datetime], Data]:
     return lambda instant: Data.octet_string(meter.clock.date_time(mbus.captured(instant)).to_bytes())
+
+
+#: What a meter with both channels adds to its push object list: each channel's medium and reading.
+MBUS_PUSH_OBJECTS: tuple[ObisCode, ...] = tuple(
+    obis
+    for mbus in (GAS_CHANNEL, WATER_CHANNEL)
+    for obis in (device_type(mbus.channel), channel_value(mbus.channel))
+)
