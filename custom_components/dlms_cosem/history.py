@@ -262,7 +262,9 @@ class ProfileBackfill:
         client = self.coordinator.client
         if client is None:
             return 0
-        entries, _ = await read_profile_range(client, info, start, end, now=now)
+        entries, _ = await read_profile_range(
+            client, info, start, end, now=now, zone=dt_util.get_default_time_zone()
+        )
         if not first:
             entries = [entry for entry in entries if entry.timestamp > start]
         count = 0

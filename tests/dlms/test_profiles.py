@@ -225,3 +225,16 @@ def test_bad_rows_are_decode_errors() -> None:
         decode_entries(_INFO, ProfileBuffer(_INFO.columns, naive))
     placed = decode_entries(_INFO, ProfileBuffer(_INFO.columns, naive), zone=ZoneInfo("Europe/Oslo"))
     assert placed[0].timestamp == datetime(2023, 12, 31, 23, tzinfo=UTC)
+
+
+def test_rows_without_deviation_in_the_repeated_autumn_hour_are_placed_in_order() -> None:
+    oslo = ZoneInfo("Europe/Oslo")
+    wall = [datetime(2024, 10, 27, 1, 45)] + [datetime(2024, 10, 27, 2, 15 * i) for i in range(4)] * 2
+    wall.append(datetime(2024, 10, 27, 3, 0))
+    info = ProfileInfo(LOAD_PROFILE, _INFO.columns, _INFO.scaler_units, 900, len(wall), 100)
+    rows = tuple(
+        (_stamp(moment), Data.unsigned(0), Data.double_long_unsigned(i)) for i, moment in enumerate(wall)
+    )
+    entries = decode_entries(info, ProfileBuffer(info.columns, rows), zone=oslo)
+    first = datetime(2024, 10, 26, 23, 45, tzinfo=UTC)
+    assert [entry.timestamp for entry in entries] == [first + timedelta(minutes=15 * i) for i in range(10)]

@@ -176,8 +176,9 @@ def decode_entries(
 ) -> list[ProfileEntry]:
     """The buffer's rows as typed entries, oldest first as the meter gives them.
 
-    ``zone`` places date-times that carry no deviation. Rows
-    without an instant (no clock column, or the first rows null) cannot be placed and are dropped.
+    ``zone`` places date-times that carry no deviation; in the hour a zone repeats when daylight saving
+    ends, a row that would go back in time is the second pass of that hour. Rows without an instant
+    (no clock column, or the first rows null) cannot be placed and are dropped.
     """
     clock, status_column = info.clock_column, info.status_column
     period = timedelta(seconds=info.capture_period)
@@ -188,6 +189,8 @@ def decode_entries(
             raise DecodeError(f"profile row has {len(row)} values for {len(info.columns)} columns")
         meter_time = _row_time(row[clock], zone) if clock is not None else None
         if meter_time is not None:
+            if previous is not None and meter_time.tzinfo is zone and meter_time.astimezone(UTC) <= previous:
+                meter_time = meter_time.replace(fold=1)  # the repeated local hour, its second time
             instant = meter_time.astimezone(UTC)
             if snap:
                 instant = _snapped(instant, info.capture_period)
@@ -237,32 +240,39 @@ async def read_profile_range(
     *,
     now: datetime,
     by_entry: bool = False,
+    zone: tzinfo | None = None,
 ) -> tuple[list[ProfileEntry], bool]:
     """Entries with ``start <= timestamp <= end`` (aware datetimes), and whether read by entry.
 
     By range first unless ``by_entry``; a meter refusing or garbling the range is read by entry,
     with the entry numbers estimated from ``now`` (the true time), the period and the entries in use.
+    ``zone`` (default: ``start``'s) is the meter's time zone for date-times without a deviation.
     """
+    zone = zone or start.tzinfo
     if not by_entry:
         try:
             # Half a period more either side: a meter clock a little off still returns its boundary rows.
             margin = timedelta(seconds=info.capture_period / 2)
-            buffer = await client.read_profile(info.obis, start=start - margin, end=end + margin)
-            return _within(decode_entries(info, buffer, zone=start.tzinfo), start, end), False
+            # In the meter's zone: a meter that ignores the deviation still reads its own wall time.
+            first, last = start - margin, end + margin
+            if zone is not None:
+                first, last = first.astimezone(zone), last.astimezone(zone)
+            buffer = await client.read_profile(info.obis, start=first, end=last)
+            return _within(decode_entries(info, buffer, zone=zone), start, end), False
         except ServiceError, DecodeError:
             pass
-    entries = await _read_by_entry(client, info, start, end, now)
+    entries = await _read_by_entry(client, info, start, end, now, zone)
     return _within(entries, start, end), True
 
 
-async def _read_by_entry(
-    client: DlmsClient, info: ProfileInfo, start: datetime, end: datetime, now: datetime
+async def _read_by_entry(  # noqa: PLR0917 - the range, the instant and the zone it is read in
+    client: DlmsClient, info: ProfileInfo, start: datetime, end: datetime, now: datetime, zone: tzinfo | None
 ) -> list[ProfileEntry]:
     in_use = info.entries_in_use
     period = info.capture_period
     if not in_use or period <= 0:
         buffer = await client.read_profile(info.obis)
-        return decode_entries(info, buffer, zone=start.tzinfo)
+        return decode_entries(info, buffer, zone=zone)
     # Entry in_use is the newest, captured at the last period boundary before now.
     newest = now - timedelta(seconds=(now.timestamp() % period))
     back_first = int((newest - start).total_seconds() // period) + _ENTRY_MARGIN
@@ -272,7 +282,7 @@ async def _read_by_entry(
     if first > last:
         return []
     buffer = await client.read_profile(info.obis, from_entry=first, to_entry=last)
-    return decode_entries(info, buffer, zone=start.tzinfo)
+    return decode_entries(info, buffer, zone=zone)
 
 
 def _within(entries: list[ProfileEntry], start: datetime, end: datetime) -> list[ProfileEntry]:
