@@ -225,7 +225,7 @@ async def test_six_hour_outage_across_dst_is_filled_from_the_profile_and_reimpor
 
 
 async def test_unloading_interrupts_a_long_first_backfill_which_resumes_where_it_stopped(
-    hass: HomeAssistant,
+    hass: HomeAssistant, hass_storage: dict[str, Any]
 ) -> None:
     meter = SimulatedMeter(
         dt_util.utcnow,
@@ -261,6 +261,8 @@ async def test_unloading_interrupts_a_long_first_backfill_which_resumes_where_it
         await hass.async_block_till_done()
         stopped_at = progress.last_imported
         assert stopped_at is not None
+        stored = hass_storage[f"dlms_cosem.history.{entry.entry_id}"]["data"]
+        assert stored == {str(LOAD_PROFILE): stopped_at.isoformat()}
         assert progress.state == "reading"  # cancelled mid-way, not finished
         assert progress.hours_done < progress.hours_total
 
@@ -278,7 +280,9 @@ async def test_unloading_interrupts_a_long_first_backfill_which_resumes_where_it
         assert [row["start"] for row in rows] == [rows[0]["start"] + HOUR * i for i in range(121)]
         for row in rows:
             assert row["state"] == pytest.approx(_kwh(meter, row["start"] + HOUR), abs=1e-6)
-        assert await hass.config_entries.async_unload(entry.entry_id)
+        assert await hass.config_entries.async_remove(entry.entry_id)
+        await hass.async_block_till_done()
+        assert f"dlms_cosem.history.{entry.entry_id}" not in hass_storage  # removed with the entry
     finally:
         await server.close()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 
-from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType
+from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
 from .coordinator import CounterStore, DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
 
@@ -45,5 +46,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> None:
-    """Forget the entry's stored invocation counters."""
+    """Forget the entry's stored invocation counters and the last hour its history imported."""
     await CounterStore(hass, entry).async_remove()
+    await Store[dict[str, str]](hass, 1, history_storage_key(entry.entry_id)).async_remove()

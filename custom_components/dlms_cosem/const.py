@@ -48,6 +48,12 @@ CONF_AUTHENTICATION_KEY: Final = "authentication_key"
 CONF_SECURITY_SUITE: Final = "security_suite"  # 0, 1 or 2; stored with the keys, absent means 0
 CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its telegrams
 
+
+def history_storage_key(entry_id: str) -> str:
+    """Where the load profile backfill keeps the last hour it imported, per entry."""
+    return f"{DOMAIN}.history.{entry_id}"
+
+
 # entry.options
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_OBJECTS: Final = "objects"

@@ -39,6 +39,7 @@ from .const import (
     DEFAULT_HISTORY_DAYS,
     DOMAIN,
     LOGGER,
+    history_storage_key,
 )
 from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
@@ -134,9 +135,7 @@ class ProfileBackfill:
         self.progress = BackfillProgress()
         self.profile: ObisCode | None = None
         self._info: ProfileInfo | None = None
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.history.{entry.entry_id}"
-        )
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, history_storage_key(entry.entry_id))
         self._imported: dict[str, str] = {}
         self._loaded = False
         self._task: asyncio.Task[None] | None = None
