@@ -39,6 +39,7 @@ from custom_components.dlms_cosem.const import (
     DOMAIN,
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
+from custom_components.dlms_cosem.diagnostics import async_get_config_entry_diagnostics
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
@@ -201,6 +202,16 @@ async def test_six_hour_outage_across_dst_is_filled_from_the_profile_and_reimpor
     assert progress.state == "100"
     assert progress.attributes["last_imported"] == "2026-10-25T04:00:00+00:00"
     assert progress.attributes["state"] == "done"
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)  # the clock is frozen: no HTTP
+    assert diagnostics["history"] == {
+        "profile": "1.0.99.1.0.255",
+        "state": "done",
+        "hours_total": 6,
+        "hours_done": 6,
+        "rows_imported": 7,  # the hour before the outage again, then the six of the outage
+        "last_imported": "2026-10-25T04:00:00+00:00",
+        "error": None,
+    }
 
     # Importing the same period again writes the same rows.
     backfill._imported.clear()

@@ -18,6 +18,7 @@ trusted hour carries their energy.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -33,7 +34,6 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_HISTORY,
     CONF_HISTORY_DAYS,
     CONF_HISTORY_PROFILE,
     DEFAULT_HISTORY_DAYS,
@@ -101,11 +101,6 @@ class _Target:
     rows: list[StatisticData] = field(default_factory=list)
 
 
-def history_enabled(entry: DlmsCosemConfigEntry) -> bool:
-    """Whether the user turned the backfill on for this meter."""
-    return bool(entry.options.get(CONF_HISTORY, False))
-
-
 def hour_floor(moment: datetime) -> datetime:
     """The top of the hour at or before ``moment`` (UTC)."""
     return dt_util.as_utc(moment).replace(minute=0, second=0, microsecond=0)
@@ -139,7 +134,7 @@ class ProfileBackfill:
         self._imported: dict[str, str] = {}
         self._loaded = False
         self._task: asyncio.Task[None] | None = None
-        self._listeners: list[Any] = []
+        self._listeners: list[Callable[[], None]] = []
 
     # --- running -----------------------------------------------------------------------------------
 
@@ -159,7 +154,7 @@ class ProfileBackfill:
         )
 
     @callback
-    def async_add_listener(self, update: Any) -> Any:
+    def async_add_listener(self, update: Callable[[], None]) -> Callable[[], None]:
         """Call ``update`` when the progress changes; the returned callable removes it."""
         self._listeners.append(update)
         return lambda: self._listeners.remove(update)
@@ -375,7 +370,7 @@ def async_start_history(
     return backfill
 
 
-def _on_poll(coordinator: DlmsPollCoordinator, backfill: ProfileBackfill) -> Any:
+def _on_poll(coordinator: DlmsPollCoordinator, backfill: ProfileBackfill) -> Callable[[], None]:
     @callback
     def _polled() -> None:
         if coordinator.last_update_success:
