@@ -1173,9 +1173,11 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     )
     result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
     assert result["step_id"] == "init"
-    assert fields(result) == ["scan_interval", "objects", "allow_changes"]
+    assert fields(result) == ["scan_interval", "objects", "allow_changes", "history", "history_days"]
     assert field_default(result, "scan_interval") == DEFAULT_SCAN_INTERVAL
     assert field_default(result, "allow_changes") is False  # changes to the meter are off until asked for
+    assert field_default(result, "history") is False
+    assert field_default(result, "history_days") == 7
     # The selection as the coordinator reads it; unreadable codes are dropped.
     assert field_default(result, "objects") == [ENERGY, "1.0.72.7.0.255"]
     assert selector_options(result, "objects") == [
@@ -1197,8 +1199,44 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
         CONF_OBJECTS: ["1.0.1.7.0.255"],
         CONF_SCAN_INTERVAL: 10,
         CONF_ALLOW_CHANGES: True,
+        "history": False,
+        "history_days": 7,
     }
     assert entry.state is ConfigEntryState.LOADED  # reloaded with them
+
+
+async def test_options_of_a_polled_meter_with_load_profiles(hass: HomeAssistant, no_setup: None) -> None:
+    entry = await loaded(
+        hass,
+        polled_entry(
+            {"connection_type": "network_poll", "host": "192.0.2.1", "port": 4059}, objects=[ENERGY]
+        ),
+    )
+    profiles = [ObisCode(1, 0, 99, 1, 0, 255), ObisCode(0, 0, 98, 1, 0, 255)]
+    entry.runtime_data = SimpleNamespace(coordinator=SimpleNamespace(available_objects={}, profiles=profiles))
+    result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
+    assert fields(result) == ["scan_interval", "objects", "history", "history_days", "history_profile"]
+    assert selector_options(result, "history_profile") == [  # type: ignore[comparison-overlap]
+        "0.0.98.1.0.255",
+        "1.0.99.1.0.255",
+    ]
+    result = dict(
+        await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "scan_interval": 30,
+                "objects": [ENERGY],
+                "history": True,
+                "history_days": 14,
+                "history_profile": "1.0.99.1.0.255",
+            },
+        )
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["history"] is True
+    assert entry.options["history_days"] == 14
+    assert entry.options["history_profile"] == "1.0.99.1.0.255"
 
 
 async def test_options_of_a_push_meter_not_loaded(hass: HomeAssistant, no_setup: None) -> None:

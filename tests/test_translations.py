@@ -9,12 +9,14 @@ import homeassistant
 import pytest
 import yaml
 
+from custom_components.dlms_cosem.billing import BILLING_KEY
 from custom_components.dlms_cosem.control_sensors import (
     CLOCK_DRIFT,
     CONTROL_SENSOR_KEYS,
     DISCONNECTOR_CONTROL_STATE,
     DISCONNECTOR_OUTPUT,
 )
+from custom_components.dlms_cosem.history import PROGRESS_KEY
 from custom_components.dlms_cosem.meter_values import VALUE_TYPES
 from custom_components.dlms_cosem.obis_catalog import CATALOG_TRANSLATION_KEYS
 from custom_components.dlms_cosem.sensor import LINK_SENSORS
@@ -113,7 +115,10 @@ def test_translations_differ_from_english(language: str) -> None:
 def test_every_catalog_and_link_key_has_a_name() -> None:
     names = STRINGS["entity"]["sensor"]
     link_keys = {description.translation_key for description in LINK_SENSORS}
-    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | CONTROL_SENSOR_KEYS
+    assert set(names) == CATALOG_TRANSLATION_KEYS | link_keys | CONTROL_SENSOR_KEYS | {
+        PROGRESS_KEY,
+        BILLING_KEY,
+    }
     for key in names:
         assert TRANSLATION_KEY.match(key), key
         if key not in CONTROL_SENSOR_KEYS:
@@ -167,6 +172,7 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
     assert PLACEHOLDER.findall(names["push_value"]["name"]) == ["position", "count"]
     for key in ("event_counter", "event_code", "error_register", "alarm_register"):
         assert PLACEHOLDER.findall(names[key]["name"]) == ["number"], key
+    assert sorted(PLACEHOLDER.findall(names["billing_value"]["name"])) == ["obis", "period"]
     unplaced = CATALOG_TRANSLATION_KEYS - {
         "energy_import_tariff",
         "energy_export_tariff",
@@ -303,6 +309,9 @@ def test_the_keys_the_flows_use() -> None:
         "objects",
         "push_timeout",
         "allow_changes",
+        "history",
+        "history_days",
+        "history_profile",
     }
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}

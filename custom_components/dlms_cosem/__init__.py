@@ -5,9 +5,10 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_CONNECTION_TYPE, DOMAIN, ConnectionType
+from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
 from .coordinator import CounterStore, DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
 from .services import async_setup_services
@@ -40,6 +41,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) ->
         firmware=coordinator.identity.firmware,
     )
     entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=identity)
+    history = entry.options.get(CONF_HISTORY) and "recorder" in hass.config.components
+    if isinstance(coordinator, DlmsPollCoordinator) and history:
+        from .history import async_start_history  # noqa: PLC0415 - loads the recorder: only when used
+
+        entry.runtime_data.history = async_start_history(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if isinstance(coordinator, DlmsPushCoordinator):
         entry.async_create_background_task(
@@ -54,5 +60,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> None:
-    """Forget the entry's stored invocation counters."""
+    """Forget the entry's stored invocation counters and the last hour its history imported."""
     await CounterStore(hass, entry).async_remove()
+    await Store[dict[str, str]](hass, 1, history_storage_key(entry.entry_id)).async_remove()

@@ -40,6 +40,7 @@ from .const import (
     CONF_BAUDRATE,
     CONF_CONNECTION_TYPE,
     CONF_HDLC,
+    CONF_HISTORY_PROFILE,
     CONF_HOST,
     CONF_OBJECTS,
     CONF_PARITY,
@@ -61,6 +62,8 @@ from .flow_forms import (
     MANUAL_PORT,
     addresses_from,
     advanced_section,
+    history_fields,
+    history_options,
     line_fields,
     number_selector,
     objects_selector,
@@ -532,6 +535,8 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
             else:
                 options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
                 options[CONF_ALLOW_CHANGES] = bool(user_input.get(CONF_ALLOW_CHANGES, False))
+                options.pop(CONF_HISTORY_PROFILE, None)
+                options.update(history_options(user_input))
             return self.async_create_entry(data=options)
 
         readings: dict[ObisCode, MeterReading | None] = {}
@@ -566,4 +571,7 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
         if not push:
             allowed = bool(entry.options.get(CONF_ALLOW_CHANGES, False))
             fields[probatio.Optional(CONF_ALLOW_CHANGES, default=allowed)] = BooleanSelector()
+            profiles = getattr(coordinator, "profiles", None)
+            listed = [str(obis) for obis in profiles] if isinstance(profiles, list) else []
+            fields.update(history_fields(entry.options, listed))
         return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

@@ -54,12 +54,21 @@ CONF_AUTHENTICATION_KEY: Final = "authentication_key"
 CONF_SECURITY_SUITE: Final = "security_suite"  # 0, 1 or 2; stored with the keys, absent means 0
 CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its telegrams
 
+
+def history_storage_key(entry_id: str) -> str:
+    """Where the load profile backfill keeps the last hour it imported, per entry."""
+    return f"{DOMAIN}.history.{entry_id}"
+
+
 # entry.options
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_OBJECTS: Final = "objects"
 CONF_PUSH_TIMEOUT: Final = "push_timeout"
 # Off unless the user turns it on: the write and execute actions and the disconnector switch need it.
 CONF_ALLOW_CHANGES: Final = "allow_changes"
+CONF_HISTORY: Final = "history"  # backfill the load profile into long-term statistics
+CONF_HISTORY_DAYS: Final = "history_days"  # how far back the first backfill reads
+CONF_HISTORY_PROFILE: Final = "history_profile"  # the profile's OBIS code when the meter has several
 
 AUTH_NONE: Final = "none"
 AUTH_LLS: Final = "lls"
@@ -70,6 +79,7 @@ SECURITY_SUITES: Final = (0, 1, 2)
 DEFAULT_SECURITY_SUITE: Final = 0
 
 DEFAULT_SCAN_INTERVAL: Final = 30  # seconds
+DEFAULT_HISTORY_DAYS: Final = 7
 DEFAULT_PUSH_TIMEOUT: Final = 120  # seconds without telegrams before sensors become unavailable
 DEFAULT_WAIT_TELEGRAM: Final = 30  # seconds the config flow waits for a pushed telegram
 DEFAULT_TCP_PORT: Final = 4059  # IEC 62056-47

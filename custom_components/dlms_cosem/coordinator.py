@@ -7,6 +7,8 @@ invocation counters persist in Home Assistant's storage so replays stay detectab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, override
 
@@ -49,7 +51,9 @@ from .dlms.security import KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.units import ScalerUnit
 from .firmware import FirmwareObjects, FirmwareState, read_firmware
+from .media import MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_identity_objects
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
+from .meter_state import capture_time as captured_data
 from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
@@ -66,9 +70,25 @@ RAW_FRAMES_KEPT = 8
 
 # Interface classes whose attribute 2 is a value worth a sensor.
 VALUE_CLASSES = frozenset({1, 3, 4, 5})
+PROFILE_GENERIC_CLASS_ID = 7
+CUMULATIVE_D = 8  # OBIS group D of a "time integral 1" register: the total since the meter started
 LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
 FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
+
+
+def capture_time(item: Data | DlmsError | None) -> datetime | None:
+    """An extended register's capture time as an aware instant (``None`` when unusable)."""
+    value = plain_value(item) if isinstance(item, Data) else None
+    moment = value.to_datetime() if isinstance(value, CosemDateTime) else None
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
+
+
+def _is_cumulative(key: ObisCode) -> bool:
+    """A register that accumulates (x.x.C.8.E, current value), such as the energy totals."""
+    return key.a != 0 and key.d == CUMULATIVE_D and key.f == 255
 
 
 def repair_issue_id(entry: ConfigEntry[Any]) -> str:
@@ -225,6 +245,9 @@ class DlmsPollCoordinator(DlmsCoordinator):
         self.firmware_objects = FirmwareObjects()
         self.firmware: FirmwareState | None = None
         """Firmware identifiers and image transfer status of the last poll (the update entity's)."""
+        self.profiles: list[ObisCode] = []  # Profile Generic objects listed, for the history backfill
+        self.mbus_media: dict[int, int] = {}  # M-Bus channel -> EN 13757-3 medium (device type)
+        self.mbus_serials: dict[int, str] = {}
 
     @override
     async def _async_setup(self) -> None:
@@ -246,14 +269,16 @@ class DlmsPollCoordinator(DlmsCoordinator):
             entries = await self.client.read_object_list()
             listed = {entry.obis for entry in entries}
             wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
-            identity = await self.client.get_many([(obis, 1, 2) for obis in wanted])
+            channels = [obis for obis in mbus_identity_objects() if obis in listed]
+            identity = await self.client.get_many([(obis, 1, 2) for obis in [*wanted, *channels]])
             self._learn_objects(entries)
             self.limiter_units = await limiter_scalers(self.client, self.object_classes)
         except DlmsError as err:
             raise self._update_failed(err) from err
         self.firmware_objects = FirmwareObjects.from_object_list(entries)
+        self._learn_channels(channels, identity[len(wanted) :])
         texts: dict[ObisCode, str] = {}
-        for obis, item in zip(wanted, identity, strict=True):
+        for obis, item in zip(wanted, identity[: len(wanted)], strict=True):
             value = plain_value(item) if isinstance(item, Data) else None
             if isinstance(value, str):
                 texts[obis] = value
@@ -263,9 +288,20 @@ class DlmsPollCoordinator(DlmsCoordinator):
             firmware=texts.get(FIRMWARE),
         )
 
+    def _learn_channels(self, objects: list[ObisCode], values: Sequence[Data | DlmsError]) -> None:
+        """The medium and serial of each M-Bus channel the meter lists."""
+        for obis, item in zip(objects, values, strict=True):
+            value = plain_value(item) if isinstance(item, Data) else None
+            if obis.c == MBUS_DEVICE_TYPE_C and isinstance(value, int) and not isinstance(value, bool):
+                self.mbus_media[obis.b] = value
+            elif isinstance(value, str):
+                self.mbus_serials[obis.b] = value
+
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
         for entry in entries:
             self.object_classes[entry.obis] = entry.class_id
+            if entry.class_id == PROFILE_GENERIC_CLASS_ID and entry.obis not in self.profiles:
+                self.profiles.append(entry.obis)
             if entry.class_id in VALUE_CLASSES:
                 self._classes[entry.obis] = entry.class_id
                 self.available_objects.setdefault(entry.obis, None)
@@ -287,6 +323,14 @@ class DlmsPollCoordinator(DlmsCoordinator):
         except DlmsError as err:
             raise self._update_failed(err) from err
         middle = before + (dt_util.utcnow() - before) / 2
+        attributes, drift = self._watched(watched, extras, middle)
+        # An M-Bus channel's value is as old as its capture time (read with the value, in the clock's watch).
+        captured = {
+            obis: moment
+            for obis in wanted
+            if is_channel_reading(obis)
+            and (moment := capture_time(captured_data(attributes, self.object_classes, obis))) is not None
+        }
         self._security_succeeded()
         readings: dict[ObisCode, MeterReading] = {}
         for obis, result in zip(wanted, results, strict=True):
@@ -298,9 +342,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
             # values are shown as a person reads them (text, date-times).
             numeric = isinstance(result.value, int | float) and not isinstance(result.value, bool)
             reading = reading_from_data(result.raw, result.unit, result.value if numeric else None)
+            if obis in captured:
+                reading = replace(reading, captured=captured[obis])
             readings[obis] = reading
             self.available_objects[obis] = reading
-        attributes, drift = self._watched(watched, extras, middle)
         # Identifiers change only through an image transfer: without one they are read once.
         if self.firmware_objects.image_transfer is not None or (
             self.firmware_objects and self.firmware is None
@@ -444,11 +489,21 @@ class DlmsPushCoordinator(DlmsCoordinator):
     @callback
     def _telegram(self, telegram: Telegram) -> None:
         self._security_succeeded()
+        timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
+        # A clock without deviation (many Norwegian meters) runs in local time: Home Assistant's zone.
+        captured = (
+            timestamp
+            if timestamp is None or timestamp.tzinfo
+            else timestamp.replace(tzinfo=dt_util.get_default_time_zone())
+        )
         for key, obj in keyed_objects(telegram.content.objects):
             reading = reading_from_data(obj.data, obj.unit, obj.value)
+            if captured is not None and _is_cumulative(key):
+                # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
+                # captured then: its statistic goes to that hour, not to the hour it arrived in.
+                reading = replace(reading, captured=captured)
             self._readings[key] = reading
             self.available_objects[key] = reading
-        timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
         self.link_statistics.last_update = dt_util.utcnow()
         self.link_statistics.invocation_counter = telegram.invocation_counter
         if telegram.system_title is not None and self.identity.system_title is None:

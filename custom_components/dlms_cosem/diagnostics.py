@@ -70,6 +70,17 @@ async def async_get_config_entry_diagnostics(
         ),
         "last_update_success": coordinator.last_update_success,
     }
+    if runtime.history is not None:  # the load profile backfill: its state, no values
+        progress = runtime.history.progress
+        diagnostics["history"] = {
+            "profile": str(runtime.history.profile) if runtime.history.profile else None,
+            "state": progress.state,
+            "hours_total": progress.hours_total,
+            "hours_done": progress.hours_done,
+            "rows_imported": progress.rows_imported,
+            "last_imported": progress.last_imported.isoformat() if progress.last_imported else None,
+            "error": progress.error,
+        }
     if not isinstance(coordinator, DlmsCoordinator):
         return diagnostics
     diagnostics["objects"] = sorted(str(obis) for obis in coordinator.available_objects)

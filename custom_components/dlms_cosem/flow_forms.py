@@ -11,6 +11,7 @@ from typing import Any, Final
 import probatio
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -27,10 +28,14 @@ from .const import (
     CONF_ADVANCED,
     CONF_BAUDRATE,
     CONF_CLIENT_ADDRESS,
+    CONF_HISTORY,
+    CONF_HISTORY_DAYS,
+    CONF_HISTORY_PROFILE,
     CONF_PARITY,
     CONF_SERVER_LOGICAL_ADDRESS,
     CONF_SERVER_PHYSICAL_ADDRESS,
     DEFAULT_CLIENT_ADDRESS,
+    DEFAULT_HISTORY_DAYS,
     DEFAULT_POLL_BAUDRATE,
     DEFAULT_PUSH_BAUDRATE,
     DEFAULT_SERVER_LOGICAL_ADDRESS,
@@ -162,3 +167,38 @@ def objects_selector(choices: list[ObjectChoice]) -> SelectSelector:
             mode=SelectSelectorMode.LIST,
         )
     )
+
+
+#: The most days the first backfill may read (a 15-minute profile holds about 10 to 40 days).
+MAX_HISTORY_DAYS: Final = 90
+
+
+def history_fields(options: Mapping[str, Any], profiles: list[str]) -> dict[Any, Any]:
+    """The load profile backfill's options: on/off, days back, and the profile when the meter lists one."""
+    fields: dict[Any, Any] = {
+        probatio.Required(CONF_HISTORY, default=bool(options.get(CONF_HISTORY, False))): BooleanSelector(),
+        probatio.Required(
+            CONF_HISTORY_DAYS, default=int(options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
+        ): number_selector(1, MAX_HISTORY_DAYS, "d"),
+    }
+    current = options.get(CONF_HISTORY_PROFILE)
+    choices = sorted({*profiles, *([current] if isinstance(current, str) and current else [])})
+    if choices:
+        key = (
+            probatio.Optional(CONF_HISTORY_PROFILE, default=current)
+            if current
+            else probatio.Optional(CONF_HISTORY_PROFILE)
+        )
+        fields[key] = select_selector(choices)
+    return fields
+
+
+def history_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The backfill's options from the submitted form."""
+    options: dict[str, Any] = {
+        CONF_HISTORY: bool(user_input.get(CONF_HISTORY, False)),
+        CONF_HISTORY_DAYS: int(user_input.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
+    }
+    if user_input.get(CONF_HISTORY_PROFILE):
+        options[CONF_HISTORY_PROFILE] = str(user_input[CONF_HISTORY_PROFILE])
+    return options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -14,6 +14,9 @@ from .dlms.obis import ObisCode
 from .dlms.push import PushObject
 from .manufacturers import flag_id, flag_manufacturer
 
+if TYPE_CHECKING:
+    from .history import ProfileBackfill
+
 
 @dataclass(frozen=True, slots=True)
 class MeterReading:
@@ -22,6 +25,7 @@ class MeterReading:
     value: object
     unit: str | None
     raw: object
+    captured: datetime | None = None  # when the meter measured it (an M-Bus reading, an hourly list)
 
     @classmethod
     def from_push_object(cls, obj: PushObject) -> Self:
@@ -89,6 +93,7 @@ class DlmsCosemRuntimeData:
 
     coordinator: DataUpdateCoordinator[MeterSnapshot]
     identity: MeterIdentity
+    history: ProfileBackfill | None = None  # the load profile backfill, when turned on
 
 
 type DlmsCosemConfigEntry = ConfigEntry[DlmsCosemRuntimeData]

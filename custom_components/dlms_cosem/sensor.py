@@ -17,15 +17,19 @@ from homeassistant.components.sensor import (
 from homeassistant.components.sensor.const import UNIT_CONVERTERS
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .billing import describe_billing
 from .const import CONF_OBJECTS
 from .control_sensors import control_sensors
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
-from .entity import DlmsCosemEntity
+from .entity import DlmsCosemEntity, entry_identifier, meter_device_info
+from .media import MBUS_CHANNELS, channel_device_info, describe_medium, device_type_obis, mbus_channel
 from .meter_state import capture_time
 from .meter_values import meter_time
 from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
@@ -118,14 +122,20 @@ async def async_setup_entry(
     readings = first.readings if first is not None else {}
     waiting: list[ObisCode] = []
     entities: list[SensorEntity] = []
+    channels = _channel_devices(hass, entry)
     for obis in selected_objects(entry.options.get(CONF_OBJECTS, ())):
         reading = readings.get(obis)
         if reading is None and catalog_entry(obis) is None:
             waiting.append(obis)
             continue
-        entities.append(DlmsCosemSensor(entry, obis, describe(obis, reading.unit if reading else None)))
+        unit = reading.unit if reading else None
+        entities.append(DlmsCosemSensor(entry, obis, _describe(coordinator, obis, unit), channels(obis)))
     entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
     entities.extend(control_sensors(entry))
+    if entry.runtime_data.history is not None:
+        from .history import HistoryProgressSensor  # noqa: PLC0415 - only with the backfill on
+
+        entities.append(HistoryProgressSensor(entry, entry.runtime_data.history))
     async_add_entities(entities)
     if not waiting:
         return
@@ -141,10 +151,63 @@ async def async_setup_entry(
         for obis in arrived:
             waiting.remove(obis)
         async_add_entities(
-            DlmsCosemSensor(entry, obis, describe(obis, snapshot.readings[obis].unit)) for obis in arrived
+            DlmsCosemSensor(
+                entry, obis, _describe(coordinator, obis, snapshot.readings[obis].unit), channels(obis)
+            )
+            for obis in arrived
         )
 
     entry.async_on_unload(coordinator.async_add_listener(_add_arrived))
+
+
+def _channel_devices(
+    hass: HomeAssistant, entry: DlmsCosemConfigEntry
+) -> Callable[[ObisCode], DeviceInfo | None]:
+    """The device of an M-Bus channel's object (``None``: the meter's), linked to the meter's device."""
+    coordinator = entry.runtime_data.coordinator
+    serials: dict[int, str] = getattr(coordinator, "mbus_serials", {})
+    meter_device_id: str | None = None
+
+    def device(obis: ObisCode) -> DeviceInfo | None:
+        nonlocal meter_device_id
+        channel = mbus_channel(obis)
+        if channel is None:
+            return None
+        if meter_device_id is None:
+            meter = meter_device_info(entry, entry.runtime_data.identity)
+            meter_device_id = (
+                dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **meter).id
+            )
+        return channel_device_info(
+            entry_identifier(entry),
+            meter_device_id,
+            channel,
+            _media(coordinator).get(channel),
+            serials.get(channel),
+        )
+
+    return device
+
+
+def _media(coordinator: object) -> dict[int, int]:
+    """The M-Bus channels' media: read at setup (polled), or pushed with the readings."""
+    media: dict[int, int] = dict(getattr(coordinator, "mbus_media", {}))
+    snapshot = getattr(coordinator, "data", None)
+    readings = snapshot.readings if isinstance(snapshot, MeterSnapshot) else {}
+    for channel in MBUS_CHANNELS:
+        reading = readings.get(device_type_obis(channel))
+        value = reading.value if reading is not None else None
+        if channel not in media and isinstance(value, int) and not isinstance(value, bool):
+            media[channel] = value
+    return media
+
+
+def _describe(coordinator: object, obis: ObisCode, unit: str | None) -> DlmsSensorEntityDescription:
+    """The catalog's description, as a gas, water or heat total for a medium's reading."""
+    billing = describe_billing(obis, unit)
+    if billing is not None:
+        return billing
+    return describe_medium(obis, unit, _media(coordinator).get(obis.b), describe(obis, unit))
 
 
 class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
@@ -153,11 +216,36 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
     entity_description: DlmsSensorEntityDescription
 
     def __init__(
-        self, entry: DlmsCosemConfigEntry, obis: ObisCode, description: DlmsSensorEntityDescription
+        self,
+        entry: DlmsCosemConfigEntry,
+        obis: ObisCode,
+        description: DlmsSensorEntityDescription,
+        device_info: DeviceInfo | None = None,
     ) -> None:
         super().__init__(entry, str(obis))
         self.entity_description = description
         self._obis = obis
+        self._captured: datetime | None = None
+        if device_info is not None:
+            self._attr_device_info = device_info  # an M-Bus channel's own device
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state; a value the meter timestamped on the hour also goes to that hour's statistic."""
+        super()._handle_coordinator_update()
+        reading = self._reading()
+        if reading is None or reading.captured is None or reading.captured == self._captured:
+            return
+        self._captured = reading.captured
+        value = reading.value
+        if "recorder" in self.hass.config.components and isinstance(value, int | float):
+            from .statistics_import import async_import_reading  # noqa: PLC0415 - loads the recorder
+
+            self.hass.async_create_task(
+                async_import_reading(
+                    self.hass, self.entity_id, float(value), ha_unit(reading.unit), reading.captured
+                )
+            )
 
     def _reading(self) -> MeterReading | None:
         snapshot: MeterSnapshot | None = self.coordinator.data

@@ -18,7 +18,8 @@ Each ``OBIS[:ATTRIBUTE]`` (attribute 2 when omitted) is read with the class its 
 scaler_unit, so they come back scaled with their unit in one request. A wrong guess is tried again
 (a Register as Data, then the class the association's object list gives); a GET-with-list the meter
 refuses or garbles as a whole is asked again one object at a time. ``--list-objects`` prints the
-object list first (its classes then spare the guess).
+object list first (its classes then spare the guess). ``--profile OBIS --from ISO [--to ISO]`` prints
+a profile's rows in that time range as CSV (``--format json``: one object per row); see :mod:`.profile`.
 
 Output: ``{"obis", "attribute", "value", "unit", "raw"}`` per object read, ``{"obis", "attribute",
 "error", "kind"}`` per object not read (``error`` is what the meter said, such as
@@ -38,6 +39,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TextIO
 
 from ..client import (
@@ -71,6 +73,7 @@ from ..transport import HdlcTransport, SerialEndpoint, TcpEndpoint, WrapperTrans
 from ..transport.base import ApduTransport
 from ..transport.udp import UdpEndpoint, UdpTransport
 from .output import write_json_line
+from .profile import FORMATS, parse_instant, print_profile
 from .reading import ObjectReader, ObjectReading, ObjectRequest
 
 __all__ = [
@@ -177,6 +180,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="log to stderr"
     )
+    parser.add_argument("--profile", metavar="OBIS", help="print a profile's rows (with --from and --to)")
+    parser.add_argument(
+        "--from", dest="profile_from", metavar="ISO", help="first instant (UTC unless an offset)"
+    )
+    parser.add_argument("--to", dest="profile_to", metavar="ISO", help="last instant (default now)")
+    parser.add_argument("--format", dest="output", choices=FORMATS, default="csv", help="profile output")
     parser.add_argument("objects", nargs="*", metavar="OBIS[:ATTRIBUTE]", help="objects to read")
 
 
@@ -258,6 +267,7 @@ class _Config:
     requests: tuple[ObjectRequest, ...]
     list_objects: bool
     frame_counter: ObisCode | None
+    profile: tuple[ObisCode, datetime, datetime, str] | None = None
 
 
 def _keys(args: argparse.Namespace) -> SecurityKeys | None:
@@ -333,10 +343,11 @@ def _udp_factory(args: argparse.Namespace) -> Callable[[int], ApduTransport]:
 
 def _config(args: argparse.Namespace) -> _Config:
     requests = tuple(ObjectRequest.parse(text) for text in args.objects)
-    if not requests and not args.list_objects:
-        raise ValueError("nothing to read: give OBIS codes or --list-objects")
+    profile = _profile(args)
+    if not requests and not args.list_objects and profile is None:
+        raise ValueError("nothing to read: give OBIS codes, --list-objects or --profile")
     settings, transport, frame_counter = client_config(args)
-    return _Config(settings, transport, requests, args.list_objects, frame_counter)
+    return _Config(settings, transport, requests, args.list_objects, frame_counter, profile)
 
 
 def client_config(
@@ -370,6 +381,20 @@ def client_config(
     if keys is not None and args.invocation_counter is None:
         frame_counter = ObisCode.parse(args.frame_counter)
     return settings, _transport_factory(args), frame_counter
+
+
+def _profile(args: argparse.Namespace) -> tuple[ObisCode, datetime, datetime, str] | None:
+    if args.profile is None:
+        if args.profile_from is not None or args.profile_to is not None:
+            raise ValueError("--from and --to apply to --profile")
+        return None
+    if args.profile_from is None:
+        raise ValueError("--profile needs --from")
+    start = parse_instant(args.profile_from)
+    end = parse_instant(args.profile_to) if args.profile_to is not None else datetime.now(UTC)
+    if end < start:
+        raise ValueError("--to is before --from")
+    return ObisCode.parse(args.profile), start, end, args.output
 
 
 class _Report:
@@ -433,7 +458,7 @@ async def start_counter(
 
 
 async def _session(config: _Config, stdout: TextIO, stderr: TextIO) -> int:
-    wanted = len(config.requests) + (1 if config.list_objects else 0)
+    wanted = len(config.requests) + (1 if config.list_objects else 0) + (1 if config.profile else 0)
     report = _Report(stderr, wanted)
     settings = await _start_counter(config, report)
     if settings is None:
@@ -453,6 +478,14 @@ async def _session(config: _Config, stdout: TextIO, stderr: TextIO) -> int:
                         stdout,
                         {"class_id": entry.class_id, "version": entry.version, "obis": str(entry.obis)},
                     )
+                report.read += 1
+        if config.profile is not None:
+            obis, start, end, output = config.profile
+            try:
+                await print_profile(client, obis, start, end, output=output, stdout=stdout)
+            except (ServiceError, DecodeError) as exc:
+                report.fail(f"profile {obis}", exc, obis)
+            else:
                 report.read += 1
         if config.requests:
             for request, result in zip(config.requests, await reader.read(config.requests), strict=True):

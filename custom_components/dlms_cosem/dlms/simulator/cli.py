@@ -25,8 +25,9 @@ from ..security import SecurityKeys, parse_key
 from .faults import FaultInjector
 from .image_transfer import ImageFaults, add_image_transfer
 from .load_management import add_load_management
+from .mbus_channels import MBUS_PUSH_OBJECTS
 from .model import MeterSecurity, SimulatedMeter, default_system_title
-from .push import PushFraming, PushSettings
+from .push import DEFAULT_PUSH_OBJECTS, PushFraming, PushSettings
 from .runner import RunnerSettings, SimulatorServer, Transport
 
 EXIT_OK = 0
@@ -208,6 +209,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--push", type=_positive, metavar="SECONDS", help="push a telegram every SECONDS")
     parser.add_argument(
+        "--mbus", action="store_true", help="a gas meter on M-Bus channel 1 and a water meter on channel 2"
+    )
+    parser.add_argument(
         "--push-framing",
         choices=[framing.value for framing in PushFraming],
         help="default: hdlc, or wrapper on TCP",
@@ -251,6 +255,7 @@ def _settings(args: argparse.Namespace) -> RunnerSettings:
         security=_PUSH_SECURITY[args.push_security],
         server_address=args.server_address,
         source_wport=args.server_address.logical,
+        objects=(*DEFAULT_PUSH_OBJECTS, *MBUS_PUSH_OBJECTS) if args.mbus else DEFAULT_PUSH_OBJECTS,
     )
     window = args.hdlc_window
     return RunnerSettings(
@@ -304,7 +309,11 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"simulate: {err}\n")
         return EXIT_USAGE
     meter = SimulatedMeter(
-        lambda: datetime.now(UTC), serial=args.serial, security=security, utc_offset_minutes=args.utc_offset
+        lambda: datetime.now(UTC),
+        serial=args.serial,
+        security=security,
+        utc_offset_minutes=args.utc_offset,
+        mbus=args.mbus,
     )
     meter.clock.offset = timedelta(seconds=args.clock_offset)
     if args.load_management:

@@ -81,6 +81,7 @@ from .management import (
     MeterSecurity,
     SecuritySetup,
 )
+from .mbus_channels import add_mbus_channels
 from .profile_generic import (
     ProfileGeneric,
 )
@@ -98,6 +99,7 @@ class SimulatedMeter:
     """A three-phase electricity meter: objects by logical name, clock, credentials, frame counters.
 
     ``clock`` returns the true current instant (timezone-aware); tests pass a frozen or stepped one.
+    ``mbus`` adds a gas meter on M-Bus channel 1 and a water meter on channel 2 (see :mod:`.mbus_channels`).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class SimulatedMeter:
         capture_period: int = 900,
         profile_entries: int = 960,
         installed_at: datetime | None = None,
+        mbus: bool = False,
     ) -> None:
         self._now = clock
         self.serial = serial
@@ -119,7 +122,7 @@ class SimulatedMeter:
         self.electricity = Electricity(serial.encode())
         self.objects: dict[ObisCode, CosemObject] = {}
         self.clock = Clock(CLOCK, utc_offset_minutes)
-        self._build(capture_period, profile_entries, installed_at)
+        self._build(capture_period, profile_entries, installed_at, mbus=mbus)
 
     def now(self) -> datetime:
         """The true current instant, from the clock function."""
@@ -175,7 +178,9 @@ class SimulatedMeter:
 
         return value, captured
 
-    def _build(self, capture_period: int, profile_entries: int, installed_at: datetime | None) -> None:
+    def _build(
+        self, capture_period: int, profile_entries: int, installed_at: datetime | None, *, mbus: bool
+    ) -> None:
         power = self.electricity
         self.add(AssociationLN(CURRENT_ASSOCIATION, self))
         self.add(DataObject(LOGICAL_DEVICE_NAME, Data.octet_string(b"SIM" + self.serial.encode())))
@@ -226,6 +231,8 @@ class SimulatedMeter:
             )
         )
         self.add(DisconnectControl())
+        if mbus:
+            add_mbus_channels(self)  # a gas meter on M-Bus channel 1, a water meter on channel 2
 
 
 def _phase_curve(curve: Callable[[int, int], float], phase: int) -> Callable[[int], float]:

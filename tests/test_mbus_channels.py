@@ -1,0 +1,256 @@
+"""Gas and water on the M-Bus channels: sensors, their own devices, the Energy panel, capture hours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+)
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.dlms_cosem.const import (
+    CONF_AUTHENTICATION,
+    CONF_CONNECTION_TYPE,
+    CONF_HOST,
+    CONF_OBJECTS,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_PUSH_TIMEOUT,
+    CONF_SCAN_INTERVAL,
+    DOMAIN,
+)
+from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
+from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.simulator.mbus_channels import (
+    GAS_CHANNEL,
+    WATER_CHANNEL,
+    channel_value,
+    device_type,
+)
+from custom_components.dlms_cosem.dlms.simulator.model import (
+    ACTIVE_ENERGY_IMPORT,
+    CLOCK,
+    MeterSecurity,
+    SimulatedMeter,
+)
+from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
+from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+
+PASSWORD = "S3cr3tPw"
+GAS, WATER, GAS_SERIAL = "0.1.24.2.1.255", "0.2.24.2.1.255", "0.1.96.1.0.255"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
+    """The recorder starts before Home Assistant's other fixtures (the harness requires this order)."""
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(socket_enabled: None) -> None:
+    """The simulator listens on 127.0.0.1."""
+
+
+@pytest.fixture
+async def port() -> AsyncIterator[int]:
+    meter = SimulatedMeter(
+        dt_util.utcnow,
+        security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
+        mbus=True,
+    )
+    server = SimulatorServer(meter, RunnerSettings(transport=Transport.WRAPPER_TCP))
+    address = await server.start()
+    yield int(str(address).rsplit(":", 1)[1])
+    await server.close()
+
+
+async def _setup(hass: HomeAssistant, port: int) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Simulated meter",
+        unique_id="12345678",
+        data={
+            CONF_CONNECTION_TYPE: "network_poll",
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: port,
+            "client_address": 1,
+            "server_logical_address": 1,
+            CONF_AUTHENTICATION: "lls",
+            CONF_PASSWORD: PASSWORD,
+        },
+        options={CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT), GAS, WATER, GAS_SERIAL], CONF_SCAN_INTERVAL: 30},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def _entity(hass: HomeAssistant, obis: str) -> str:
+    found = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"12345678_{obis}")
+    assert found is not None, obis
+    return found
+
+
+async def test_gas_and_water_channels_are_their_own_devices_with_energy_panel_sensors(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int, hass_ws_client: WebSocketGenerator
+) -> None:
+    # Real time, frozen: the websocket's access token is checked against the clock.
+    start = dt_util.utcnow().replace(second=0, microsecond=0)
+    freezer.move_to(start)
+    entry = await _setup(hass, port)
+    captured = start.replace(minute=0)
+    gas = hass.states.get(_entity(hass, GAS))
+    water = hass.states.get(_entity(hass, WATER))
+    assert gas is not None
+    assert water is not None
+    assert gas.attributes["device_class"] == "gas"
+    assert water.attributes["device_class"] == "water"
+    for state in (gas, water):
+        assert state.attributes["unit_of_measurement"] == "m³"
+        assert state.attributes["state_class"] == "total_increasing"
+    # The value the M-Bus device reported at the top of the hour, not a reading of "now".
+    assert float(gas.state) == pytest.approx(GAS_CHANNEL.litres(captured) / 1000)
+    assert float(water.state) == pytest.approx(WATER_CHANNEL.litres(captured) / 1000)
+
+    devices = dr.async_get(hass)
+    meter = devices.async_get_device_by_identifier((DOMAIN, "12345678"), entry.entry_id)
+    gas_device = devices.async_get_device_by_identifier((DOMAIN, "12345678_mbus_1"), entry.entry_id)
+    water_device = devices.async_get_device_by_identifier((DOMAIN, "12345678_mbus_2"), entry.entry_id)
+    assert meter is not None
+    assert gas_device is not None
+    assert water_device is not None
+    assert gas_device.via_device_id == meter.id
+    assert water_device.via_device_id == meter.id
+    assert gas_device.name == "Gas meter (channel 1)"
+    assert gas_device.serial_number == GAS_CHANNEL.serial
+    assert water_device.name == "Water meter (channel 2)"
+    registry = er.async_get(hass)
+    assert registry.async_get(_entity(hass, GAS)).device_id == gas_device.id  # type: ignore[union-attr]
+    assert registry.async_get(_entity(hass, GAS_SERIAL)).device_id == gas_device.id  # type: ignore[union-attr]
+    energy = registry.async_get(_entity(hass, str(ACTIVE_ENERGY_IMPORT)))
+    assert energy is not None
+    assert energy.device_id == meter.id
+
+    # The recorder's statistics exist, then the Energy panel takes both as sources without complaint.
+    await async_wait_recording_done(hass)
+    period = start.replace(minute=start.minute - start.minute % 5)
+    freezer.move_to(period + timedelta(minutes=5))
+    do_adhoc_statistics(hass, start=period)
+    await async_wait_recording_done(hass)
+    assert await async_setup_component(hass, "energy", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "energy/save_prefs",
+            "energy_sources": [
+                {"type": "gas", "stat_energy_from": _entity(hass, GAS)},
+                {"type": "water", "stat_energy_from": _entity(hass, WATER)},
+            ],
+        }
+    )
+    assert (await client.receive_json())["success"]
+    await client.send_json_auto_id({"type": "energy/validate"})
+    answer = await client.receive_json()
+    assert answer["success"], answer
+    assert answer["result"]["energy_sources"] == [[], []]
+
+    # The next hour's reading lands in the hour it was captured in, whenever it is polled.
+    freezer.move_to(captured + timedelta(hours=1, minutes=7))
+    coordinator = entry.runtime_data.coordinator
+    assert isinstance(coordinator, DlmsPollCoordinator)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    rows = await _hourly(hass, _entity(hass, GAS), captured - timedelta(hours=1))
+    assert rows[-1]["start"] == captured
+    for row in rows:  # every row is the reading captured at the end of its hour
+        assert row["state"] == pytest.approx(GAS_CHANNEL.litres(row["start"] + timedelta(hours=1)) / 1000)
+    gas_now = hass.states.get(_entity(hass, GAS))
+    assert gas_now is not None
+    assert float(gas_now.state) == rows[-1]["state"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _hourly(hass: HomeAssistant, statistic_id: str, start: datetime) -> list[dict[str, Any]]:
+    found = await get_instance(hass).async_add_executor_job(
+        statistics_during_period, hass, start, None, {statistic_id}, "hour", None, {"state", "sum"}
+    )
+    return [
+        {"start": dt_util.utc_from_timestamp(row["start"]), "state": row["state"], "sum": row["sum"]}
+        for row in found.get(statistic_id, [])
+    ]
+
+
+async def test_pushed_gas_and_water_channels_get_their_media_from_the_telegram(hass: HomeAssistant) -> None:
+    meter = SimulatedMeter(dt_util.utcnow, mbus=True)
+    objects = (
+        CLOCK,
+        ACTIVE_ENERGY_IMPORT,
+        device_type(1),
+        channel_value(1),
+        device_type(2),
+        channel_value(2),
+    )
+    settings = RunnerSettings(
+        transport=Transport.WRAPPER_TCP,
+        push_interval=0.05,
+        push=PushSettings(framing=PushFraming.HDLC, objects=objects),
+    )
+    server = SimulatorServer(meter, settings)
+    address = await server.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Push meter",
+            unique_id="53494D0000000001",
+            data={
+                CONF_CONNECTION_TYPE: "network_push",
+                CONF_HOST: "127.0.0.1",
+                CONF_PORT: int(str(address).rsplit(":", 1)[1]),
+            },
+            options={CONF_OBJECTS: [GAS, WATER], CONF_PUSH_TIMEOUT: 60},
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        registry = er.async_get(hass)
+        for _ in range(300):
+            await hass.async_block_till_done()
+            if registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{WATER}"):
+                break
+            await asyncio.sleep(0.01)
+        gas = hass.states.get(registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{GAS}") or "")
+        water = hass.states.get(
+            registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{WATER}") or ""
+        )
+        assert gas is not None
+        assert water is not None
+        assert gas.attributes["device_class"] == "gas"
+        assert water.attributes["device_class"] == "water"
+        assert gas.attributes["unit_of_measurement"] == "m³"
+        captured = meter.now().replace(minute=0, second=0, microsecond=0)
+        assert float(gas.state) == pytest.approx(GAS_CHANNEL.litres(captured) / 1000)
+        device = dr.async_get(hass).async_get_device_by_identifier(
+            (DOMAIN, "53494D0000000001_mbus_2"), entry.entry_id
+        )
+        assert device is not None
+        assert device.name == "Water meter (channel 2)"
+        assert device.via_device_id is not None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()
