@@ -168,6 +168,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reboot-resets-counters", action="store_true", help="a reboot restarts the invocation counters at 0"
     )
+    parser.add_argument(
+        "--invocation-counter",
+        type=_bounded(0, 0xFFFF_FFFF),
+        default=0,
+        help="the server's last invocation counter at start (a restarted meter must not look replayed)",
+    )
     parser.add_argument("--push", type=_positive, metavar="SECONDS", help="push a telegram every SECONDS")
     parser.add_argument(
         "--push-framing",
@@ -194,6 +200,7 @@ def _security(args: argparse.Namespace) -> MeterSecurity:
         system_title=args.system_title or default_system_title(args.serial),
         require_ciphering=args.require_ciphering,
         allow_public_client=not args.no_public,
+        server_invocation_counter=args.invocation_counter,
     )
 
 
