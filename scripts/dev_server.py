@@ -136,7 +136,7 @@ class DevStack:
         skip_onboarding_steps(self.config)
         env = {**os.environ, "DLMS_COSEM_HA_PORT": str(self.port)}
         output = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
-        # --skip-pip: everything comes from the venv (requirements_test.txt), nothing is installed at run time.
+        # --skip-pip: everything comes from the venv (requirements_test.txt), nothing is installed.
         self.home_assistant = subprocess.Popen(
             [sys.executable, "-m", "homeassistant", "--config", str(self.config), "--skip-pip"],
             cwd=ROOT,
@@ -262,7 +262,7 @@ class DevStack:
         entries = request(self.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=token)
         if entries:
             return []
-        added = [
+        return [
             self.run_flow(
                 token,
                 "serial_poll",
@@ -283,7 +283,6 @@ class DevStack:
                 ],
             ),
         ]
-        return added
 
     def run_flow(self, token: str, kind: str, forms: list[dict[str, Any]]) -> str:
         path = "/api/config/config_entries/flow"
@@ -313,6 +312,7 @@ def request(
     path: str,
     body: dict[str, Any] | None = None,
     token: str | None = None,
+    *,
     form: dict[str, str] | None = None,
 ) -> Any:
     """One JSON (or form) request to Home Assistant's HTTP API; the decoded JSON answer."""
