@@ -134,13 +134,12 @@ class DevStack:
         if not custom.exists():
             custom.symlink_to(ROOT / "custom_components")
         skip_onboarding_steps(self.config)
-        env = {**os.environ, "DLMS_COSEM_HA_PORT": str(self.port)}
+        write_http_config(self.config, self.port)
         output = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         # --skip-pip: everything comes from the venv (requirements_test.txt), nothing is installed.
         self.home_assistant = subprocess.Popen(
             [sys.executable, "-m", "homeassistant", "--config", str(self.config), "--skip-pip"],
             cwd=ROOT,
-            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -347,6 +346,28 @@ def skip_onboarding_steps(config: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     done = [step for step in STEPS if step != STEP_USER]
     stored = {"version": STORAGE_VERSION, "minor_version": 1, "key": STORAGE_KEY, "data": {"done": done}}
+    path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+
+
+def write_http_config(config: Path, port: int) -> None:
+    """Serve on 127.0.0.1 and ``port``, confirmed (Home Assistant keeps its HTTP settings in storage).
+
+    Settings from configuration.yaml would be migrated once and then have to be confirmed in the UI;
+    stored here as the confirmed ones, each start can use another port.
+    """
+    from homeassistant.components.http import config as http  # noqa: PLC0415
+
+    settings = http.HTTP_STORAGE_SCHEMA({"server_host": ["127.0.0.1"], "server_port": port})
+    settings.update({"created_at": "2026-01-01T00:00:00+00:00", "error": None, "error_message": None})
+    data = {"stable": settings, "pending": None, "yaml_migration_done": True}
+    stored = {
+        "version": http.STORAGE_VERSION,
+        "minor_version": http.STORAGE_MINOR_VERSION,
+        "key": http.STORAGE_KEY,
+        "data": data,
+    }
+    path = config / ".storage" / http.STORAGE_KEY
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
 
 
