@@ -169,7 +169,8 @@ def test_setup_walkthrough(stack: DevStack, page: Page) -> None:
     flow.get_by_role("button", name=re.compile("finish", re.IGNORECASE)).click()
 
     # The device and its entities with live values.
-    entries = request(stack.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=stack.login())
+    token = stack.login()
+    entries = request(stack.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=token)
     assert len(entries) == 1
     page.goto(f"{stack.url}/config/integrations/integration/dlms_cosem")
     page.get_by_text("1 device").first.click()
@@ -178,7 +179,6 @@ def test_setup_walkthrough(stack: DevStack, page: Page) -> None:
     expect(shown.first).to_be_visible()
     assert shown.count() == 2  # energy import and export, with their unit
     shot(page, "09-device")
-    token = stack.login()
     power = live_state(stack, token, "power_import")
     assert power["attributes"]["unit_of_measurement"] == "W"
     assert float(power["state"]) >= 0
@@ -186,3 +186,14 @@ def test_setup_walkthrough(stack: DevStack, page: Page) -> None:
     assert energy["attributes"]["device_class"] == "energy"
     assert energy["attributes"]["state_class"] == "total_increasing"
     assert float(energy["state"]) > 0
+
+    # The energy import sensor in the Energy dashboard, as the grid consumption.
+    page.goto(f"{stack.url}/config/energy")
+    page.get_by_role("button", name="Add grid connection").click()
+    page.get_by_text("Select a statistic").first.click()
+    page.get_by_text("Energy import", exact=True).click()
+    shot(page, "10-energy-grid")
+    page.get_by_role("button", name="Save").click()
+    grid = page.locator("ha-energy-grid-settings")
+    expect(grid.get_by_text("Energy import")).to_be_visible()
+    shot(page, "11-energy-configured")
