@@ -202,3 +202,16 @@ def test_brand_images(name: str, size: tuple[int, int] | None) -> None:
             assert 128 <= image.height <= 256
     names = {path.name for path in (INTEGRATION / "brand").iterdir()}
     assert names == {"icon.png", "icon@2x.png", "logo.png"}
+
+
+def test_the_readme_shows_every_walkthrough_screenshot() -> None:
+    """The screenshots scripts/e2e takes are all in the repository and all shown (none stale)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"\(docs/screenshots/([\w.-]+\.png)\)", readme))
+    walkthrough = (ROOT / "tests" / "e2e" / "test_walkthrough.py").read_text(encoding="utf-8")
+    taken = {f"{name}.png" for name in re.findall(r'shot\(page, "([\w-]+)"\)', walkthrough)}
+    stored = {path.name for path in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert len(taken) >= 8
+    assert stored == taken
+    assert shown <= taken
+    assert taken - shown <= {"01-login.png", "08-created.png", "10-energy-grid.png"}
