@@ -283,6 +283,24 @@ class DevStack:
             ),
         ]
 
+    def wait_for_values(self, token: str, timeout: float = 60.0) -> list[str]:
+        """Until every meter's energy import has a value (a push meter's first telegram takes a moment).
+
+        The sensors still without a value at the timeout, for the user to look into.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = [
+                state["entity_id"]
+                for state in request(self.url, "GET", "/api/states", token=token)
+                if state["entity_id"].startswith("sensor.dlms_cosem")
+                and state["entity_id"].endswith("energy_import")
+                and state["state"] in {"unavailable", "unknown"}
+            ]
+            if not waiting or time.monotonic() > deadline:
+                return waiting
+            time.sleep(0.5)
+
     def run_flow(self, token: str, kind: str, forms: list[dict[str, Any]]) -> str:
         path = "/api/config/config_entries/flow"
         result = request(self.url, "POST", path, {"handler": "dlms_cosem"}, token)
@@ -414,6 +432,8 @@ def main() -> int:
         if not args.no_meters:
             for title in stack.add_meters(token):
                 print(f"develop: added {title}", flush=True)
+            for entity in stack.wait_for_values(token):
+                print(f"develop: {entity} has no value yet (see {stack.log})", flush=True)
         print(
             f"\nHome Assistant is ready after {time.monotonic() - started:.0f} s: {stack.url}\n"
             f"  login: {USERNAME} / {PASSWORD}\n"
