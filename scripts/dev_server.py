@@ -2,9 +2,11 @@
 
 The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password) and a pushing meter
 (M-Bus telegrams encrypted with AES-GCM every few seconds). Home Assistant runs from the venv with the
-configuration directory given (config/ by default); its onboarding is done through the onboarding API
-on the first start, and, unless told otherwise, the two meters are added through the integration's own
-config flow (the REST API the frontend uses), so the entries are what a user would get. The meters'
+configuration directory given (config/ by default) and its HTTP settings stored (127.0.0.1, the port
+asked for). On the first start the owner is made through the onboarding API (the other onboarding
+steps are marked done: configuration.yaml holds the location), and, unless told otherwise, the two
+meters are added through the integration's own config flow (the REST API the frontend uses), so the
+entries are what a user would get. The meters'
 ptys change on every start: the entries name stable links in the configuration directory
 (``meters/polled``, ``meters/push``) that are pointed at the new ptys first.
 
