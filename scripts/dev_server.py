@@ -6,9 +6,9 @@ configuration directory given (config/ by default) and its HTTP settings stored 
 asked for). On the first start the owner is made through the onboarding API (the other onboarding
 steps are marked done: configuration.yaml holds the location), and, unless told otherwise, the two
 meters are added through the integration's own config flow (the REST API the frontend uses), so the
-entries are what a user would get. The meters'
-ptys change on every start: the entries name stable links in the configuration directory
-(``meters/polled``, ``meters/push``) that are pointed at the new ptys first.
+entries are what a user would get. The meters' ptys change on every start: the entries name stable
+links in the configuration directory (``meters/polled``, ``meters/push``), pointed at the new ptys
+first.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.

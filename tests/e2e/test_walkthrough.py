@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 WRONG_KEY = "FFEEDDCCBBAA99887766554433221100"
-STEP_TIMEOUT = 30_000  # ms: a push meter sends every few seconds; the flow waits for one telegram
+STEP_TIMEOUT = 60_000  # ms: a push meter sends every few seconds; the flow waits for one telegram
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
