@@ -49,10 +49,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[DevStack]:
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DevStack]:
     config = tmp_path / "config"
     prepare_config(config)
-    stack = DevStack(config=config, port=free_port(), log=tmp_path / "home-assistant.log")
+    log = tmp_path / "home-assistant.log"
+    stack = DevStack(config=config, port=free_port(), log=log)
     try:
         stack.start_meters()
         stack.start_home_assistant()
@@ -61,6 +62,10 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
         yield stack
     finally:
         stack.stop()
+        report = getattr(request.node, "report_call", None)
+        if (report is None or report.failed) and log.exists():
+            # Home Assistant's side of a failure, in the test's output (the log goes with tmp_path).
+            print("\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-150:]))
 
 
 @pytest.fixture
