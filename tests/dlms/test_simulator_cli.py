@@ -42,6 +42,7 @@ from custom_components.dlms_cosem.dlms.hdlc import (
     server_address,
 )
 from custom_components.dlms_cosem.dlms.obis import ObisCode
+from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator import cli
 from custom_components.dlms_cosem.dlms.simulator.model import SERIAL_NUMBER
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_telegrams
@@ -170,6 +171,26 @@ def test_push_mode_over_tcp() -> None:
         code, _, _ = stop(process)
     telegrams = [event for event in decode_telegrams([received]) if isinstance(event, Telegram)]
     assert len(telegrams) >= 2
+    assert code == 0
+
+
+def test_push_continues_from_the_invocation_counter_given() -> None:
+    """A restarted simulator carries on from a counter the client has not seen (no replay)."""
+    arguments = ("--tcp", "127.0.0.1:0", "--push", "0.05", "--push-security", "encrypted", "--key", KEY)
+    with simulator(*arguments, "--invocation-counter", "4000000000") as (process, address):
+        host, port = address.rsplit(":", 1)
+        received = b""
+        keys = SecurityKeys(encryption_key=bytes.fromhex(KEY))
+        with socket.create_connection((host, int(port)), timeout=2) as sock:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while time.monotonic() < deadline:
+                received += sock.recv(4096)
+                events = decode_telegrams([received], keys)
+                if len([event for event in events if isinstance(event, Telegram)]) >= 2:
+                    break
+        code, _, _ = stop(process)
+    counters = [event.invocation_counter for event in decode_telegrams([received], keys)]
+    assert counters[:2] == [4_000_000_001, 4_000_000_002]
     assert code == 0
 
 

@@ -19,7 +19,9 @@ def lazy_exports(
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(import_module(f".{module}", package), name)
+        # The absolute name: Home Assistant's check for imports in the event loop lets an import of a
+        # module already in sys.modules pass, and a relative name is never found there.
+        value = getattr(import_module(f"{package}.{module}"), name)
         namespace[name] = value  # found directly from now on
         return value
 

@@ -207,6 +207,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="with --image-transfer: status reads the verification takes (verify answers temporary-failure)",
     )
+    parser.add_argument(
+        "--invocation-counter",
+        type=_bounded(0, 0xFFFF_FFFF),
+        default=0,
+        help="the server's last invocation counter at start (a restarted meter must not look replayed)",
+    )
     parser.add_argument("--push", type=_positive, metavar="SECONDS", help="push a telegram every SECONDS")
     parser.add_argument(
         "--mbus", action="store_true", help="a gas meter on M-Bus channel 1 and a water meter on channel 2"
@@ -236,6 +242,7 @@ def _security(args: argparse.Namespace) -> MeterSecurity:
         system_title=args.system_title or default_system_title(args.serial),
         require_ciphering=args.require_ciphering,
         allow_public_client=not args.no_public,
+        server_invocation_counter=args.invocation_counter,
     )
 
 

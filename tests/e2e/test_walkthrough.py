@@ -1,0 +1,204 @@
+"""The setup walkthrough in a real browser, against a real Home Assistant and the simulated meters.
+
+Home Assistant runs from the venv with a fresh configuration directory (config/configuration.yaml),
+onboarded, with no meter added; the meters are the project's simulator on ptys (scripts/dev_server.py).
+Debian's chromium, headless, driven by Playwright, logs in, adds the integration through Settings ->
+Devices & services, enters a wrong key first and sees the error, then the right one, finds the device
+with live values and adds its energy sensor to the Energy dashboard. Each step leaves a screenshot in
+docs/screenshots/ (the README shows them). Run with scripts/e2e.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from scripts.dev_server import PASSWORD, PUSH_KEY, USERNAME, DevStack, free_port, prepare_config, request
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the suite on the oldest Home Assistant has no browser: it deselects this test
+    expect = None  # type: ignore[assignment]
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless chromium as root in a closed network: no sandbox (root), and nothing that phones home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+WRONG_KEY = "FFEEDDCCBBAA99887766554433221100"
+STEP_TIMEOUT = 60_000  # ms: a push meter sends every few seconds; the flow waits for one telegram
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+
+@pytest.fixture
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DevStack]:
+    config = tmp_path / "config"
+    prepare_config(config)
+    log = tmp_path / "home-assistant.log"
+    stack = DevStack(config=config, port=free_port(), log=log)
+    try:
+        stack.start_meters()
+        stack.start_home_assistant()
+        stack.wait_until_serving()
+        stack.wait_until_running(stack.onboard())
+        yield stack
+    finally:
+        stack.stop()
+        report = getattr(request.node, "report_call", None)
+        if (report is None or report.failed) and log.exists():
+            # Home Assistant's side of a failure, in the test's output (the log goes with tmp_path).
+            print("\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-150:]))
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest) -> Iterator[Page]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        context.set_default_timeout(STEP_TIMEOUT)
+        page = context.new_page()
+        # The browser's console and errors go to the test's output (shown when it fails).
+        page.on("console", lambda message: print(f"console {message.type}: {message.text}"))
+        page.on("pageerror", lambda error: print(f"page error: {error}"))
+        page.on("requestfailed", lambda failed: print(f"request failed: {failed.url} {failed.failure}"))
+        try:
+            yield page
+            report = getattr(request.node, "report_call", None)
+            if report is not None and report.failed:
+                # Where it stopped, for whoever reads the failure (git-ignored).
+                page.screenshot(path=str(SCREENSHOTS / "failure.tmp.png"))
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page: Page, name: str) -> None:
+    """Save the step's screenshot once the page has settled (animations end, values render)."""
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def dialog(page: Page) -> Locator:
+    return page.locator("dialog-data-entry-flow")
+
+
+def live_state(stack: DevStack, token: str, key: str) -> dict[str, Any]:
+    """The sensor's state once a newer telegram has updated it (the meter pushes every few seconds)."""
+    states = request(stack.url, "GET", "/api/states", token=token)
+    entity = next(
+        state["entity_id"]
+        for state in states
+        if state["entity_id"].startswith("sensor.dlms_cosem") and state["entity_id"].endswith(key)
+    )
+    first = request(stack.url, "GET", f"/api/states/{entity}", token=token)
+    for _ in range(60):
+        time.sleep(0.5)
+        state: dict[str, Any] = request(stack.url, "GET", f"/api/states/{entity}", token=token)
+        if state["last_reported"] != first["last_reported"]:
+            return state
+    raise AssertionError(f"{entity} was not updated for 30 s")
+
+
+def submit(page: Page) -> None:
+    dialog(page).get_by_role("button", name=re.compile("^(Submit|Next)$")).click()
+
+
+def test_setup_walkthrough(stack: DevStack, page: Page) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Log in.
+    page.goto(stack.url)
+    page.get_by_role("textbox", name="Username").fill(USERNAME)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    shot(page, "01-login")
+    page.get_by_role("button", name="Log in").click()
+
+    # Settings -> Devices & services -> Add integration -> DLMS/COSEM.
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name=re.compile("Devices & services")).click()
+    page.get_by_role("button", name="Add integration").click()
+    page.get_by_placeholder("Search for a brand name").fill("DLMS")
+    shot(page, "02-add-integration")
+    page.get_by_text("DLMS/COSEM smart meter").click()
+
+    # How the meter is connected: a customer port the meter pushes to.
+    flow = dialog(page)
+    flow.get_by_text("How is the meter connected?").wait_for()
+    shot(page, "03-connection")
+    flow.get_by_text("Serial port, meter pushes").click()
+
+    # The port: no USB adapter here, so "Enter manually"; a pty carries no parity.
+    flow.get_by_text("Baud rate").first.wait_for()
+    flow.get_by_label("Parity").click()
+    page.get_by_text("None (8N1)", exact=True).click()
+    shot(page, "04-serial-port")
+    submit(page)
+    flow.get_by_role("textbox", name="Serial port").fill(str(stack.meters["push"].link))
+    submit(page)
+
+    # A wrong key first: the meter's telegrams do not decrypt, and the form says so.
+    flow.get_by_role("textbox", name="Encryption key").fill(WRONG_KEY)
+    submit(page)
+    flow.get_by_text(re.compile("Waiting up to")).wait_for()
+    shot(page, "05-waiting-for-a-telegram")
+    flow.get_by_text("Wrong encryption key").wait_for()
+    shot(page, "06-wrong-key")
+    flow.get_by_role("textbox", name="Encryption key").fill(PUSH_KEY)
+    submit(page)
+
+    # The meter's objects with their current values; energy, power, voltage and current preselected.
+    flow.get_by_text("Sensors").first.wait_for()
+    shot(page, "07-objects")
+    submit(page)
+    flow.get_by_role("textbox", name="Device name").wait_for()
+    shot(page, "08-created")
+    flow.get_by_role("button", name=re.compile("finish", re.IGNORECASE)).click()
+
+    # The device and its entities with live values.
+    token = stack.login()
+    entries = request(stack.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=token)
+    assert len(entries) == 1
+    page.goto(f"{stack.url}/config/integrations/integration/dlms_cosem")
+    page.get_by_text("1 device").first.click()
+    page.get_by_text("Energy import").wait_for()
+    shown = page.get_by_text(re.compile(r"\d[\d,]*\.\d{3}\s*kWh"))
+    expect(shown.first).to_be_visible()
+    assert shown.count() == 2  # energy import and export, with their unit
+    shot(page, "09-device")
+    power = live_state(stack, token, "power_import")
+    assert power["attributes"]["unit_of_measurement"] == "W"
+    assert float(power["state"]) >= 0
+    energy = live_state(stack, token, "energy_import")
+    assert energy["attributes"]["device_class"] == "energy"
+    assert energy["attributes"]["state_class"] == "total_increasing"
+    assert float(energy["state"]) > 0
+
+    # The energy import sensor in the Energy dashboard, as the grid consumption.
+    page.goto(f"{stack.url}/config/energy")
+    page.get_by_role("button", name="Add grid connection").click()
+    page.get_by_text("Select a statistic").first.click()
+    page.get_by_text("Energy import", exact=True).click()
+    shot(page, "10-energy-grid")
+    page.get_by_role("button", name="Save").click()
+    grid = page.locator("ha-energy-grid-settings")
+    expect(grid.get_by_text("Energy import")).to_be_visible()
+    shot(page, "11-energy-configured")
