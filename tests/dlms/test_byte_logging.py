@@ -44,7 +44,9 @@ async def test_serial_port_dumps_only_lengths(caplog: pytest.LogCaptureFixture) 
 
 
 def test_redactor_keeps_other_arguments() -> None:
-    record = logging.LogRecord("serialx.x", logging.DEBUG, __file__, 1, "%s wrote %r (%d)", ("port", b"abc", 3), None)
+    record = logging.LogRecord(
+        "serialx.x", logging.DEBUG, __file__, 1, "%s wrote %r (%d)", ("port", b"abc", 3), None
+    )
     assert ByteDumpRedactor().filter(record)
     assert record.getMessage() == "port wrote <3 bytes> (3)"
     untouched = logging.LogRecord("serialx.x", logging.DEBUG, __file__, 1, "plain %s", ("text",), None)

@@ -17,6 +17,7 @@ class ByteDumpRedactor(logging.Filter):
     """Replace bytes-like record arguments with ``<N bytes>``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record; its bytes arguments become lengths."""
         args = record.args
         if isinstance(args, tuple) and any(isinstance(a, (bytes, bytearray, memoryview)) for a in args):
             record.args = tuple(_redacted(a) for a in args)
