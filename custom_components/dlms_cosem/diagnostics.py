@@ -28,6 +28,28 @@ TO_REDACT = {
 }
 
 
+def _entry_secrets(entry: DlmsCosemConfigEntry) -> list[bytes]:
+    """The entry's unique ID (a serial number or system title), as text and as bytes."""
+    secrets: list[bytes] = []
+    if entry.unique_id:
+        secrets.append(entry.unique_id.encode())
+        with contextlib.suppress(ValueError):
+            secrets.append(bytes.fromhex(entry.unique_id))  # a system title as the unique ID
+    return secrets
+
+
+def _redact_text(text: str | None, secrets: list[bytes]) -> str | None:
+    """An error message with the meter's identifiers blanked out (messages never carry keys)."""
+    if text is None:
+        return None
+    for secret in secrets:
+        if secret:
+            for form in {secret.decode(errors="ignore"), secret.hex().upper(), secret.hex()}:
+                if form:
+                    text = text.replace(form, REDACTED)
+    return text
+
+
 def _redact_identifiers(hex_text: str, secrets: list[bytes]) -> str:
     """Raw bytes as hex with serial numbers and system titles blanked out."""
     for secret in secrets:
@@ -39,37 +61,45 @@ def _redact_identifiers(hex_text: str, secrets: list[bytes]) -> str:
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: DlmsCosemConfigEntry
 ) -> dict[str, Any]:
-    """Configuration (secrets redacted), link statistics, and the last raw bytes from the meter."""
-    runtime = entry.runtime_data
+    """Configuration (secrets redacted), link statistics, and the last raw bytes from the meter.
+
+    Works in every entry state: an entry that is retrying its setup or waiting for new keys is exactly
+    when a user downloads them, and then only the configuration and the last error are known.
+    """
+    runtime = getattr(entry, "runtime_data", None)
+    secrets = _entry_secrets(entry)
+    diagnostics: dict[str, Any] = {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "state": entry.state.value,
+        "setup_error": _redact_text(entry.reason, secrets),
+    }
+    if runtime is None:
+        return diagnostics
     coordinator = runtime.coordinator
     identity = runtime.identity
     identities = [identity]
     if isinstance(coordinator, DlmsCoordinator):
         identities.append(coordinator.identity)  # a push meter's system title arrives with its telegrams
-    secrets = [
+    secrets.extend(
         value.encode() if isinstance(value, str) else value
         for known in identities
         for value in (known.serial_number, known.logical_device_name, known.system_title)
         if value
-    ]
-    if entry.unique_id:
-        secrets.append(entry.unique_id.encode())
-        with contextlib.suppress(ValueError):
-            secrets.append(bytes.fromhex(entry.unique_id))  # a system title as the unique ID
-    diagnostics: dict[str, Any] = {
-        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
-        "identity": async_redact_data(
-            {
-                "manufacturer": identity.manufacturer,
-                "flag_id": identity.flag_id,
-                "serial_number": identity.serial_number,
-                "system_title": identity.system_title,
-                "logical_device_name": identity.logical_device_name,
-            },
-            TO_REDACT,
-        ),
-        "last_update_success": coordinator.last_update_success,
-    }
+    )
+    diagnostics["identity"] = async_redact_data(
+        {
+            "manufacturer": identity.manufacturer,
+            "flag_id": identity.flag_id,
+            "serial_number": identity.serial_number,
+            "system_title": identity.system_title,
+            "logical_device_name": identity.logical_device_name,
+        },
+        TO_REDACT,
+    )
+    diagnostics["last_update_success"] = coordinator.last_update_success
+    diagnostics["last_error"] = _redact_text(
+        str(coordinator.last_exception) if coordinator.last_exception is not None else None, secrets
+    )
     if runtime.history is not None:  # the load profile backfill: its state, no values
         progress = runtime.history.progress
         diagnostics["history"] = {
