@@ -63,7 +63,8 @@ async def test_entry_waiting_for_new_credentials(
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert [flow["context"]["source"] for flow in entry.async_get_active_flows(hass, {"reauth"})] == ["reauth"]
+    flows = entry.async_get_active_flows(hass, {"reauth"})
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["state"] == "setup_error"
     assert diagnostics["setup_error"]

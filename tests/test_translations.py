@@ -296,6 +296,14 @@ def test_the_keys_the_flows_use() -> None:
         "timeout",
         "invalid_key",
         "key_length_suite",
+        "connection_closed",
+        "protocol_error",
+        "communication_failed",
+        "invalid_response",
+        "access_denied",
+        "meter_refused",
+        "security_failed",
+        "meter_error",
         "unknown",
     }
     assert set(config["abort"]) == {

@@ -90,7 +90,21 @@ WAIT_TELEGRAM_TIMEOUT: float = DEFAULT_WAIT_TELEGRAM
 """Seconds the flow listens for a pushed telegram (meters push every 1 to 10 seconds)."""
 
 # Failures the connection settings explain; the others are about the password or keys.
-CONNECTION_ERRORS: Final = frozenset({"cannot_open_port", "no_data", "no_valid_frame", "timeout"})
+# Failures whose cure is on the connection form (port, line settings, addresses); the others are shown on
+# the security form.
+CONNECTION_ERRORS: Final = frozenset(
+    {
+        "cannot_open_port",
+        "no_data",
+        "no_valid_frame",
+        "timeout",
+        "connection_closed",
+        "protocol_error",
+        "communication_failed",
+        "invalid_response",
+        "access_denied",
+    }
+)
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"
 
 

@@ -27,13 +27,21 @@ from .connection import (
 from .const import CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS, DOMAIN, LOGGER
 from .dlms.axdr import Data
 from .dlms.errors import (
+    AccessDeniedError,
     AssociationRejectedError,
     AuthenticationFailedError,
     AuthenticationTagMismatchError,
+    CommunicationError,
+    ConnectionLostError,
+    DecodeError,
+    DlmsError,
+    FrameError,
     MeterNotRespondingError,
     MissingKeyError,
     PortUnavailableError,
+    ProtocolError,
     SecurityError,
+    ServiceError,
     UnauthenticatedTelegramError,
     WrongEncryptionKeyError,
 )
@@ -105,6 +113,16 @@ _REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
     (InvalidKeyError, "invalid_key"),
     (AuthenticationFailedError, "authentication_failed"),
     (AssociationRejectedError, "association_rejected"),
+    (ConnectionLostError, "connection_closed"),
+    (ProtocolError, "protocol_error"),
+    (CommunicationError, "communication_failed"),
+    (FrameError, "no_valid_frame"),
+    (DecodeError, "invalid_response"),
+    (AccessDeniedError, "access_denied"),
+    (ServiceError, "meter_refused"),
+    (SecurityError, "security_failed"),
+    # Every error of the stack has its own key above; this is for the ones added later.
+    (DlmsError, "meter_error"),
 )
 
 
