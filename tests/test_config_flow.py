@@ -79,7 +79,7 @@ EK_256 = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
 AK_256 = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDFE0E1E2E3E4E5E6E7E8E9EAEBECEDEEEF"
 KEYS = SecurityKeys(bytes.fromhex(EK), bytes.fromhex(AK))
 TITLE = bytes.fromhex("4B464D0000000042")  # "KFM": a Kaifa meter
-PASSWORD = "12345678"
+PASSWORD = "Fl0wPass"  # not the simulated serial number (12345678): the secret scan would find that
 ENERGY = "1.0.1.8.0.255"
 ENERGY_CODE = ObisCode(1, 0, 1, 8, 0, 255)
 POLLED_PRESELECTED = [
@@ -689,10 +689,10 @@ async def test_meter_does_not_answer_on_the_network(hass: HomeAssistant, socket_
     assert field_default(result, "hdlc") is False
 
 
-async def test_unexpected_error_is_logged_and_shown_as_unknown(
+async def test_address_too_large_for_its_size_is_explained(
     hass: HomeAssistant, pty: Pty, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.DEBUG):
         result = await polled_serial(
             hass,
             pty.path,
@@ -700,9 +700,9 @@ async def test_unexpected_error_is_logged_and_shown_as_unknown(
             # A logical address of 200 does not fit a 2-byte HDLC address.
             {"server_logical_address": 200, "address_size": "2"},
         )
-    assert result["step_id"] == "security"
-    assert result["errors"] == {"base": "unknown"}
-    assert "Unexpected error while probing the meter" in caplog.text
+    assert result["step_id"] == "serial"  # where the addresses are
+    assert result["errors"] == {"base": "cannot_encode"}
+    assert "Unexpected error" not in caplog.text
     assert "do-not-log-me" not in caplog.text
 
 
@@ -1215,7 +1215,14 @@ async def test_options_of_a_polled_meter_with_load_profiles(hass: HomeAssistant,
     profiles = [ObisCode(1, 0, 99, 1, 0, 255), ObisCode(0, 0, 98, 1, 0, 255)]
     entry.runtime_data = SimpleNamespace(coordinator=SimpleNamespace(available_objects={}, profiles=profiles))
     result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
-    assert fields(result) == ["scan_interval", "objects", "history", "history_days", "history_profile"]
+    assert fields(result) == [
+        "scan_interval",
+        "objects",
+        "allow_changes",
+        "history",
+        "history_days",
+        "history_profile",
+    ]
     assert selector_options(result, "history_profile") == [  # type: ignore[comparison-overlap]
         "0.0.98.1.0.255",
         "1.0.99.1.0.255",
@@ -1237,6 +1244,7 @@ async def test_options_of_a_polled_meter_with_load_profiles(hass: HomeAssistant,
     assert entry.options["history"] is True
     assert entry.options["history_days"] == 14
     assert entry.options["history_profile"] == "1.0.99.1.0.255"
+    assert entry.options["allow_changes"] is False  # left off: not in the input
 
 
 async def test_options_of_a_push_meter_not_loaded(hass: HomeAssistant, no_setup: None) -> None:

@@ -122,3 +122,9 @@ async def test_no_posted_input_is_a_server_error(
         # A refused input leaves the flow where it was, with its form.
         assert answer.get("step_id", step["step_id"]) == step["step_id"] or answer.get("type") == "form"
         status, menu = await post(client, flows, {"handler": DOMAIN})
+
+
+def test_an_error_outside_the_stack_is_logged_and_shown_as_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert probe_error(RuntimeError("a bug")).reason == "unknown"
+    assert "Unexpected error while probing the meter" in caplog.text

@@ -304,6 +304,7 @@ def test_the_keys_the_flows_use() -> None:
         "meter_refused",
         "security_failed",
         "meter_error",
+        "cannot_encode",
         "unknown",
     }
     assert set(config["abort"]) == {

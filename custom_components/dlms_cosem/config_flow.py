@@ -103,6 +103,7 @@ CONNECTION_ERRORS: Final = frozenset(
         "communication_failed",
         "invalid_response",
         "access_denied",
+        "cannot_encode",
     }
 )
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"

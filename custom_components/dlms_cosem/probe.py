@@ -35,6 +35,7 @@ from .dlms.errors import (
     ConnectionLostError,
     DecodeError,
     DlmsError,
+    EncodeError,
     FrameError,
     MeterNotRespondingError,
     MissingKeyError,
@@ -121,6 +122,7 @@ _REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
     (AccessDeniedError, "access_denied"),
     (ServiceError, "meter_refused"),
     (SecurityError, "security_failed"),
+    (EncodeError, "cannot_encode"),  # a setting the request cannot carry (an address too large for its size)
     # Every error of the stack has its own key above; this is for the ones added later.
     (DlmsError, "meter_error"),
 )
