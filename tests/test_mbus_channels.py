@@ -37,6 +37,7 @@ from custom_components.dlms_cosem.const import (
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.mbus_channels import (
     GAS_CHANNEL,
     WATER_CHANNEL,
@@ -245,6 +246,11 @@ async def test_pushed_gas_and_water_channels_get_their_media_from_the_telegram(h
         assert gas.attributes["unit_of_measurement"] == "m³"
         captured = meter.now().replace(minute=0, second=0, microsecond=0)
         assert float(gas.state) == pytest.approx(GAS_CHANNEL.litres(captured) / 1000)
+        # The telegram carries each channel's capture time: the reading is as old as that (its
+        # statistic goes to the hour that ends then), not as old as the telegram.
+        readings = entry.runtime_data.coordinator.data.readings
+        assert readings[ObisCode.parse(GAS)].captured == captured
+        assert readings[ObisCode.parse(WATER)].captured == captured
         device = dr.async_get(hass).async_get_device_by_identifier(
             (DOMAIN, "53494D0000000001_mbus_2"), entry.entry_id
         )

@@ -86,6 +86,13 @@ def capture_time(item: Data | DlmsError | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
 
 
+def _local(moment: datetime | None) -> datetime | None:
+    """A meter's time; one without deviation (many Norwegian meters) runs in Home Assistant's zone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt_util.get_default_time_zone())
+
+
 def _is_cumulative(key: ObisCode) -> bool:
     """A register that accumulates (x.x.C.8.E, current value), such as the energy totals."""
     return key.a != 0 and key.d == CUMULATIVE_D and key.f == 255
@@ -490,15 +497,13 @@ class DlmsPushCoordinator(DlmsCoordinator):
     def _telegram(self, telegram: Telegram) -> None:
         self._security_succeeded()
         timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
-        # A clock without deviation (many Norwegian meters) runs in local time: Home Assistant's zone.
-        captured = (
-            timestamp
-            if timestamp is None or timestamp.tzinfo
-            else timestamp.replace(tzinfo=dt_util.get_default_time_zone())
-        )
+        captured = _local(timestamp)
         for key, obj in keyed_objects(telegram.content.objects):
             reading = reading_from_data(obj.data, obj.unit, obj.value)
-            if captured is not None and _is_cumulative(key):
+            if obj.captured is not None and (own := _local(obj.captured.to_datetime())) is not None:
+                # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
+                reading = replace(reading, captured=own)
+            elif captured is not None and _is_cumulative(key):
                 # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
                 # captured then: its statistic goes to that hour, not to the hour it arrived in.
                 reading = replace(reading, captured=captured)

@@ -18,6 +18,8 @@ from .dlms.push import PushObject
 POSITION_CHANNEL: Final = 254
 """OBIS value group B of positional keys: a reserved channel number."""
 _MAX_POSITION: Final = 255
+VALUE_ATTRIBUTE: Final = 2
+"""The attribute that holds the value of Data, Register, Extended and Demand register (classes 1, 3-5)."""
 
 
 def positional_code(position: int, count: int) -> ObisCode | None:
@@ -37,11 +39,25 @@ def position_of(obis: ObisCode) -> tuple[int, int] | None:
 
 
 def keyed_objects(objects: Iterable[PushObject]) -> list[tuple[ObisCode, PushObject]]:
-    """Each object with its OBIS code, or its positional key when the telegram gave it none."""
+    """Each object with its OBIS code, or its positional key when the telegram gave it none.
+
+    A telegram that names attributes may send several of one object (a register's value and its
+    status): the value (attribute 2) keeps the object's key, the others are left out rather than
+    shown as the object's value.
+    """
     listed = list(objects)
-    keyed: list[tuple[ObisCode, PushObject]] = []
+    keyed: dict[ObisCode, PushObject] = {}
     for index, obj in enumerate(listed, start=1):
         key = obj.obis if obj.obis is not None else positional_code(index, len(listed))
-        if key is not None:
-            keyed.append((key, obj))
-    return keyed
+        if key is None:
+            continue
+        present = keyed.get(key)
+        if present is not None and _is_value(present) and not _is_value(obj):
+            continue
+        keyed[key] = obj
+    return list(keyed.items())
+
+
+def _is_value(obj: PushObject) -> bool:
+    """Whether the object is a value (attribute 2, or a layout that names no attributes)."""
+    return obj.attribute is None or obj.attribute == VALUE_ATTRIBUTE

@@ -4,7 +4,8 @@ Every recogniser takes the elements of a body (or of a container inside it) and 
 when the elements follow its layout, or None. No recogniser looks at a meter's name or at particular
 bytes: a layout is a shape of A-XDR values.
 
-- ``STRUCTURED``: every element is a structure ``(OBIS, value[, scaler_unit])``.
+- ``STRUCTURED``: every element is a structure ``(OBIS, value[, scaler_unit[, capture_time]])`` (the
+  attributes 2, 3 and 5 of an extended register, as meters send M-Bus channel readings).
 - ``OBIS_VALUE_SEQUENCE``: a flat sequence where an OBIS octet-string is followed by its value and
   an optional scaler_unit structure; values without a code, and ``(OBIS, value[, scaler_unit])``
   structures, may stand between them.
@@ -14,8 +15,9 @@ bytes: a layout is a shape of A-XDR values.
 - ``DESCRIBED_VALUES``: every element is a structure ``(capture object definition, value)``.
 - ``BARE_VALUES``: none of these; the values in order, one-element containers flattened.
 
-In the two layouts that name attributes, a register's scaler_unit (attribute 3) arrives as a value
-of its own; it is given to the value of the same object instead of becoming an object.
+In the two layouts that name attributes, a register's scaler_unit (attribute 3, or 4 of a demand
+register) and an extended or demand register's capture_time (attribute 5, or 6) arrive as values of
+their own; they are given to the value of the same object instead of becoming objects.
 """
 
 from __future__ import annotations
@@ -24,16 +26,18 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from ..axdr import Data, DataTag
+from ..cosem_datetime import CosemDateTime
 from ..obis import ObisCode
 from ..units import ScalerUnit
-from .values import PushObject
+from .values import PushObject, date_time_from_data
 
 _OBIS_LENGTH = 6
 _MAX_MEDIUM = 15
 """OBIS value group A names the medium (0 abstract, 1 electricity, ... 15 other); larger is data."""
-_SCALER_UNIT_ATTRIBUTE = 3
-"""Attribute 3 of Register, Extended register and Demand register (classes 3, 4, 5)."""
-_CLASSES_WITH_SCALER_UNIT = frozenset({3, 4, 5})
+_SCALER_UNIT_ATTRIBUTES: dict[int, int] = {3: 3, 4: 3, 5: 4}
+"""scaler_unit: attribute 3 of Register (class 3) and Extended register (4), 4 of Demand register (5)."""
+_CAPTURE_TIME_ATTRIBUTES: dict[int, int] = {4: 5, 5: 6}
+"""capture_time: attribute 5 of Extended register (class 4), 6 of Demand register (5)."""
 _PUSH_SETUP_CLASS_ID = 40
 _PUSH_OBJECT_LIST_ATTRIBUTE = 2
 _MAX_CONTAINER_DEPTH = 4
@@ -115,33 +119,47 @@ def as_capture_object(data: Data) -> CaptureObject | None:
 
 
 def _described(pairs: Sequence[tuple[CaptureObject, Data]]) -> list[PushObject]:
-    """Objects from values with their capture object definitions, scaler_units given to their values."""
+    """Objects from values with their capture object definitions.
+
+    The scaler_unit and capture_time attributes are given to the values of their objects.
+    """
     scaler_units: dict[ObisCode, ScalerUnit] = {}
+    captures: dict[ObisCode, CosemDateTime] = {}
+    folded: set[tuple[ObisCode, int]] = set()
     for (class_id, obis, attribute), value in pairs:
-        scaler_unit = as_scaler_unit(value)
-        if attribute == _SCALER_UNIT_ATTRIBUTE and class_id in _CLASSES_WITH_SCALER_UNIT and scaler_unit:
+        if attribute == _SCALER_UNIT_ATTRIBUTES.get(class_id) and (scaler_unit := as_scaler_unit(value)):
             scaler_units[obis] = scaler_unit
+            folded.add((obis, attribute))
+        elif attribute == _CAPTURE_TIME_ATTRIBUTES.get(class_id) and (moment := date_time_from_data(value)):
+            captures[obis] = moment
+            folded.add((obis, attribute))
     return [
-        PushObject(obis, value, scaler_units.get(obis), class_id, attribute)
+        PushObject(obis, value, scaler_units.get(obis), class_id, attribute, captures.get(obis))
         for (class_id, obis, attribute), value in pairs
-        if not (attribute == _SCALER_UNIT_ATTRIBUTE and obis in scaler_units)
+        if (obis, attribute) not in folded
     ]
 
 
 def structured(elements: Sequence[Data]) -> list[PushObject] | None:
-    """Every element a structure ``(OBIS, value[, scaler_unit])``."""
+    """Every element a structure ``(OBIS, value[, scaler_unit[, capture_time]])``."""
     objects: list[PushObject] = []
     for element in elements:
         items = _items(element)
-        if element.tag != DataTag.STRUCTURE or items is None or len(items) not in (2, 3):
+        if element.tag != DataTag.STRUCTURE or items is None or not 2 <= len(items) <= 4:
             return None
         obis = as_obis(items[0])
         if obis is None:
             return None
-        scaler_unit = as_scaler_unit(items[2]) if len(items) == 3 else None
-        if len(items) == 3 and scaler_unit is None:
+        scaler_unit = as_scaler_unit(items[2]) if len(items) >= 3 else None
+        if len(items) >= 3 and scaler_unit is None:
             return None
-        objects.append(PushObject(obis, items[1], scaler_unit))
+        if len(items) == 4:
+            captured = date_time_from_data(items[3])
+            if captured is None:
+                return None
+            objects.append(PushObject(obis, items[1], scaler_unit, captured=captured))
+        else:
+            objects.append(PushObject(obis, items[1], scaler_unit))
     return objects
 
 

@@ -39,6 +39,9 @@ class PushObject:
     scaler_unit: ScalerUnit | None = None
     class_id: int | None = None
     attribute: int | None = None
+    # When the meter captured the value (an extended or demand register's capture_time, sent with it):
+    # an M-Bus channel's reading is as old as its capture, not as the telegram.
+    captured: CosemDateTime | None = None
     # plain_value(data), kept once computed: list profiles, the clock and the value all ask for it.
     _plain: object = field(default=_UNSET, init=False, repr=False, compare=False)
 

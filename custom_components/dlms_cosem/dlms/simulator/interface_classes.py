@@ -185,6 +185,10 @@ class Register(CosemObject):
         raise AccessFailureError(DataAccessResult.OBJECT_UNDEFINED)
 
 
+EXTENDED_REGISTER_STATUS = 4
+EXTENDED_REGISTER_CAPTURE_TIME = 5
+
+
 class ExtendedRegister(Register):
     """Extended Register (class 4): a register with a status and the time its value was captured."""
 
@@ -206,9 +210,9 @@ class ExtendedRegister(Register):
         self._status = status if status is not None else Data.unsigned(0)
 
     def _get(self, attribute: int, context: RequestContext) -> Data:
-        if attribute == 4:
+        if attribute == EXTENDED_REGISTER_STATUS:
             return self._status
-        if attribute == 5:
+        if attribute == EXTENDED_REGISTER_CAPTURE_TIME:
             return self._capture_time(context.now)
         return super()._get(attribute, context)
 

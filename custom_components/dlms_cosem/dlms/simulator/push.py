@@ -24,6 +24,7 @@ from ..mbus import segment_apdu
 from ..obis import ObisCode
 from ..security import SecurityControl, protect
 from ..wrapper import WrapperPdu
+from .interface_classes import EXTENDED_REGISTER_CAPTURE_TIME, ExtendedRegister
 from .model import (
     ACTIVE_ENERGY_EXPORT,
     ACTIVE_ENERGY_IMPORT,
@@ -107,7 +108,10 @@ class PushBuilder:
                 raise EncodeError("ciphered pushes need the meter's encryption (and authentication) key")
 
     def body(self) -> Data:
-        """The notification body: an array of (logical name, value[, scaler_unit]) structures."""
+        """The notification body: an array of (logical name, value[, scaler_unit[, capture_time]]) structures.
+
+        Extended registers (the M-Bus channels' readings) go with their capture time.
+        """
         context = self.meter.context()
         elements = []
         for logical_name in self.settings.objects:
@@ -117,6 +121,8 @@ class PushBuilder:
             items = [Data.octet_string(logical_name.to_bytes()), obj.get(2, context)]
             if isinstance(obj, Register):
                 items.append(obj.scaler_unit.to_data())
+            if isinstance(obj, ExtendedRegister):
+                items.append(obj.get(EXTENDED_REGISTER_CAPTURE_TIME, context))
             elements.append(Data.structure(*items))
         return Data.array(*elements)
 
