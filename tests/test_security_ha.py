@@ -42,6 +42,8 @@ from custom_components.dlms_cosem.dlms.simulator.push import (
 )
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_push_apdu
 
+from .waiting import wait_for
+
 EK_HEX = "000102030405060708090A0B0C0D0E0F"
 AK_HEX = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 WRONG_AK_HEX = "0F0E0D0C0B0A09080706050403020100"
@@ -140,12 +142,6 @@ def entry_for(port: int, authentication_key: str = AK_HEX) -> MockConfigEntry:
         },
         options={CONF_OBJECTS: [str(ENERGY)], CONF_PUSH_TIMEOUT: 60},
     )
-
-
-async def wait_for(condition: Any) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - the condition has no event to wait on
-            await asyncio.sleep(0.02)
 
 
 def energy_shown(coordinator: DlmsPushCoordinator) -> object:
