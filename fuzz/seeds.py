@@ -39,12 +39,16 @@ _MBUS_STOP = 0x16
 
 @dataclass(frozen=True, slots=True)
 class Capture:
-    """One push capture: its frames as on the wire and its keys."""
+    """One push capture: its frames as on the wire and its keys.
+
+    ``expect_failure``: the published key is known not to fit (the capture does not decode).
+    """
 
     id: str
     transport: str
     frames: tuple[bytes, ...]
     keys: SecurityKeys | None
+    expect_failure: bool = False
 
 
 @dataclass(slots=True)
@@ -78,6 +82,29 @@ def _keys(raw: dict[str, Any] | None) -> SecurityKeys | None:
 def _add(target: list[bytes], item: bytes) -> None:
     if item and item not in target:
         target.append(item)
+
+
+def _captures_in(document: dict[str, Any]) -> list[Capture]:
+    return [
+        Capture(
+            entry["id"],
+            entry["transport"],
+            tuple(bytes.fromhex(frame) for frame in entry["frames"]),
+            _keys(entry.get("keys")),
+            "expect_failure" in entry,
+        )
+        for entry in document.get("push", [])
+    ]
+
+
+def _documents() -> list[dict[str, Any]]:
+    return [json.loads((FIXTURES / name).read_text()) for name in FIXTURE_FILES]
+
+
+@cache
+def load_captures() -> tuple[Capture, ...]:
+    """Every push capture of the fixtures, in the order of ``load_seeds().captures``."""
+    return tuple(capture for document in _documents() for capture in _captures_in(document))
 
 
 def apdus_of(capture: Capture, *, join_blocks: bool = False) -> list[bytes]:
@@ -119,15 +146,8 @@ def apdus_of(capture: Capture, *, join_blocks: bool = False) -> list[bytes]:
 def load_seeds() -> Seeds:
     """Read the fixtures once and cut them into seeds."""
     seeds = Seeds()
-    documents = [json.loads((FIXTURES / name).read_text()) for name in FIXTURE_FILES]
-    for document in documents:
-        for entry in document.get("push", []):
-            capture = Capture(
-                entry["id"],
-                entry["transport"],
-                tuple(bytes.fromhex(frame) for frame in entry["frames"]),
-                _keys(entry.get("keys")),
-            )
+    for document in _documents():
+        for capture in _captures_in(document):
             seeds.captures.append(capture)
             _add(seeds.streams, b"".join(capture.frames))
             for frame in capture.frames:

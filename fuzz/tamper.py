@@ -18,6 +18,7 @@ from custom_components.dlms_cosem.dlms.telegram import decode_push_apdu
 
 from .seeds import Capture, apdus_of, load_seeds
 
+# XOR patterns applied at every byte: the lowest bit, the highest bit, every bit.
 PATTERNS = (0x01, 0x80, 0xFF)
 _TAG_LENGTH = 12
 _AUTHENTICATED_BIT = 0x10
@@ -37,36 +38,52 @@ def _ciphered_apdu(capture: Capture) -> bytes | None:
     return None
 
 
-def _outcomes(apdu: bytes, keys: SecurityKeys) -> tuple[int, Counter[str], int]:
-    """(tampered, refusals by error type, decoded) for every flip of ``apdu``."""
-    refused: Counter[str] = Counter()
-    decoded = 0
-    tampered = 0
+def flips(apdu: bytes) -> list[bytes]:
+    """``apdu`` with one byte XORed with one of ``PATTERNS``: every position, every pattern, in order."""
+    flipped: list[bytes] = []
     for position in range(len(apdu)):
         for pattern in PATTERNS:
             changed = bytearray(apdu)
             changed[position] ^= pattern
-            tampered += 1
-            try:
-                telegram = decode_push_apdu(bytes(changed), keys)
-            except DlmsError as error:
-                refused[type(error).__name__] += 1
-                continue
-            assert not telegram.authenticated, "a tampered telegram passed its tag"
-            decoded += 1
-    return tampered, refused, decoded
+            flipped.append(bytes(changed))
+    return flipped
 
 
-def _downgrade_refused(apdu: bytes, keys: SecurityKeys) -> bool:
+def downgrade(apdu: bytes) -> bytes:
+    """The ciphered ``apdu`` made encrypted-only: tag dropped, the control's authenticated bit cleared.
+
+    What someone without the keys can do on the line; the ciphertext (and so the values) is unchanged.
+    """
     ciphered = decode_ciphered_apdu(apdu)
     control = type(ciphered.control).from_byte(ciphered.control.to_byte() & ~_AUTHENTICATED_BIT)
-    downgraded = CipheredApdu(
+    return CipheredApdu(
         ciphered.tag,
         ciphered.system_title,
         control,
         ciphered.invocation_counter,
         ciphered.protected[:-_TAG_LENGTH],
     ).encode()
+
+
+def _outcomes(apdu: bytes, keys: SecurityKeys) -> tuple[int, Counter[str], int]:
+    """(tampered, refusals by error type, decoded) for every flip of ``apdu``."""
+    refused: Counter[str] = Counter()
+    decoded = 0
+    tampered = 0
+    for changed in flips(apdu):
+        tampered += 1
+        try:
+            telegram = decode_push_apdu(changed, keys)
+        except DlmsError as error:
+            refused[type(error).__name__] += 1
+            continue
+        assert not telegram.authenticated, "a tampered telegram passed its tag"
+        decoded += 1
+    return tampered, refused, decoded
+
+
+def _downgrade_refused(apdu: bytes, keys: SecurityKeys) -> bool:
+    downgraded = downgrade(apdu)
     try:
         decode_push_apdu(downgraded, keys)
     except DlmsError:

@@ -17,76 +17,43 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.dlms_cosem.const import (
     CONF_ALLOW_CHANGES,
-    CONF_AUTHENTICATION,
-    CONF_CONNECTION_TYPE,
-    CONF_HOST,
     CONF_OBJECTS,
-    CONF_PASSWORD,
-    CONF_PORT,
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.simulator.disconnect_control import (
     DISCONNECT_CONTROL,
     ControlMode,
     ControlState,
     DisconnectControl,
 )
-from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
-from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
 
+from .polled_meter import (
+    PASSWORD,
+    allow_loopback,  # noqa: F401 - an autouse fixture
+    entity,
+    polled_entry,
+    served_meter,
+    set_up,
+)
 from .test_coordinator import push_entry, push_meter
 
-PASSWORD = "S3cr3tPw"
 OBJECTS = ["1.0.1.8.0.255", "1.0.32.7.0.255", "1.0.1.5.0.255"]
-
-
-@pytest.fixture(autouse=True)
-def allow_loopback(socket_enabled: None) -> None:
-    """The simulator listens on 127.0.0.1."""
-
-
-def clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @pytest.fixture
 async def meter() -> AsyncIterator[tuple[SimulatedMeter, int]]:
     """An LLS meter on the TCP wrapper; public clients are let in too (read only)."""
-    simulated = SimulatedMeter(
-        clock,
-        security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
-    )
-    server = SimulatorServer(simulated, RunnerSettings(transport=Transport.WRAPPER_TCP))
-    address = await server.start()
-    yield simulated, int(str(address).rsplit(":", 1)[1])
-    await server.close()
+    async with served_meter() as served:
+        yield served
 
 
 def entry_for(port: int, *, allow_changes: bool | None = None, public: bool = False) -> MockConfigEntry:
-    data: dict[str, Any] = {
-        CONF_CONNECTION_TYPE: "network_poll",
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: port,
-        "client_address": 16 if public else 1,
-        "server_logical_address": 1,
-    }
-    if not public:
-        data |= {CONF_AUTHENTICATION: "lls", CONF_PASSWORD: PASSWORD}
     options: dict[str, Any] = {CONF_OBJECTS: OBJECTS, CONF_SCAN_INTERVAL: 30}
     if allow_changes is not None:
         options[CONF_ALLOW_CHANGES] = allow_changes
-    return MockConfigEntry(
-        domain=DOMAIN, title="Simulated meter", unique_id="12345678", data=data, options=options
-    )
-
-
-async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return polled_entry(port, options, public=public)
 
 
 async def call(hass: HomeAssistant, action: str, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
@@ -99,12 +66,6 @@ async def call(hass: HomeAssistant, action: str, entry: MockConfigEntry, **data:
     )
     assert isinstance(response, dict)
     return response
-
-
-def entity(hass: HomeAssistant, domain: str, key: str) -> str:
-    found = er.async_get(hass).async_get_entity_id(domain, DOMAIN, f"12345678_{key}")
-    assert found is not None, key
-    return found
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -49,6 +48,8 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
+
+from .waiting import wait_for
 
 PASSWORD = "S3cr3tPw"
 KEY_HEX = "000102030405060708090A0B0C0D0E0F"
@@ -135,13 +136,6 @@ def entity_id(hass: HomeAssistant, entry: MockConfigEntry, obis: str) -> str:
     found = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{obis}")
     assert found is not None, obis
     return found
-
-
-async def wait_for(condition: Any) -> None:
-    """Poll a condition the simulator makes true within a few hundred milliseconds."""
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - the condition has no event to wait on
-            await asyncio.sleep(0.02)
 
 
 async def test_polled_meter_sets_up_reads_values_and_unloads(

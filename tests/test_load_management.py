@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.dlms_cosem.const import (
-    CONF_ALLOW_CHANGES,
-    CONF_AUTHENTICATION,
-    CONF_CONNECTION_TYPE,
-    CONF_HOST,
-    CONF_OBJECTS,
-    CONF_PASSWORD,
-    CONF_PORT,
-    DOMAIN,
-)
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.const import CONF_ALLOW_CHANGES, CONF_OBJECTS, DOMAIN
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.simulator.limiter import LIMITER, Limiter
 from custom_components.dlms_cosem.dlms.simulator.load_management import (
@@ -32,58 +21,25 @@ from custom_components.dlms_cosem.dlms.simulator.load_management import (
     NORMAL_THRESHOLD_W,
     add_load_management,
 )
-from custom_components.dlms_cosem.dlms.simulator.model import DataObject, MeterSecurity, SimulatedMeter
-from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+from custom_components.dlms_cosem.dlms.simulator.model import DataObject, SimulatedMeter
 
-PASSWORD = "S3cr3tPw"
+from .polled_meter import allow_loopback, entity, polled_entry, served_meter, set_up  # noqa: F401
+
 OBJECTS = [str(CURRENT_AVERAGE_DEMAND_IMPORT), str(ALARM_REGISTER_1), str(EVENT_COUNTER_1)]
-
-
-@pytest.fixture(autouse=True)
-def allow_loopback(socket_enabled: None) -> None:
-    """The simulator listens on 127.0.0.1."""
 
 
 @pytest.fixture
 async def meter() -> AsyncIterator[tuple[SimulatedMeter, int]]:
-    simulated = SimulatedMeter(
-        lambda: datetime.now(UTC),
-        security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
-    )
-    add_load_management(simulated)
-    server = SimulatorServer(simulated, RunnerSettings(transport=Transport.WRAPPER_TCP))
-    address = await server.start()
-    yield simulated, int(str(address).rsplit(":", 1)[1])
-    await server.close()
+    async with served_meter(add_load_management) as served:
+        yield served
 
 
-async def set_up(hass: HomeAssistant, port: int) -> MockConfigEntry:
-    data: dict[str, Any] = {
-        CONF_CONNECTION_TYPE: "network_poll",
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: port,
-        "client_address": 1,
-        "server_logical_address": 1,
-        CONF_AUTHENTICATION: "lls",
-        CONF_PASSWORD: PASSWORD,
-    }
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated meter",
-        unique_id="12345678",
-        data=data,
-        options={CONF_OBJECTS: OBJECTS, CONF_ALLOW_CHANGES: True},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+def entry_for(port: int) -> MockConfigEntry:
+    return polled_entry(port, {CONF_OBJECTS: OBJECTS, CONF_ALLOW_CHANGES: True})
 
 
-def state_of(hass: HomeAssistant, key: str) -> Any:
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"12345678_{key}")
-    assert entity_id is not None, key
-    state = hass.states.get(entity_id)
+def state_of(hass: HomeAssistant, key: str) -> State:
+    state = hass.states.get(entity(hass, "sensor", key))
     assert state is not None, key
     return state
 
@@ -92,7 +48,7 @@ async def test_limiter_thresholds_in_the_unit_of_the_limited_value(
     hass: HomeAssistant, meter: tuple[SimulatedMeter, int]
 ) -> None:
     simulated, port = meter
-    entry = await set_up(hass, port)
+    entry = await set_up(hass, entry_for(port))
     normal = state_of(hass, f"{LIMITER}_limiter_threshold_normal")
     emergency = state_of(hass, f"{LIMITER}_limiter_threshold_emergency")
     active = state_of(hass, f"{LIMITER}_limiter_threshold_active")
@@ -130,7 +86,7 @@ async def test_demand_register_alarm_register_and_event_counter(
     hass: HomeAssistant, meter: tuple[SimulatedMeter, int]
 ) -> None:
     simulated, port = meter
-    entry = await set_up(hass, port)
+    entry = await set_up(hass, entry_for(port))
     demand = state_of(hass, str(CURRENT_AVERAGE_DEMAND_IMPORT))
     assert 100 < float(demand.state) < 2000  # the simulated household's average import, W
     assert demand.attributes["unit_of_measurement"] == "W"

@@ -42,6 +42,8 @@ from custom_components.dlms_cosem.dlms.simulator.push import (
 )
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_push_apdu
 
+from .waiting import wait_for
+
 EK_HEX = "000102030405060708090A0B0C0D0E0F"
 AK_HEX = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
 WRONG_AK_HEX = "0F0E0D0C0B0A09080706050403020100"
@@ -142,12 +144,6 @@ def entry_for(port: int, authentication_key: str = AK_HEX) -> MockConfigEntry:
     )
 
 
-async def wait_for(condition: Any) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - the condition has no event to wait on
-            await asyncio.sleep(0.02)
-
-
 def energy_shown(coordinator: DlmsPushCoordinator) -> object:
     reading = coordinator.data.readings.get(ENERGY)
     return None if reading is None else reading.value
@@ -160,19 +156,27 @@ async def send(chunks: asyncio.Queue[bytes], hass: HomeAssistant, *data: bytes) 
     await hass.async_block_till_done()
 
 
+async def set_up_showing(
+    hass: HomeAssistant, chunks: asyncio.Queue[bytes], port: int, meter: Meter, apdu: bytes
+) -> tuple[MockConfigEntry, DlmsPushCoordinator]:
+    """Set up an entry listening on ``port`` and wait until it shows the genuine ``apdu`` sent there."""
+    entry = entry_for(port)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    coordinator = entry.runtime_data.coordinator
+    assert isinstance(coordinator, DlmsPushCoordinator)
+    await send(chunks, hass, framed(apdu))
+    await wait_for(lambda: energy_shown(coordinator) == meter.energy(apdu))
+    return entry, coordinator
+
+
 async def test_tampered_and_downgraded_telegrams_never_change_a_value(hass: HomeAssistant) -> None:
     meter = Meter()
     first, second, third = meter.next_apdu(), meter.next_apdu(), meter.next_apdu()
     assert meter.energy(first) != meter.energy(second) != meter.energy(third)
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
     async with line(chunks) as port:
-        entry = entry_for(port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data.coordinator
-        assert isinstance(coordinator, DlmsPushCoordinator)
-        await send(chunks, hass, framed(first))
-        await wait_for(lambda: energy_shown(coordinator) == meter.energy(first))
+        entry, coordinator = await set_up_showing(hass, chunks, port, meter, first)
         # The second telegram, flipped at every 7th byte, then stripped of its tag: all refused.
         forged = [tampered(second, position) for position in range(0, len(second), 7)]
         await send(chunks, hass, *forged, downgraded(second))
@@ -195,13 +199,7 @@ async def test_replays_are_refused_across_a_restart(
     first, second = meter.next_apdu(), meter.next_apdu()
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
     async with line(chunks) as port:
-        entry = entry_for(port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data.coordinator
-        assert isinstance(coordinator, DlmsPushCoordinator)
-        await send(chunks, hass, framed(second))
-        await wait_for(lambda: energy_shown(coordinator) == meter.energy(second))
+        entry, coordinator = await set_up_showing(hass, chunks, port, meter, second)
         # The same telegram again, and an older one: dropped as replays, not counted as key trouble.
         await send(chunks, hass, framed(second), framed(first))
         await wait_for(lambda: caplog.text.count("Dropped a replayed telegram") >= 2)
@@ -243,13 +241,7 @@ async def test_a_wrong_key_raises_the_repair_and_broken_data_does_not(
     # Broken data: the first telegram is whole, the next ones are cut up by line noise (bad FCS).
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
     async with line(chunks) as port:
-        entry = entry_for(port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data.coordinator
-        assert isinstance(coordinator, DlmsPushCoordinator)
-        await send(chunks, hass, framed(apdus[0]))
-        await wait_for(lambda: energy_shown(coordinator) == meter.energy(apdus[0]))
+        entry, coordinator = await set_up_showing(hass, chunks, port, meter, apdus[0])
         noisy = []
         for apdu in apdus[1:]:
             frame = bytearray(framed(apdu))

@@ -9,15 +9,10 @@ through is marked unauthenticated.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from custom_components.dlms_cosem.dlms.apdu import GeneralBlockTransfer, GeneralBlockTransferReassembler
 from custom_components.dlms_cosem.dlms.apdu.tags import XdlmsTag
 from custom_components.dlms_cosem.dlms.errors import (
     AuthenticationTagMismatchError,
@@ -26,9 +21,8 @@ from custom_components.dlms_cosem.dlms.errors import (
     SecurityError,
     UnauthenticatedTelegramError,
 )
-from custom_components.dlms_cosem.dlms.hdlc import HdlcFrame, HdlcFramer, SegmentReassembler, decode_frame
+from custom_components.dlms_cosem.dlms.hdlc import HdlcFrame, decode_frame
 from custom_components.dlms_cosem.dlms.hdlc.llc import LLC_RESPONSE
-from custom_components.dlms_cosem.dlms.mbus import MbusFramer, MbusReassembler
 from custom_components.dlms_cosem.dlms.replay import ReplayedTelegramError, ReplayGuard
 from custom_components.dlms_cosem.dlms.security import (
     CipheredApdu,
@@ -51,81 +45,26 @@ from custom_components.dlms_cosem.dlms.telegram import (
     decode_push_apdu,
     decode_telegrams,
 )
+from fuzz.seeds import Capture, apdus_of, load_captures
+from fuzz.tamper import PATTERNS, downgrade, flips
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-# XOR patterns applied at every byte: the lowest bit, the highest bit, every bit.
-PATTERNS = (0x01, 0x80, 0xFF)
 SIM_EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 SIM_AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
 SIM_TITLE = bytes.fromhex("53494D0000000001")
 NOW = datetime(2024, 5, 1, 10, 7, 30, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Capture:
-    id: str
-    transport: str
-    frames: tuple[bytes, ...]
-    keys: SecurityKeys | None
-
-
-def _captures() -> list[Capture]:
-    found: list[Capture] = []
-    for name in ("public_vectors.json", "corpus.json", "corpus_extra.json"):
-        document: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-        for entry in document["push"]:
-            raw = entry["keys"]
-            keys = None
-            if raw:
-                auth = raw["authentication"]
-                keys = SecurityKeys(bytes.fromhex(raw["encryption"]), bytes.fromhex(auth) if auth else None)
-            frames = tuple(bytes.fromhex(frame) for frame in entry["frames"])
-            if "expect_failure" not in entry:  # a capture whose published key does not fit
-                found.append(Capture(entry["id"], entry["transport"], frames, keys))
-    return found
-
-
-CAPTURES = _captures()
+# The fixtures' push captures (shared with the fuzzer), less those whose published key does not fit.
+CAPTURES = [c for c in load_captures() if not c.expect_failure]
 AUTHENTICATED = [c for c in CAPTURES if c.keys is not None and c.keys.authentication_key is not None]
 ENCRYPTION_ONLY = [c for c in CAPTURES if c.keys is not None and c.keys.authentication_key is None]
 
 
 def _wire_apdu(capture: Capture) -> bytes:
     """The push APDU as the meter ciphered it: frames cut, segments and blocks joined, LLC removed."""
-    stream = b"".join(capture.frames)
-    parts: list[bytes] = []
-    if capture.transport == "hdlc":
-        segments = SegmentReassembler()
-        for frame in HdlcFramer().feed(stream):
-            whole = segments.add(frame)
-            if whole is not None:
-                parts.append(whole.removeprefix(LLC_RESPONSE))
-    elif capture.transport == "mbus":
-        reassembler = MbusReassembler()
-        for mbus_frame in MbusFramer().feed(stream):
-            apdu = reassembler.add(mbus_frame)
-            if apdu is not None:
-                parts.append(apdu)
-    else:
-        parts.append(stream)
-    blocks = GeneralBlockTransferReassembler()
-    for part in parts:
-        if part[0] != XdlmsTag.GENERAL_BLOCK_TRANSFER:
-            return part
-        whole_apdu = blocks.add(GeneralBlockTransfer.decode(part))
-        if whole_apdu is not None:
-            return whole_apdu
-    raise AssertionError(f"{capture.id}: no APDU")
-
-
-def _tampered(apdu: bytes) -> list[bytes]:
-    out = []
-    for position in range(len(apdu)):
-        for pattern in PATTERNS:
-            changed = bytearray(apdu)
-            changed[position] ^= pattern
-            out.append(bytes(changed))
-    return out
+    apdus = apdus_of(capture, join_blocks=True)
+    assert apdus, f"{capture.id}: no APDU"
+    return apdus[0]
 
 
 def _sim_telegrams() -> list[tuple[PushSettings, bytes, SecurityKeys]]:
@@ -158,7 +97,7 @@ def test_the_corpus_has_authenticated_and_encryption_only_captures() -> None:
 def test_every_flipped_byte_of_an_authenticated_capture_is_rejected(capture: Capture) -> None:
     apdu = _wire_apdu(capture)
     kinds: dict[str, int] = {}
-    tampered = _tampered(apdu)
+    tampered = flips(apdu)
     for changed in tampered:
         with pytest.raises(DlmsError) as caught:
             decode_push_apdu(changed, capture.keys)
@@ -174,7 +113,7 @@ def test_flipped_bytes_reframed_with_a_valid_fcs_give_no_telegram(capture: Captu
     (frame,) = capture.frames
     original = decode_frame(frame)
     apdu = _wire_apdu(capture)
-    for changed in _tampered(apdu):
+    for changed in flips(apdu):
         information = LLC_RESPONSE + changed
         wire = HdlcFrame(original.destination, original.source, original.control, information).encode()
         events = decode_telegrams([wire], capture.keys)
@@ -188,26 +127,15 @@ def test_every_flipped_byte_of_a_simulated_telegram_is_rejected_in_every_framing
     settings: PushSettings, apdu: bytes, keys: SecurityKeys
 ) -> None:
     assert isinstance(decode_telegrams(frame_push(apdu, settings), keys)[0], Telegram)
-    for changed in _tampered(apdu):
+    for changed in flips(apdu):
         events = decode_telegrams(frame_push(changed, settings), keys)
         assert not [e for e in events if isinstance(e, Telegram)], changed.hex()
 
 
-def _downgrade(apdu: bytes, keys: SecurityKeys) -> bytes:
-    """The same telegram as authenticated-encrypted turned into encrypted-only: tag dropped, SC 0x20.
-
-    What someone without the keys can do on the line; the ciphertext (and so the values) is unchanged.
-    """
-    ciphered = decode_ciphered_apdu(apdu)
-    assert ciphered.control.authenticated
-    downgraded = CipheredApdu(
-        tag=ciphered.tag,
-        system_title=ciphered.system_title,
-        control=type(ciphered.control).from_byte(ciphered.control.to_byte() & ~0x10),
-        invocation_counter=ciphered.invocation_counter,
-        protected=ciphered.protected[:-12],
-    )
-    return downgraded.encode()
+def _downgrade(apdu: bytes) -> bytes:
+    """The same telegram as authenticated-encrypted turned into encrypted-only: tag dropped, SC 0x20."""
+    assert decode_ciphered_apdu(apdu).control.authenticated
+    return downgrade(apdu)
 
 
 @pytest.mark.parametrize("capture", AUTHENTICATED, ids=lambda c: c.id)
@@ -215,7 +143,7 @@ def test_a_telegram_stripped_of_its_authentication_is_refused_when_an_authentica
     capture: Capture,
 ) -> None:
     assert capture.keys is not None
-    downgraded = _downgrade(_wire_apdu(capture), capture.keys)
+    downgraded = _downgrade(_wire_apdu(capture))
     with pytest.raises(UnauthenticatedTelegramError):
         decode_push_apdu(downgraded, capture.keys)
     # Without the authentication key it is an ordinary encryption-only telegram, marked unverified.
@@ -233,7 +161,7 @@ def test_a_malleated_downgraded_telegram_does_not_show_altered_values() -> None:
     """Counter mode lets a flipped ciphertext bit flip the same plaintext bit: with the AK, refused."""
     capture = next(c for c in AUTHENTICATED if c.id == "kamstrup-omnipower-dk-hdlc-gcm")
     assert capture.keys is not None
-    downgraded = bytearray(_downgrade(_wire_apdu(capture), capture.keys))
+    downgraded = bytearray(_downgrade(_wire_apdu(capture)))
     downgraded[-1] ^= 0x01  # the last plaintext byte: a value's lowest bit
     encryption_only = SecurityKeys(capture.keys.encryption_key, None)
     altered = decode_push_apdu(bytes(downgraded), encryption_only)
@@ -248,7 +176,7 @@ def _encryption_only_outcomes() -> tuple[int, int, int]:
     tampered = refused = accepted = 0
     for capture in ENCRYPTION_ONLY:
         assert not decode_push_apdu(_wire_apdu(capture), capture.keys).authenticated
-        for changed in _tampered(_wire_apdu(capture)):
+        for changed in flips(_wire_apdu(capture)):
             tampered += 1
             try:
                 telegram = decode_push_apdu(changed, capture.keys)

@@ -142,3 +142,8 @@ def server_address(logical: int = 1, physical: int | None = None, size: int | No
         else:
             size = 4
     return HdlcAddress(logical, physical, size)
+
+
+def same_station(first: HdlcAddress, second: HdlcAddress) -> bool:
+    """True when two addresses name the same station, whatever size they were written in."""
+    return first.logical == second.logical and first.physical == second.physical

@@ -1,13 +1,12 @@
 """Sans-I/O HDLC link for DLMS/COSEM (IEC 62056-46 / Green Book 8.4): client and server roles.
 
 The link runs in normal response mode with modulo-8 sequence numbers. The client (primary station)
-opens it with SNRM, the server (secondary station) accepts with UA carrying the negotiated parameters.
-An APDU travels with the LLC header (E6 E6 00 from the client, E6 E7 00 from the server), cut into
-I-frames of at most the negotiated information field length; every frame but the last carries the
-segmentation bit. A station sends at most a window of unacknowledged frames, the last one with the
-poll/final bit, and then the turn passes to the other side: the server answers a client segment with
-RR(N(R)) and the last one with the response, the client asks for each further response segment with
-RR(N(R)). DISC closes the link; DM means "not connected", FRMR "frame rejected".
+opens it with SNRM, the server (secondary station) accepts with UA carrying the negotiated parameters
+(:mod:`.negotiation`). An APDU travels with the LLC header (E6 E6 00 from the client, E6 E7 00 from
+the server), segmented into windows of I-frames (:mod:`.station`); after the last frame of a window the
+turn passes to the other side: the server answers a client segment with RR(N(R)) and the last one with
+the response, the client asks for each further response segment with RR(N(R)). DISC closes the link;
+DM means "not connected", FRMR "frame rejected". What the link reports is in :mod:`.events`.
 
 Sans-I/O: bytes and calls in, events out. Every call that makes the station transmit (``receive``,
 ``connect``, ``send_apdu``, ``on_timeout``, ...) appends the frames to an outbox; the caller drains it
@@ -20,9 +19,7 @@ inter-octet and inactivity timeouts of the HDLC setup object (class 23) are the 
 
 Frames with a bad HCS/FCS never reach the link (the framer drops them; the timer covers the loss), and
 frames between other stations on the same bus are ignored, so several meters can share one line.
-Retransmissions are recognised by N(S): a station accepts only the frame numbered V(R), so a resent
-frame that already arrived is never delivered twice, and a server that sees the last request again
-resends its unacknowledged response.
+A server that sees the last request again resends its unacknowledged response.
 
 A server (the simulator's side) is driven like this::
 
@@ -31,311 +28,61 @@ A server (the simulator's side) is driven like this::
         if isinstance(event, ApduReceived):
             link.send_apdu(answer(event.apdu))  # or link.acknowledge() for an unconfirmed request
     port.write(link.data_to_send())
+
+The events, :func:`negotiate_parameters`, :func:`max_information_length` and :func:`same_station` are
+re-exported here, so callers import the whole link from one place.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
-from enum import Enum
-
 from ..errors import FrameError, ProtocolError
-from .address import HdlcAddress
-from .control import SEQUENCE_MODULUS, Control, FrameType
-from .frame import CHECK_SEQUENCE_SIZE, MAX_FRAME_LENGTH, HdlcFrame
-from .framer import DEFAULT_MAX_APDU_SIZE, HdlcFramer
-from .llc import LLC_COMMAND, LLC_HEADER_SIZE, LLC_RESPONSE, add_llc
-from .parameters import HdlcParameters
-
-MAX_WINDOW_SIZE = SEQUENCE_MODULUS - 1
-"""Largest window modulo-8 numbering allows."""
-DEFAULT_MAX_RETRIES = 3
-
-
-# --- events -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Connected:
-    """The link is up; ``parameters`` are the negotiated ones as this station uses them."""
-
-    parameters: HdlcParameters
-
-
-@dataclass(frozen=True, slots=True)
-class ApduReceived:
-    """A whole APDU arrived (segments reassembled, LLC header removed)."""
-
-    apdu: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledged:
-    """The server acknowledged every frame of an APDU sent with ``expect_response=False``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnected:
-    """The link was closed as asked (DISC answered with UA or DM, or the client sent DISC)."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class LinkLost:
-    """The peer dropped or refused the link (DM or FRMR where a link was expected)."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class NotResponding:
-    """The meter did not answer after the retries; the link is considered down."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolViolation:
-    """The peer sent something the link cannot use (an APDU larger than the limit); it was dropped."""
-
-    reason: str
-
-
-type LinkEvent = (
-    Connected | ApduReceived | Acknowledged | Disconnected | LinkLost | NotResponding | ProtocolViolation
+from .address import HdlcAddress, same_station
+from .control import Control, FrameType
+from .events import (
+    Acknowledged,
+    ApduReceived,
+    Connected,
+    Disconnected,
+    LinkEvent,
+    LinkLost,
+    LinkState,
+    NotResponding,
+    ProtocolViolation,
 )
+from .frame import HdlcFrame
+from .framer import DEFAULT_MAX_APDU_SIZE
+from .llc import LLC_COMMAND, LLC_RESPONSE, add_llc
+from .negotiation import MAX_WINDOW_SIZE, max_information_length, negotiate_parameters
+from .parameters import HdlcParameters
+from .station import HdlcStation
 
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "MAX_WINDOW_SIZE",
+    "Acknowledged",
+    "ApduReceived",
+    "Connected",
+    "Disconnected",
+    "HdlcClientLink",
+    "HdlcServerLink",
+    "LinkEvent",
+    "LinkLost",
+    "LinkState",
+    "NotResponding",
+    "ProtocolViolation",
+    "max_information_length",
+    "negotiate_parameters",
+    "same_station",
+]
 
-class LinkState(Enum):
-    """Where the link stands."""
-
-    DISCONNECTED = "disconnected"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    DISCONNECTING = "disconnecting"
-
-
-# --- helpers ------------------------------------------------------------------------------------------
-
-
-def same_station(first: HdlcAddress, second: HdlcAddress) -> bool:
-    """True when two addresses name the same station, whatever size they were written in."""
-    return first.logical == second.logical and first.physical == second.physical
-
-
-def max_information_length(destination: HdlcAddress, source: HdlcAddress) -> int:
-    """Largest information field a frame between these addresses can carry (11-bit frame length)."""
-    overhead = 2 + destination.size + source.size + 1 + 2 * CHECK_SEQUENCE_SIZE
-    return MAX_FRAME_LENGTH - overhead
-
-
-def negotiate_parameters(own: HdlcParameters, peer: HdlcParameters, max_information: int) -> HdlcParameters:
-    """The parameters this station uses: the smaller of its own and the peer's, each way.
-
-    ``peer`` is as the peer stated it (its transmit is our receive). Lengths are kept between 1 and
-    ``max_information`` (what the frame length field allows), windows between 1 and 7.
-    """
-
-    def length(value: int) -> int:
-        return max(1, min(value, max_information))
-
-    def window(value: int) -> int:
-        return max(1, min(value, MAX_WINDOW_SIZE))
-
-    return HdlcParameters(
-        max_info_transmit=length(min(own.max_info_transmit, peer.max_info_receive)),
-        max_info_receive=length(min(own.max_info_receive, peer.max_info_transmit)),
-        window_transmit=window(min(own.window_transmit, peer.window_receive)),
-        window_receive=window(min(own.window_receive, peer.window_transmit)),
-    )
-
-
-def _next(sequence: int) -> int:
-    return (sequence + 1) % SEQUENCE_MODULUS
-
-
-# --- the common station -------------------------------------------------------------------------------
-
-
-class _Station:
-    """What both roles share: outbox, sequence numbers, segmentation, acknowledgement, reassembly."""
-
-    def __init__(self, own: HdlcAddress, parameters: HdlcParameters, max_apdu_size: int) -> None:
-        self._own = own
-        self._own_on_wire = own
-        self._proposed = parameters
-        self._max_apdu_size = max_apdu_size
-        self._framer = HdlcFramer()
-        self._outbox = bytearray()
-        self._state = LinkState.DISCONNECTED
-        self._parameters = HdlcParameters()
-        self._vs = 0
-        self._vr = 0
-        self._segments: deque[tuple[bytes, bool]] = deque()
-        self._unacked: list[tuple[int, bytes, bool]] = []
-        self._rx_parts: list[bytes] = []
-        self._rx_size = 0
-        self._rx_overflow = False
-        self._rx_in_window = 0
-        self._peer_busy = False
-        self.frames_sent = 0
-        """Frames put in the outbox, retransmissions included."""
-        self.frames_resent = 0
-        """I-frames sent again (after a timeout or because the peer asked for them)."""
-        self.frames_ignored = 0
-        """Checked frames addressed to or from other stations."""
-        self.frames_out_of_sequence = 0
-        """I-frames dropped because N(S) was not the one expected (duplicates, gaps)."""
-
-    # -- public, both roles --
-
-    @property
-    def state(self) -> LinkState:
-        """Where the link stands."""
-        return self._state
-
-    @property
-    def is_connected(self) -> bool:
-        """True while the link is up."""
-        return self._state is LinkState.CONNECTED
-
-    @property
-    def parameters(self) -> HdlcParameters:
-        """The negotiated parameters as this station uses them (defaults until connected)."""
-        return self._parameters
-
-    @property
-    def framer(self) -> HdlcFramer:
-        """The framer ``receive`` feeds (its counters tell how many frames were bad)."""
-        return self._framer
-
-    def data_to_send(self) -> bytes:
-        """Take the bytes waiting to be written to the port (empty when there are none)."""
-        data = bytes(self._outbox)
-        self._outbox.clear()
-        return data
-
-    def receive(self, data: bytes | bytearray | memoryview) -> list[LinkEvent]:
-        """Feed bytes from the port (any chunking); return what happened."""
-        events: list[LinkEvent] = []
-        for frame in self._framer.feed(data):
-            events.extend(self.receive_frame(frame))
-        return events
-
-    def receive_frame(self, frame: HdlcFrame) -> list[LinkEvent]:
-        """Handle one checked frame (for callers that run their own framer, e.g. a shared bus)."""
-        raise NotImplementedError
-
-    # -- transmitting --
-
-    def _emit(
-        self, destination: HdlcAddress, control: Control, information: bytes = b"", *, segmented: bool = False
-    ) -> None:
-        frame = HdlcFrame(destination, self._own_on_wire, control, information, segmented)
-        self._outbox += frame.encode()
-        self.frames_sent += 1
-
-    def _peer_address(self) -> HdlcAddress:
-        raise NotImplementedError
-
-    def _emit_supervisory(self, frame_type: FrameType) -> None:
-        if frame_type is FrameType.RNR:
-            control = Control.receive_not_ready(self._vr, poll_final=True)
-        else:
-            control = Control.receive_ready(self._vr, poll_final=True)
-        self._rx_in_window = 0
-        self._emit(self._peer_address(), control)
-
-    def _emit_information(self, ns: int, information: bytes, segmented: bool, poll_final: bool) -> None:
-        self._rx_in_window = 0
-        control = Control.information(ns, self._vr, poll_final=poll_final)
-        self._emit(self._peer_address(), control, information, segmented=segmented)
-
-    def _queue_apdu(self, information: bytes) -> None:
-        size = self._parameters.max_info_transmit
-        chunks = [information[start : start + size] for start in range(0, len(information), size)]
-        self._segments = deque((chunk, index < len(chunks) - 1) for index, chunk in enumerate(chunks))
-        self._unacked = []
-
-    def _send_window(self) -> None:
-        window = self._parameters.window_transmit
-        while self._segments and len(self._unacked) < window:
-            information, segmented = self._segments.popleft()
-            ns = self._vs
-            self._vs = _next(self._vs)
-            self._unacked.append((ns, information, segmented))
-            last = not self._segments or len(self._unacked) == window
-            self._emit_information(ns, information, segmented, poll_final=last)
-
-    def _resume(self) -> None:
-        """Go-back-N: resend every unacknowledged frame, then fill the window; P/F on the last frame."""
-        more = bool(self._segments) and len(self._unacked) < self._parameters.window_transmit
-        last = len(self._unacked) - 1
-        for index, (ns, information, segmented) in enumerate(self._unacked):
-            self._emit_information(ns, information, segmented, poll_final=index == last and not more)
-            self.frames_resent += 1
-        self._send_window()
-
-    def _acknowledge(self, nr: int) -> bool:
-        """Drop the frames N(R) acknowledges; True when it acknowledged at least one."""
-        if not self._unacked:
-            return False
-        count = (nr - self._unacked[0][0]) % SEQUENCE_MODULUS
-        if count > len(self._unacked):
-            return False  # outside the outstanding window: stale or bogus, acknowledges nothing
-        del self._unacked[:count]
-        return count > 0
-
-    # -- receiving --
-
-    def _reset_sequence(self) -> None:
-        self._vs = 0
-        self._vr = 0
-        self._segments.clear()
-        self._unacked = []
-        self._peer_busy = False
-        self._reset_reassembly()
-
-    def _reset_reassembly(self) -> None:
-        self._rx_parts = []
-        self._rx_size = 0
-        self._rx_overflow = False
-        self._rx_in_window = 0
-
-    def _accept_information(self, frame: HdlcFrame) -> bool:
-        """Take an I-frame if it is the one expected (N(S) = V(R)); False for duplicates and gaps."""
-        if frame.control.ns != self._vr:
-            self.frames_out_of_sequence += 1
-            return False
-        self._vr = _next(self._vr)
-        self._rx_in_window += 1
-        if not self._rx_overflow:
-            size = self._rx_size + len(frame.information)
-            if size > self._max_apdu_size + LLC_HEADER_SIZE:
-                self._rx_overflow = True
-                self._rx_parts = []
-            else:
-                self._rx_parts.append(frame.information)
-                self._rx_size = size
-        return True
-
-    def _take_apdu(self, llc: bytes) -> LinkEvent:
-        """The reassembled APDU of the sequence that just ended (LLC header removed when present)."""
-        overflow = self._rx_overflow
-        information = b"".join(self._rx_parts)
-        self._reset_reassembly()
-        if overflow:
-            return ProtocolViolation(f"APDU larger than {self._max_apdu_size} bytes dropped")
-        if information[:LLC_HEADER_SIZE] == llc:
-            information = information[LLC_HEADER_SIZE:]
-        return ApduReceived(information)
+DEFAULT_MAX_RETRIES = 3
+"""Consecutive response timeouts (or turns without progress) before the client gives up."""
 
 
 # --- client (primary station) -------------------------------------------------------------------------
 
 
-class HdlcClientLink(_Station):
+class HdlcClientLink(HdlcStation):
     """The client side of one HDLC link to one server (logical device) on the line.
 
     ``parameters`` are the values proposed in SNRM. When they are all the defaults (128 bytes, window
@@ -581,7 +328,7 @@ class HdlcClientLink(_Station):
 # --- server (secondary station) -----------------------------------------------------------------------
 
 
-class HdlcServerLink(_Station):
+class HdlcServerLink(HdlcStation):
     """The server side of an HDLC link: one logical device at ``server_address``, one client at a time.
 
     Frames for other server addresses are ignored. After :class:`ApduReceived` the application
