@@ -57,6 +57,7 @@ from .meter_state import capture_time as captured_data
 from .meter_values import clock_drift, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
+from .pushed_history import profile_history
 
 if TYPE_CHECKING:
     # The client is imported by the polled coordinator when it runs: push-only setups never load it.
@@ -514,7 +515,8 @@ class DlmsPushCoordinator(DlmsCoordinator):
         if telegram.system_title is not None and self.identity.system_title is None:
             self.identity = MeterIdentity(system_title=telegram.system_title)
         self._arm_stale_timer()
-        self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp))
+        history = profile_history(telegram.content, dt_util.get_default_time_zone())
+        self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp, history=history))
 
     @callback
     def _failure(self, error: DlmsError) -> None:

@@ -48,6 +48,8 @@ class MeterSnapshot:
     """Other attributes a poll read (clock, disconnector, capture times), by logical name and attribute."""
     clock_drift: float | None = None
     """Seconds the meter's clock was ahead of Home Assistant's at this poll (negative: behind)."""
+    history: dict[ObisCode, tuple[MeterReading, ...]] = field(default_factory=dict)
+    """Readings of earlier hours a telegram carried (a pushed profile buffer), oldest first."""
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from .dlms.push import PushObject
 POSITION_CHANNEL: Final = 254
 """OBIS value group B of positional keys: a reserved channel number."""
 _MAX_POSITION: Final = 255
+PROFILE_GENERIC_CLASS_ID: Final = 7
 VALUE_ATTRIBUTE: Final = 2
 """The attribute that holds the value of Data, Register, Extended and Demand register (classes 1, 3-5)."""
 
@@ -49,8 +50,8 @@ def keyed_objects(objects: Iterable[PushObject]) -> list[tuple[ObisCode, PushObj
     keyed: dict[ObisCode, PushObject] = {}
     for index, obj in enumerate(listed, start=1):
         key = obj.obis if obj.obis is not None else positional_code(index, len(listed))
-        if key is None:
-            continue
+        if key is None or obj.class_id == PROFILE_GENERIC_CLASS_ID:
+            continue  # a profile is history (see pushed_history), not a value to show
         present = keyed.get(key)
         if present is not None and _is_value(present) and not _is_value(obj):
             continue

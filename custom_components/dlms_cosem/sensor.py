@@ -226,26 +226,43 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         self.entity_description = description
         self._obis = obis
         self._captured: datetime | None = None
+        self._history_last: datetime | None = None  # the newest pushed profile row imported
         if device_info is not None:
             self._attr_device_info = device_info  # an M-Bus channel's own device
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """Write the state; a value the meter timestamped on the hour also goes to that hour's statistic."""
-        super()._handle_coordinator_update()
-        reading = self._reading()
-        if reading is None or reading.captured is None or reading.captured == self._captured:
-            return
-        self._captured = reading.captured
-        value = reading.value
-        if "recorder" in self.hass.config.components and isinstance(value, int | float):
-            from .statistics_import import async_import_reading  # noqa: PLC0415 - loads the recorder
+        """Write the state; values the meter timestamped on the hour also go to those hours' statistics.
 
-            self.hass.async_create_task(
-                async_import_reading(
-                    self.hass, self.entity_id, float(value), ha_unit(reading.unit), reading.captured
-                )
-            )
+        That is the value itself when it carries its capture time, and the rows of a profile the
+        meter pushed (each imported once).
+        """
+        super()._handle_coordinator_update()
+        snapshot: MeterSnapshot | None = self.coordinator.data
+        if snapshot is None:
+            return
+        captured: list[MeterReading] = [
+            row
+            for row in snapshot.history.get(self._obis, ())
+            if row.captured is not None and (self._history_last is None or row.captured > self._history_last)
+        ]
+        if captured:
+            self._history_last = captured[-1].captured
+        reading = snapshot.readings.get(self._obis)
+        if reading is not None and reading.captured is not None and reading.captured != self._captured:
+            self._captured = reading.captured
+            captured.append(reading)
+        values = [
+            (float(row.value), ha_unit(row.unit), row.captured)
+            for row in captured
+            if row.captured is not None
+            and isinstance(row.value, int | float)
+            and not isinstance(row.value, bool)
+        ]
+        if values and "recorder" in self.hass.config.components:
+            from .statistics_import import async_import_readings  # noqa: PLC0415 - loads the recorder
+
+            self.hass.async_create_task(async_import_readings(self.hass, self.entity_id, values))
 
     def _reading(self) -> MeterReading | None:
         snapshot: MeterSnapshot | None = self.coordinator.data

@@ -12,6 +12,7 @@ one), so imported and compiled rows join without a jump and an import repeated w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -92,19 +93,36 @@ async def async_import_reading(
     hass: HomeAssistant, entity_id: str, value: float, from_unit: str | None, captured: datetime
 ) -> bool:
     """Import the hour ending at ``captured`` for a total sensor; whether a row was imported."""
+    return await async_import_readings(hass, entity_id, [(value, from_unit, captured)]) > 0
+
+
+async def async_import_readings(
+    hass: HomeAssistant, entity_id: str, readings: Sequence[tuple[float, str | None, datetime]]
+) -> int:
+    """Import the hours ending at each reading's capture for a total sensor, in one import; rows written.
+
+    One offset serves every row (a total's ``sum - state`` stays the same), so rows imported together
+    never read each other's sums half written.
+    """
     state = hass.states.get(entity_id)
     if state is None or state.attributes.get("state_class") not in TOTALS:
-        return False
+        return 0
     unit = state.attributes.get("unit_of_measurement")
     if not isinstance(unit, str):
-        return False
+        return 0
     offset = await statistic_offset(hass, entity_id)
     if offset is None:
-        return False  # the recorder's first compile starts the sums
+        return 0  # the recorder's first compile starts the sums
     device_class = device_class_of(state.attributes.get("device_class"))
-    row = hourly_row(captured, converted(value, from_unit, unit, device_class), offset)
-    if row is None:
-        return False
-    LOGGER.debug("Statistic of %s for the hour ending %s: %s", entity_id, captured, row["state"])
-    async_import_statistics(hass, statistic_metadata(entity_id, unit, device_class), [row])
-    return True
+    rows: dict[datetime, StatisticData] = {}
+    for value, from_unit, captured in readings:
+        row = hourly_row(captured, converted(value, from_unit, unit, device_class), offset)
+        if row is not None:
+            rows[row["start"]] = row
+    if not rows:
+        return 0
+    LOGGER.debug("Statistics of %s: %d hours, the last ending %s", entity_id, len(rows), max(rows) + HOUR)
+    async_import_statistics(
+        hass, statistic_metadata(entity_id, unit, device_class), [rows[start] for start in sorted(rows)]
+    )
+    return len(rows)

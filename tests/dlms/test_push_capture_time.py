@@ -14,8 +14,9 @@ import pytest
 
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cosem_datetime import CosemDateTime
+from custom_components.dlms_cosem.dlms.list_identifiers import KAIFA
 from custom_components.dlms_cosem.dlms.obis import ObisCode
-from custom_components.dlms_cosem.dlms.push import PushLayout, extract_objects
+from custom_components.dlms_cosem.dlms.push import PushLayout, PushObject, apply_list_profile, extract_objects
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
 from custom_components.dlms_cosem.positions import keyed_objects
 
@@ -156,3 +157,11 @@ def test_capture_time_not_specified_gives_no_time() -> None:
     gas = keyed[GAS]
     assert gas.value == 5  # the value keeps the code
     assert gas.captured is None or gas.captured.to_datetime() is None
+
+
+def test_a_list_profile_keeps_the_capture_time() -> None:
+    moment = CosemDateTime.from_datetime(CAPTURED)
+    pushed = [PushObject(ObisCode(1, 0, 1, 8, 0, 255), Data.double_long_unsigned(7), captured=moment)]
+    (fixed,) = apply_list_profile(KAIFA, pushed)
+    assert fixed.captured == moment
+    assert fixed.scaler_unit is not None  # the list identifier gave the scaler

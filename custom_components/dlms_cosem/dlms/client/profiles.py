@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from enum import IntFlag
 from typing import TYPE_CHECKING
 
 from ..apdu import CaptureObjectDefinition
 from ..axdr import Data, DataTag, datetime_from_data
 from ..errors import DecodeError, DlmsError, ServiceError
 from ..obis import ObisCode
+from ..profile_status import UNTRUSTED, ProfileStatus, is_status_object
 from ..units import ScalerUnit
 from .objects import (
     CLOCK_CLASS_ID,
-    DATA_CLASS_ID,
     DEMAND_REGISTER_CLASS_ID,
     EXTENDED_REGISTER_CLASS_ID,
     PROFILE_GENERIC_CLASS_ID,
@@ -53,25 +52,9 @@ _SCALER_UNIT_ATTRIBUTE = {REGISTER_CLASS_ID: 3, EXTENDED_REGISTER_CLASS_ID: 3, D
 _ENTRY_MARGIN = 2
 
 
-class ProfileStatus(IntFlag):
-    """The IDIS/DSMR profile status byte (the AMR profile status, 0.x.96.10.x.255)."""
-
-    CRITICAL_ERROR = 0x01
-    CLOCK_INVALID = 0x02
-    DATA_NOT_VALID = 0x04
-    DAYLIGHT_SAVING = 0x08
-    CLOCK_ADJUSTED = 0x20
-    POWER_DOWN = 0x80
-
-
-#: Status bits that make a row's values unusable as history.
-UNTRUSTED = ProfileStatus.CRITICAL_ERROR | ProfileStatus.CLOCK_INVALID | ProfileStatus.DATA_NOT_VALID
-
-
 def is_status_column(column: CaptureObjectDefinition) -> bool:
     """Whether a capture object is the profile status (Data 0.x.96.10.x.255)."""
-    name = column.logical_name
-    return column.class_id == DATA_CLASS_ID and name.c == 96 and name.d == 10
+    return is_status_object(column.class_id, column.logical_name)
 
 
 @dataclass(frozen=True, slots=True)

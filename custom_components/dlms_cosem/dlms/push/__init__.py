@@ -90,7 +90,7 @@ def apply_list_profile(profile: ListProfile, objects: list[PushObject]) -> list[
         codes = profile.obis_for_positions(len(objects))
         if codes is not None:
             objects = [
-                PushObject(code, obj.data, obj.scaler_unit, obj.class_id, obj.attribute)
+                PushObject(code, obj.data, obj.scaler_unit, obj.class_id, obj.attribute, obj.captured)
                 for obj, code in zip(objects, codes, strict=True)
             ]
     fixed: list[PushObject] = []
@@ -101,6 +101,6 @@ def apply_list_profile(profile: ListProfile, objects: list[PushObject]) -> list[
         fixed.append(
             obj
             if scaler_unit is None
-            else PushObject(obj.obis, obj.data, scaler_unit, obj.class_id, obj.attribute)
+            else PushObject(obj.obis, obj.data, scaler_unit, obj.class_id, obj.attribute, obj.captured)
         )
     return fixed
