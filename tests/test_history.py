@@ -287,6 +287,8 @@ async def test_unloading_interrupts_a_long_first_backfill_which_resumes_where_it
         assert resumed.progress.hours_total == int((hour_floor(dt_util.utcnow()) - stopped_at) / HOUR)
         await async_wait_recording_done(hass)
         rows = await _hourly(hass, statistic_id, hour_floor(dt_util.utcnow()) - timedelta(days=6))
+        # At minutes 55-59 the recorder's compile above also wrote the current hour: not the backfill's.
+        rows = [row for row in rows if row["start"] < hour_floor(now)]
         assert len(rows) == 121  # five days and the hour ending where they start
         assert [row["start"] for row in rows] == [rows[0]["start"] + HOUR * i for i in range(121)]
         for row in rows:

@@ -102,7 +102,12 @@ class Meter:
 async def pushing() -> AsyncIterator[tuple[Meter, int]]:
     meter = Meter(dt_util.utcnow(), 5_000_000)
 
+    handlers: list[asyncio.Task[None]] = []
+
     async def serve(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append(task)
         try:
             while True:
                 writer.write(meter.telegram())
@@ -116,6 +121,9 @@ async def pushing() -> AsyncIterator[tuple[Meter, int]]:
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     yield meter, int(server.sockets[0].getsockname()[1])
     server.close()
+    for task in handlers:
+        task.cancel()
+    await asyncio.gather(*handlers, return_exceptions=True)
     server.close_clients()
     await server.wait_closed()
 
