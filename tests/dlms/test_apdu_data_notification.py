@@ -117,7 +117,12 @@ date_times = st.builds(
     st.none() | st.integers(-720, 720),
     st.none(),
 )
-odd_lengths = st.binary(min_size=1, max_size=20).filter(lambda raw: len(raw) != 12)
+# Not 12 bytes, and not 9 bytes starting with 00 or 0C: their length byte and first byte, 09 00 or
+# 09 0C, read as the tagged octet-string forms meters send (empty, or a date-time), which the decoder
+# rightly prefers (tested below).
+odd_lengths = st.binary(min_size=1, max_size=20).filter(
+    lambda raw: len(raw) != 12 and not (len(raw) == DataTag.OCTET_STRING and raw[0] in (0, 12))
+)
 
 
 @st.composite
@@ -132,6 +137,13 @@ def events(draw: st.DrawFn) -> EventNotificationRequest:
     stamp = draw(st.none() | date_times)
     unparsed = draw(st.none() | odd_lengths | st.just(b"")) if stamp is None else None
     return EventNotificationRequest(draw(attribute_descriptors), draw(data_values), stamp, unparsed)
+
+
+@pytest.mark.parametrize("first", [0x00, 0x0C])
+def test_nine_unparsed_bytes_that_look_tagged_read_as_the_tagged_form(first: int) -> None:
+    notification = DataNotification(Data.null_data(), None, unparsed_date_time=bytes([first]) + bytes(8))
+    with pytest.raises(DecodeError):  # 09 00: an empty date-time, then 8 bytes too many; 09 0C: cut short
+        DataNotification.decode(notification.encode())
 
 
 @settings(max_examples=150)
