@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.dlms_cosem import statistics_import
 from custom_components.dlms_cosem.const import (
     CONF_CONNECTION_TYPE,
     CONF_HOST,
@@ -147,8 +148,18 @@ async def until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
     raise AssertionError("condition not met in 3 s")
 
 
-async def test_pushed_profile_fills_its_hours_once(hass: HomeAssistant, pushing: tuple[Meter, int]) -> None:
+async def test_pushed_profile_fills_its_hours_once(
+    hass: HomeAssistant, pushing: tuple[Meter, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     meter, port = pushing
+    imports: list[list[datetime]] = []
+    real_import = statistics_import.async_import_statistics
+
+    def counted(hass: HomeAssistant, metadata: Any, rows: list[Any]) -> None:
+        imports.append([row["start"] for row in rows])
+        real_import(hass, metadata, rows)
+
+    monkeypatch.setattr(statistics_import, "async_import_statistics", counted)
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Push meter",
@@ -194,9 +205,14 @@ async def test_pushed_profile_fills_its_hours_once(hass: HomeAssistant, pushing:
         pytest.approx(state + offset) for state in (4000.0, 4250.0, 4600.0)
     ]
 
+    assert imports == [
+        [hours[0] - timedelta(hours=1), hours[1] - timedelta(hours=1), hours[3] - timedelta(hours=1)]
+    ]
+
     # Every telegram repeats the profile: nothing is imported twice, nothing changes.
     await asyncio.sleep(0.3)
     await hass.async_block_till_done()
     await async_wait_recording_done(hass)
+    assert len(imports) == 1
     assert await hourly(hass, entity_id, hours[0] - timedelta(hours=2)) == rows
     assert await hass.config_entries.async_unload(entry.entry_id)

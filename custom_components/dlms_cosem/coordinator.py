@@ -54,7 +54,7 @@ from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .media import MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_identity_objects
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_state import capture_time as captured_data
-from .meter_values import clock_drift, meter_time
+from .meter_values import clock_drift, local_instant, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
 from .pushed_history import profile_history
@@ -85,13 +85,6 @@ def capture_time(item: Data | DlmsError | None) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    """A meter's time; one without deviation (many Norwegian meters) runs in Home Assistant's zone."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=dt_util.get_default_time_zone())
 
 
 def _is_cumulative(key: ObisCode) -> bool:
@@ -498,10 +491,11 @@ class DlmsPushCoordinator(DlmsCoordinator):
     def _telegram(self, telegram: Telegram) -> None:
         self._security_succeeded()
         timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
-        captured = _local(timestamp)
+        zone = dt_util.get_default_time_zone()
+        captured = local_instant(telegram.timestamp, zone) if telegram.timestamp else None
         for key, obj in keyed_objects(telegram.content.objects):
             reading = reading_from_data(obj.data, obj.unit, obj.value)
-            if obj.captured is not None and (own := _local(obj.captured.to_datetime())) is not None:
+            if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
                 # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
                 reading = replace(reading, captured=own)
             elif captured is not None and _is_cumulative(key):
@@ -515,7 +509,7 @@ class DlmsPushCoordinator(DlmsCoordinator):
         if telegram.system_title is not None and self.identity.system_title is None:
             self.identity = MeterIdentity(system_title=telegram.system_title)
         self._arm_stale_timer()
-        history = profile_history(telegram.content, dt_util.get_default_time_zone())
+        history = profile_history(telegram.content, zone)
         self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp, history=history))
 
     @callback

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Final
 
 from .dlms.axdr import BitString, Data, DataTag, datetime_from_data, decode_data_bytes, encode_data
-from .dlms.cosem_datetime import CosemDate, CosemDateTime, CosemTime
+from .dlms.cosem_datetime import ClockStatus, CosemDate, CosemDateTime, CosemTime
 from .dlms.errors import DecodeError, EncodeError
 from .dlms.push import plain_value
 
@@ -181,10 +181,28 @@ def meter_time(data: Data, zone: tzinfo) -> datetime:
     Raises DecodeError when the value is no date-time or does not name one instant.
     """
     found = datetime_from_data(data)
-    instant = found.to_datetime() if found is not None else None
+    instant = local_instant(found, zone) if found is not None else None
     if instant is None:
         raise DecodeError(f"the meter's time is no complete date-time ({data.tag.name})")
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)
+    return instant
+
+
+def local_instant(found: CosemDateTime, zone: tzinfo) -> datetime | None:
+    """The instant a meter's date-time names; one without deviation is taken in ``zone``.
+
+    In the hour a zone repeats when daylight saving ends, the clock status says which pass it is (the
+    daylight saving bit set: the first, summer time). Such an instant is given in UTC: two wall-clock
+    times of one zone compare equal whatever their pass. ``None`` when the date-time names no instant.
+    """
+    instant = found.to_datetime()
+    if instant is None or instant.tzinfo is not None:
+        return instant
+    status = found.clock_status
+    summer = status is not None and bool(ClockStatus(status) & ClockStatus.DAYLIGHT_SAVING_ACTIVE)
+    try:
+        return instant.replace(tzinfo=zone, fold=0 if summer or status is None else 1).astimezone(UTC)
+    except OverflowError:  # the edge of the calendar (0001-01-01 in a zone east of UTC)
+        return None
 
 
 def clock_drift(meter: datetime, now: datetime) -> float:

@@ -37,6 +37,7 @@ from .dlms.errors import (
     DlmsError,
     EncodeError,
     FrameError,
+    InvalidSettingsError,
     MeterNotRespondingError,
     MissingKeyError,
     PortUnavailableError,
@@ -123,6 +124,7 @@ _REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
     (ServiceError, "meter_refused"),
     (SecurityError, "security_failed"),
     (EncodeError, "cannot_encode"),  # a setting the request cannot carry (an address too large for its size)
+    (InvalidSettingsError, "cannot_encode"),  # settings that contradict each other
     # Every error of the stack has its own key above; this is for the ones added later.
     (DlmsError, "meter_error"),
 )

@@ -8,12 +8,14 @@ values could be off by powers of ten), as are rows the profile status flags and 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, tzinfo
 
 from .dlms.obis import ObisCode
 from .dlms.profile_status import is_status_object, trusted_status
 from .dlms.push import PushContent, PushObject, date_time_from_data
 from .dlms.push.profiles import PushedProfile, pushed_profiles
+from .meter_values import local_instant
 from .models import MeterReading
 
 CLOCK_CLASS_ID = 8
@@ -24,7 +26,11 @@ CUMULATIVE_D = 8
 
 
 def profile_history(content: PushContent, zone: tzinfo) -> dict[ObisCode, tuple[MeterReading, ...]]:
-    """Per cumulative register, the readings of the pushed profiles' rows, oldest first."""
+    """Per cumulative register, the readings of the pushed profiles' rows, oldest first.
+
+    Two profiles capturing the same register (an hourly load profile and a billing profile) give
+    one history, each instant once.
+    """
     profiles = pushed_profiles(content.objects)
     if not profiles:
         return {}
@@ -33,7 +39,7 @@ def profile_history(content: PushContent, zone: tzinfo) -> dict[ObisCode, tuple[
         for obj in content.objects
         if obj.obis is not None and obj.scaler_unit is not None
     }
-    history: dict[ObisCode, tuple[MeterReading, ...]] = {}
+    found: dict[ObisCode, dict[datetime, MeterReading]] = {}
     for profile in profiles:
         times = _row_times(profile, zone)
         if times is None:
@@ -44,15 +50,16 @@ def profile_history(content: PushContent, zone: tzinfo) -> dict[ObisCode, tuple[
                 continue
             if obis.a == 0 or obis.d != CUMULATIVE_D:
                 continue  # only totals have hourly statistics
-            readings = []
             for row, moment in zip(profile.rows, times, strict=True):
                 obj = PushObject(obis, row[index], scaler)
-                if moment is None or isinstance(obj.raw, bool) or not isinstance(obj.raw, int | float):
+                value = obj.value
+                if moment is None or isinstance(value, bool) or not isinstance(value, int | float):
                     continue
-                readings.append(MeterReading(obj.value, obj.unit, obj.raw, captured=moment))
-            if readings:
-                history[obis] = tuple(sorted(readings, key=_captured))
-    return history
+                if math.isfinite(value):
+                    found.setdefault(obis, {})[moment] = MeterReading(
+                        value, obj.unit, obj.raw, captured=moment
+                    )
+    return {obis: tuple(rows[moment] for moment in sorted(rows)) for obis, rows in found.items()}
 
 
 def _row_times(profile: PushedProfile, zone: tzinfo) -> list[datetime | None] | None:
@@ -66,15 +73,8 @@ def _row_times(profile: PushedProfile, zone: tzinfo) -> list[datetime | None] | 
     times: list[datetime | None] = []
     for row in profile.rows:
         found = date_time_from_data(row[clock])
-        moment = found.to_datetime() if found is not None else None
-        if moment is not None and moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)  # a clock without deviation runs in local time
+        moment = local_instant(found, zone) if found is not None else None
         if status is not None and not trusted_status(row[status].value):
             moment = None
         times.append(moment)
     return times
-
-
-def _captured(reading: MeterReading) -> datetime:
-    assert reading.captured is not None
-    return reading.captured

@@ -38,6 +38,8 @@ from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, 
 _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
+MAX_IMPORTED_REMEMBERED: Final = 2000
+"""Pushed profile rows remembered as imported per sensor (a quarter-hour profile holds 96 a day)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,7 +228,8 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         self.entity_description = description
         self._obis = obis
         self._captured: datetime | None = None
-        self._history_last: datetime | None = None  # the newest pushed profile row imported
+        self._imported: set[datetime] = set()  # pushed profile rows already in the statistics
+        self._importing: set[datetime] = set()  # rows whose import is under way
         if device_info is not None:
             self._attr_device_info = device_info  # an M-Bus channel's own device
 
@@ -235,34 +238,46 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         """Write the state; values the meter timestamped on the hour also go to those hours' statistics.
 
         That is the value itself when it carries its capture time, and the rows of a profile the
-        meter pushed (each imported once).
+        meter pushed: each until it has been imported (the first compile of the recorder starts the
+        sums), older rows that arrive late included, hours that have not ended yet never.
         """
         super()._handle_coordinator_update()
         snapshot: MeterSnapshot | None = self.coordinator.data
         if snapshot is None:
             return
-        captured: list[MeterReading] = [
+        now = dt_util.utcnow()
+        rows = [
             row
             for row in snapshot.history.get(self._obis, ())
-            if row.captured is not None and (self._history_last is None or row.captured > self._history_last)
+            if row.captured is not None and row.captured <= now and row.captured not in self._imported
         ]
-        if captured:
-            self._history_last = captured[-1].captured
+        rows = [row for row in rows if row.captured not in self._importing]
         reading = snapshot.readings.get(self._obis)
         if reading is not None and reading.captured is not None and reading.captured != self._captured:
             self._captured = reading.captured
-            captured.append(reading)
+            rows.append(reading)
         values = [
             (float(row.value), ha_unit(row.unit), row.captured)
-            for row in captured
+            for row in rows
             if row.captured is not None
             and isinstance(row.value, int | float)
             and not isinstance(row.value, bool)
         ]
         if values and "recorder" in self.hass.config.components:
-            from .statistics_import import async_import_readings  # noqa: PLC0415 - loads the recorder
+            self._importing.update(captured for _, _, captured in values)
+            self.hass.async_create_task(self._async_import(values))
 
-            self.hass.async_create_task(async_import_readings(self.hass, self.entity_id, values))
+    async def _async_import(self, values: list[tuple[float, str | None, datetime]]) -> None:
+        from .statistics_import import async_import_readings  # noqa: PLC0415 - loads the recorder
+
+        instants = {captured for _, _, captured in values}
+        try:
+            if await async_import_readings(self.hass, self.entity_id, values):
+                self._imported |= instants
+                while len(self._imported) > MAX_IMPORTED_REMEMBERED:
+                    self._imported.remove(min(self._imported))
+        finally:
+            self._importing -= instants  # not imported (no sums to continue yet): the next telegram retries
 
     def _reading(self) -> MeterReading | None:
         snapshot: MeterSnapshot | None = self.coordinator.data

@@ -12,8 +12,9 @@ one), so imported and compiled rows join without a jump and an import repeated w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from homeassistant.components.recorder.models import StatisticData, StatisticMeanType, StatisticMetaData
@@ -75,11 +76,22 @@ def converted(
 
 
 def hourly_row(captured: datetime, state: float, offset: float) -> StatisticData | None:
-    """The row for the hour ending at ``captured``; ``None`` when it is not the top of an hour."""
-    if captured.minute or captured.second or captured.microsecond:
+    """The row for the hour ending at ``captured``; ``None`` when it is not the top of a UTC hour.
+
+    In UTC: an hour back in a zone's wall time is not an hour on the days daylight saving changes,
+    and the recorder's hours are UTC hours (a +05:30 wall-clock hour is none of them).
+    """
+    if not math.isfinite(state):
+        return None
+    try:
+        end = captured.astimezone(UTC)
+        start = end - HOUR
+    except OverflowError:  # a meter clock at the edge of the calendar (0001-01-01)
+        return None
+    if end.minute or end.second or end.microsecond:
         return None
     value = round(state, ROUNDING)
-    return StatisticData(start=captured - HOUR, state=value, sum=round(value + offset, ROUNDING))
+    return StatisticData(start=start, state=value, sum=round(value + offset, ROUNDING))
 
 
 def device_class_of(attribute: object) -> SensorDeviceClass | None:
@@ -104,6 +116,10 @@ async def async_import_readings(
     One offset serves every row (a total's ``sum - state`` stays the same), so rows imported together
     never read each other's sums half written.
     """
+    # Most readings end no hour (a telegram's time between the hours): no database read for them.
+    readings = [reading for reading in readings if hourly_row(reading[2], reading[0], 0.0) is not None]
+    if not readings:
+        return 0
     state = hass.states.get(entity_id)
     if state is None or state.attributes.get("state_class") not in TOTALS:
         return 0

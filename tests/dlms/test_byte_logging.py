@@ -52,3 +52,17 @@ def test_redactor_keeps_other_arguments() -> None:
     untouched = logging.LogRecord("serialx.x", logging.DEBUG, __file__, 1, "plain %s", ("text",), None)
     ByteDumpRedactor().filter(untouched)
     assert untouched.getMessage() == "plain text"
+
+
+def test_hex_dumps_and_memoryviews_become_lengths() -> None:
+    record = logging.LogRecord(
+        "serialx.platforms.serial_rfc2217",
+        logging.DEBUG,
+        __file__,
+        1,
+        "RX raw: %d bytes  [%s] %s %r %s %s",
+        (5, "7e a0 08 02 23", "left alone", memoryview(b"\x00\x01\x02\x03").cast("H"), "9600", "00" * 8),
+        None,
+    )
+    ByteDumpRedactor().filter(record)
+    assert record.getMessage() == "RX raw: 5 bytes  [<5 bytes>] left alone <4 bytes> 9600 <8 bytes>"

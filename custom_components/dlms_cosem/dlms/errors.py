@@ -32,6 +32,10 @@ class FrameError(DecodeError):
     """A link-layer frame (HDLC, M-Bus, TCP wrapper) that is malformed or fails its check sequence."""
 
 
+class InvalidSettingsError(DlmsError):
+    """The client settings contradict each other or are out of range; the message never shows secrets."""
+
+
 class SecurityError(DlmsError):
     """A problem applying or removing DLMS security (ciphering, authentication)."""
 

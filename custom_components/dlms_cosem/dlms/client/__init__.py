@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
+    from ..errors import InvalidSettingsError
     from .client import DlmsClient, read_frame_counter
     from .connection import (
         AssociationState,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
         PUBLIC_CLIENT_ADDRESS,
         Authentication,
         ClientSettings,
-        InvalidSettingsError,
         Referencing,
     )
     from .short_names import (

@@ -44,6 +44,7 @@ from ..errors import (
     DecryptionError,
     DlmsError,
     EncodeError,
+    InvalidSettingsError,
     ProtocolError,
     ServiceError,
 )
@@ -64,7 +65,6 @@ from .settings import (
     SYSTEM_TITLE_LENGTH,
     Authentication,
     ClientSettings,
-    InvalidSettingsError,
     Referencing,
 )
 from .sn_services import ShortNameServices

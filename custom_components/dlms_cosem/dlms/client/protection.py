@@ -10,10 +10,17 @@ exception-responses and confirmed-service-errors may come unprotected (they carr
 from __future__ import annotations
 
 from ..apdu import ApduTag, is_ciphered
-from ..errors import DecodeError, DecryptionError, EncodeError, ProtocolError, SecurityError
+from ..errors import (
+    DecodeError,
+    DecryptionError,
+    EncodeError,
+    InvalidSettingsError,
+    ProtocolError,
+    SecurityError,
+)
 from ..reader import encode_length
 from ..security import TAG_LENGTH, SecurityKeys, decode_ciphered_apdu, protect, unprotect
-from .settings import INVOCATION_COUNTER_MAX, ClientSettings, InvalidSettingsError
+from .settings import INVOCATION_COUNTER_MAX, ClientSettings
 
 _SECURITY_HEADER = 5  # security control and invocation counter
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..apdu import DEFAULT_CLIENT_CONFORMANCE, Conformance
-from ..errors import DlmsError
+from ..errors import DlmsError, InvalidSettingsError
 from ..security import SecurityControl, SecurityKeys
 from ..security.keys import KEY_LENGTHS
 
@@ -27,10 +27,6 @@ DEFAULT_CLIENT_SYSTEM_TITLE = b"DLM\x00\x00\x00\x00\x01"
 INVOCATION_COUNTER_MAX = 0xFFFF_FFFF
 #: Smallest PDU size a client can usefully announce (the Green Book minimum for xDLMS).
 MIN_PDU_SIZE = 12
-
-
-class InvalidSettingsError(DlmsError):
-    """The client settings contradict each other or are out of range; the message never shows secrets."""
 
 
 class Referencing(Enum):
