@@ -1,7 +1,8 @@
 """The simulator's LLS meter on the TCP wrapper at 127.0.0.1, and the polled entry that reads it.
 
-Shared by the tests of the actions and of load management. A module importing ``allow_loopback``
-lets its tests use sockets on 127.0.0.1 (the fixture is autouse).
+Shared by the tests of the actions and of load management; ``polled_entry`` also by the tests of the
+coordinator, the load profile history and the M-Bus channels, which serve their own meters. A module
+importing ``allow_loopback`` lets its tests use sockets on 127.0.0.1 (the fixture is autouse).
 """
 
 from __future__ import annotations
@@ -59,8 +60,13 @@ async def served_meter(
         await server.close()
 
 
-def polled_entry(port: int, options: dict[str, Any], *, public: bool = False) -> MockConfigEntry:
-    """An entry polling the served meter: the management client with the password, or the public one."""
+def polled_entry(
+    port: int, options: dict[str, Any], *, public: bool = False, password: str = PASSWORD
+) -> MockConfigEntry:
+    """An entry polling the meter on 127.0.0.1 at ``port``.
+
+    The management client with LLS and ``password``, or the public one (``password`` unused).
+    """
     data: dict[str, Any] = {
         CONF_CONNECTION_TYPE: "network_poll",
         CONF_HOST: "127.0.0.1",
@@ -69,7 +75,7 @@ def polled_entry(port: int, options: dict[str, Any], *, public: bool = False) ->
         "server_logical_address": 1,
     }
     if not public:
-        data |= {CONF_AUTHENTICATION: "lls", CONF_PASSWORD: PASSWORD}
+        data |= {CONF_AUTHENTICATION: "lls", CONF_PASSWORD: password}
     return MockConfigEntry(
         domain=DOMAIN, title="Simulated meter", unique_id=UNIQUE_ID, data=data, options=options
     )

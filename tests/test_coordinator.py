@@ -49,9 +49,10 @@ from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSe
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
 
+from . import polled_meter
+from .polled_meter import PASSWORD
 from .waiting import wait_for
 
-PASSWORD = "S3cr3tPw"
 KEY_HEX = "000102030405060708090A0B0C0D0E0F"
 WRONG_KEY_HEX = "F0E0D0C0B0A090807060504030201000"
 OBJECTS = ["1.0.1.8.0.255", "1.0.32.7.0.255", "1.0.1.7.0.255", "0.0.96.1.0.255"]
@@ -99,21 +100,8 @@ async def push_meter(key_hex: str = KEY_HEX) -> tuple[SimulatorServer, int]:
 
 
 def polled_entry(port: int, password: str = PASSWORD) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated meter",
-        unique_id="12345678",
-        data={
-            CONF_CONNECTION_TYPE: "network_poll",
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: port,
-            "client_address": 1,
-            "server_logical_address": 1,
-            CONF_AUTHENTICATION: "lls",
-            CONF_PASSWORD: password,
-        },
-        options={CONF_OBJECTS: [*OBJECTS, str(POWER_FACTOR)], CONF_SCAN_INTERVAL: 30},
-    )
+    options = {CONF_OBJECTS: [*OBJECTS, str(POWER_FACTOR)], CONF_SCAN_INTERVAL: 30}
+    return polled_meter.polled_entry(port, options, password=password)
 
 
 def push_entry(port: int, key_hex: str = KEY_HEX) -> MockConfigEntry:

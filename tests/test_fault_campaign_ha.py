@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +29,11 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.dlms_cosem import connection
 from custom_components.dlms_cosem.const import (
     CONF_AUTHENTICATION,
     CONF_AUTHENTICATION_KEY,
-    CONF_BAUDRATE,
-    CONF_CLIENT_ADDRESS,
-    CONF_CONNECTION_TYPE,
     CONF_ENCRYPTION_KEY,
-    CONF_OBJECTS,
-    CONF_PARITY,
     CONF_PASSWORD,
-    CONF_PORT,
-    CONF_SCAN_INTERVAL,
     DOMAIN,
 )
 from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
@@ -51,48 +42,22 @@ from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator.campaign import SteppedClock, expected_value
 from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
-from custom_components.dlms_cosem.dlms.simulator.model import (
-    ACTIVE_ENERGY_IMPORT,
-    ACTIVE_POWER_IMPORT,
-    VOLTAGES,
-    MeterSecurity,
-    SimulatedMeter,
-)
-from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
+from custom_components.dlms_cosem.dlms.simulator.runner import SimulatorServer
 from custom_components.dlms_cosem.models import MeterReading
+
+from .pty_meter import (
+    SCAN,
+    WANTED,
+    lls_security,
+    plug_pty,
+    quick_link,  # noqa: F401  (autouse)
+    serial_entry,
+)
 
 PASSWORD = "Fault5Pw"
 KEY_HEX = "000102030405060708090A0B0C0D0E0F"
 AUTH_KEY_HEX = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
-SCAN = timedelta(seconds=30)
-WANTED = (ACTIVE_ENERGY_IMPORT, ACTIVE_POWER_IMPORT, VOLTAGES[0])
-#: The HDLC response timeout for these tests: the meter is on the same machine, and a silent meter
-#: should cost a fraction of a second per poll, not the 20 s of the defaults.
-RESPONSE_TIMEOUT = 0.2
-
-
-@pytest.fixture(autouse=True)
-def quick_link(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Build the coordinator's transports with a short response timeout (the only change)."""
-    original = connection.create_transport
-
-    def create_transport(
-        hass: HomeAssistant,
-        data: Any,
-        *,
-        client_address: int | None = None,
-        response_timeout: float | None = None,
-        max_retries: int | None = None,
-    ) -> Any:
-        return original(
-            hass,
-            data,
-            client_address=client_address,
-            response_timeout=response_timeout or RESPONSE_TIMEOUT,
-            max_retries=max_retries,
-        )
-
-    monkeypatch.setattr(connection, "create_transport", create_transport)
 
 
 @dataclass
@@ -113,13 +78,9 @@ class Bench:
 
     async def plug(self) -> None:
         """A new pty for the meter, behind the same path (the cable plugged back)."""
-        server = SimulatorServer(self.meter, RunnerSettings(Transport.HDLC_PTY), faults=self.faults)
-        await server.start()
+        server = await plug_pty(self.meter, self.faults, self.link)
         self.servers.append(server)
         self.server = server
-        temporary = self.link.with_suffix(".new")
-        temporary.symlink_to(server.address)
-        temporary.replace(self.link)
 
     async def unplug(self) -> None:
         """The cable pulled: the pty goes away and the path with it."""
@@ -181,35 +142,23 @@ def shown_as(state: State, reading: MeterReading) -> float:
 
 
 def poll_entry(link: Path, *, ciphered: bool = False) -> MockConfigEntry:
-    data: dict[str, Any] = {
-        CONF_CONNECTION_TYPE: "serial_poll",
-        CONF_PORT: str(link),
-        CONF_BAUDRATE: 9600,
-        CONF_PARITY: "n",
-        CONF_CLIENT_ADDRESS: 1,
-    }
+    credentials: dict[str, Any]
     if ciphered:
-        data |= {
+        credentials = {
             CONF_AUTHENTICATION: "hls_gmac",
             CONF_ENCRYPTION_KEY: KEY_HEX,
             CONF_AUTHENTICATION_KEY: AUTH_KEY_HEX,
         }
     else:
-        data |= {CONF_AUTHENTICATION: "lls", CONF_PASSWORD: PASSWORD}
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Faulty meter",
-        unique_id="12345678",
-        data=data,
-        options={CONF_OBJECTS: [str(obis) for obis in WANTED], CONF_SCAN_INTERVAL: int(SCAN.total_seconds())},
-    )
+        credentials = {CONF_AUTHENTICATION: "lls", CONF_PASSWORD: PASSWORD}
+    return serial_entry(link, title="Faulty meter", credentials=credentials)
 
 
 def meter_security(ciphered: bool) -> MeterSecurity:
     if ciphered:
         keys = SecurityKeys(bytes.fromhex(KEY_HEX), bytes.fromhex(AUTH_KEY_HEX))
         return MeterSecurity(authentication=AuthenticationMechanism.HIGH_LEVEL_GMAC, keys=keys)
-    return MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode())
+    return lls_security(PASSWORD)
 
 
 async def make_bench(hass: HomeAssistant, tmp_path: Path, *, ciphered: bool = False) -> Bench:

@@ -27,14 +27,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.dlms_cosem.const import (
-    CONF_AUTHENTICATION,
-    CONF_CONNECTION_TYPE,
     CONF_HISTORY,
     CONF_HISTORY_DAYS,
-    CONF_HOST,
     CONF_OBJECTS,
-    CONF_PASSWORD,
-    CONF_PORT,
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
@@ -56,7 +51,8 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.history import ProfileBackfill, hour_floor
 
-PASSWORD = "S3cr3tPw"
+from .polled_meter import PASSWORD, polled_entry
+
 ENERGY = str(ACTIVE_ENERGY_IMPORT)
 HOUR = timedelta(hours=1)
 # Europe/Oslo leaves summer time at 01:00 UTC on 25 October 2026: the outage spans the change.
@@ -90,20 +86,8 @@ async def meter() -> AsyncIterator[tuple[SimulatedMeter, int]]:
 
 
 def _entry(port: int, days: int = 1) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated meter",
-        unique_id="12345678",
-        data={
-            CONF_CONNECTION_TYPE: "network_poll",
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: port,
-            "client_address": 1,
-            "server_logical_address": 1,
-            CONF_AUTHENTICATION: "lls",
-            CONF_PASSWORD: PASSWORD,
-        },
-        options={CONF_OBJECTS: [ENERGY], CONF_SCAN_INTERVAL: 30, CONF_HISTORY: True, CONF_HISTORY_DAYS: days},
+    return polled_entry(
+        port, {CONF_OBJECTS: [ENERGY], CONF_SCAN_INTERVAL: 30, CONF_HISTORY: True, CONF_HISTORY_DAYS: days}
     )
 
 

@@ -25,11 +25,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.dlms_cosem.const import (
-    CONF_AUTHENTICATION,
     CONF_CONNECTION_TYPE,
     CONF_HOST,
     CONF_OBJECTS,
-    CONF_PASSWORD,
     CONF_PORT,
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
@@ -53,7 +51,8 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 
-PASSWORD = "S3cr3tPw"
+from .polled_meter import PASSWORD, polled_entry, set_up
+
 GAS, WATER, GAS_SERIAL = "0.1.24.2.1.255", "0.2.24.2.1.255", "0.1.96.1.0.255"
 
 
@@ -81,25 +80,8 @@ async def port() -> AsyncIterator[int]:
 
 
 async def _setup(hass: HomeAssistant, port: int) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Simulated meter",
-        unique_id="12345678",
-        data={
-            CONF_CONNECTION_TYPE: "network_poll",
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: port,
-            "client_address": 1,
-            "server_logical_address": 1,
-            CONF_AUTHENTICATION: "lls",
-            CONF_PASSWORD: PASSWORD,
-        },
-        options={CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT), GAS, WATER, GAS_SERIAL], CONF_SCAN_INTERVAL: 30},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    options = {CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT), GAS, WATER, GAS_SERIAL], CONF_SCAN_INTERVAL: 30}
+    return await set_up(hass, polled_entry(port, options))
 
 
 def _entity(hass: HomeAssistant, obis: str) -> str:

@@ -21,7 +21,6 @@ import tracemalloc
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from homeassistant.components.sensor import UNIT_CONVERTERS, SensorDeviceClass
@@ -32,34 +31,23 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.dlms_cosem import connection
-from custom_components.dlms_cosem.const import (
-    CONF_AUTHENTICATION,
-    CONF_BAUDRATE,
-    CONF_CLIENT_ADDRESS,
-    CONF_CONNECTION_TYPE,
-    CONF_OBJECTS,
-    CONF_PARITY,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_SCAN_INTERVAL,
-    DOMAIN,
-)
-from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.const import CONF_AUTHENTICATION, CONF_PASSWORD, DOMAIN
 from custom_components.dlms_cosem.dlms.simulator.campaign import SteppedClock, expected_value
 from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
-from custom_components.dlms_cosem.dlms.simulator.model import (
-    ACTIVE_ENERGY_IMPORT,
-    ACTIVE_POWER_IMPORT,
-    VOLTAGES,
-    MeterSecurity,
-    SimulatedMeter,
+from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
+from custom_components.dlms_cosem.dlms.simulator.runner import SimulatorServer
+
+from . import pty_meter
+from .pty_meter import (
+    SCAN,
+    WANTED,
+    lls_security,
+    plug_pty,
+    quick_link,  # noqa: F401  (autouse)
+    serial_entry,
 )
-from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 
 HOURS = float(os.environ.get("DLMS_SOAK_HOURS", "2"))
-SCAN = timedelta(seconds=30)
-WANTED = (ACTIVE_ENERGY_IMPORT, ACTIVE_POWER_IMPORT, VOLTAGES[0])
 PASSWORD = "So4kPass"
 WARM_UP = timedelta(minutes=30)
 SAMPLE_EVERY = timedelta(minutes=10)
@@ -68,7 +56,6 @@ OUTAGE_POLLS = 4
 #: Traced memory may grow this much after the warm-up (bytes): what a leak of one object per poll
 #: would exceed within hours, with room for caches that fill once and sampling noise.
 MEMORY_BOUND = 256 * 1024
-RESPONSE_TIMEOUT = 0.2
 
 
 @pytest.fixture(autouse=True)
@@ -81,18 +68,6 @@ def enable_event_loop_debug() -> None:
     """
 
 
-@pytest.fixture(autouse=True)
-def quick_link(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The coordinator's transports answer-or-fail within 0.2 s (the meter is local), not 5 s."""
-    original = connection.create_transport
-
-    def create_transport(hass: HomeAssistant, data: Any, **options: Any) -> Any:
-        options["response_timeout"] = options.get("response_timeout") or RESPONSE_TIMEOUT
-        return original(hass, data, **options)
-
-    monkeypatch.setattr(connection, "create_transport", create_transport)
-
-
 #: Allocations made by the test harness, not by Home Assistant or the integration: pytest's output and
 #: log capture, the harness's time-travel mocks, and linecache (filled once when a traceback is shown).
 HARNESS = (
@@ -103,6 +78,7 @@ HARNESS = (
     tracemalloc.Filter(False, "*/linecache.py"),
     tracemalloc.Filter(False, "*/tracemalloc.py"),
     tracemalloc.Filter(False, __file__),
+    tracemalloc.Filter(False, pty_meter.__file__),  # the meter plumbing this module shares
 )
 
 
@@ -139,21 +115,12 @@ class Meter:
     def __init__(self, link: Path) -> None:
         self.link = link
         self.clock = SteppedClock()
-        self.meter = SimulatedMeter(
-            self.clock,
-            security=MeterSecurity(
-                authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()
-            ),
-        )
+        self.meter = SimulatedMeter(self.clock, security=lls_security(PASSWORD))
         self.faults = FaultInjector(seed=3)
         self.server: SimulatorServer | None = None
 
     async def plug(self) -> None:
-        self.server = SimulatorServer(self.meter, RunnerSettings(Transport.HDLC_PTY), faults=self.faults)
-        await self.server.start()
-        temporary = self.link.with_suffix(".new")
-        temporary.symlink_to(self.server.address)
-        temporary.replace(self.link)
+        self.server = await plug_pty(self.meter, self.faults, self.link)
 
     async def unplug(self) -> None:
         if self.server is not None:
@@ -175,21 +142,8 @@ def drop_captured_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def entry_for(link: Path) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Soak meter",
-        unique_id="12345678",
-        data={
-            CONF_CONNECTION_TYPE: "serial_poll",
-            CONF_PORT: str(link),
-            CONF_BAUDRATE: 9600,
-            CONF_PARITY: "n",
-            CONF_CLIENT_ADDRESS: 1,
-            CONF_AUTHENTICATION: "lls",
-            CONF_PASSWORD: PASSWORD,
-        },
-        options={CONF_OBJECTS: [str(obis) for obis in WANTED], CONF_SCAN_INTERVAL: int(SCAN.total_seconds())},
-    )
+    credentials = {CONF_AUTHENTICATION: "lls", CONF_PASSWORD: PASSWORD}
+    return serial_entry(link, title="Soak meter", credentials=credentials)
 
 
 def shown_values(hass: HomeAssistant, entry: MockConfigEntry, meter: SimulatedMeter) -> tuple[int, int]:

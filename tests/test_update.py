@@ -112,6 +112,21 @@ async def poll(hass: HomeAssistant, entry: MockConfigEntry) -> State:
     return state
 
 
+async def set_up_udp_entry(hass: HomeAssistant, server: SimulatorServer, unique_id: str) -> MockConfigEntry:
+    """An entry polling ``server`` over UDP (default client, no authentication) for its serial number."""
+    host, port = host_port(server)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=unique_id,
+        data={"connection_type": "udp_poll", "host": host, "port": port, "authentication": "none"},
+        options={"objects": ["0.0.96.1.0.255"], "scan_interval": 3600},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
 async def test_update_entity_follows_a_transfer_driven_by_the_command(
     hass: HomeAssistant, meter: tuple[SimulatorServer, ImageTransfer], tmp_path: Path
 ) -> None:
@@ -234,16 +249,7 @@ async def test_meter_without_firmware_objects_has_no_update_entity(
 ) -> None:
     simulated = SimulatedMeter(lambda: NOW, serial="55501234")
     async with SimulatorServer(simulated, RunnerSettings(transport=Transport.WRAPPER_UDP)) as server:
-        host, port = host_port(server)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            unique_id="55501234",
-            data={"connection_type": "udp_poll", "host": host, "port": port, "authentication": "none"},
-            options={"objects": ["0.0.96.1.0.255"], "scan_interval": 3600},
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await set_up_udp_entry(hass, server, "55501234")
         assert er.async_get(hass).async_get_entity_id("update", DOMAIN, "55501234_firmware") is None
         assert hass.states.async_entity_ids("update") == []
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -256,16 +262,7 @@ async def test_identifiers_without_image_transfer_are_read_once(
     add_image_transfer(simulated)
     del simulated.objects[IMAGE_TRANSFER]  # a meter that lists its firmware but takes no updates
     async with SimulatorServer(simulated, RunnerSettings(transport=Transport.WRAPPER_UDP)) as server:
-        host, port = host_port(server)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            unique_id="66601234",
-            data={"connection_type": "udp_poll", "host": host, "port": port, "authentication": "none"},
-            options={"objects": ["0.0.96.1.0.255"], "scan_interval": 3600},
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await set_up_udp_entry(hass, server, "66601234")
         try:
             state = await poll(hass, entry)
             assert state.state == STATE_OFF
