@@ -54,7 +54,7 @@ from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .media import MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_identity_objects
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_state import capture_time as captured_data
-from .meter_values import clock_drift, local_instant, meter_time
+from .meter_values import clock_drift, is_cumulative, local_instant, meter_time
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 from .positions import keyed_objects
 from .pushed_history import profile_history
@@ -72,7 +72,6 @@ RAW_FRAMES_KEPT = 8
 # Interface classes whose attribute 2 is a value worth a sensor.
 VALUE_CLASSES = frozenset({1, 3, 4, 5})
 PROFILE_GENERIC_CLASS_ID = 7
-CUMULATIVE_D = 8  # OBIS group D of a "time integral 1" register: the total since the meter started
 LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
 SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
 FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
@@ -85,11 +84,6 @@ def capture_time(item: Data | DlmsError | None) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
-
-
-def _is_cumulative(key: ObisCode) -> bool:
-    """A register that accumulates (x.x.C.8.E, current value), such as the energy totals."""
-    return key.a != 0 and key.d == CUMULATIVE_D and key.f == 255
 
 
 def repair_issue_id(entry: ConfigEntry[Any]) -> str:
@@ -498,7 +492,7 @@ class DlmsPushCoordinator(DlmsCoordinator):
             if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
                 # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
                 reading = replace(reading, captured=own)
-            elif captured is not None and _is_cumulative(key):
+            elif captured is not None and is_cumulative(key):
                 # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
                 # captured then: its statistic goes to that hour, not to the hour it arrived in.
                 reading = replace(reading, captured=captured)

@@ -15,6 +15,7 @@ from typing import Final
 from .dlms.axdr import BitString, Data, DataTag, datetime_from_data, decode_data_bytes, encode_data
 from .dlms.cosem_datetime import ClockStatus, CosemDate, CosemDateTime, CosemTime
 from .dlms.errors import DecodeError, EncodeError
+from .dlms.obis import ObisCode
 from .dlms.push import plain_value
 
 type JsonValue = str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None
@@ -185,6 +186,15 @@ def meter_time(data: Data, zone: tzinfo) -> datetime:
     if instant is None:
         raise DecodeError(f"the meter's time is no complete date-time ({data.tag.name})")
     return instant
+
+
+CUMULATIVE_D: Final = 8
+"""OBIS group D of a "time integral 1" register: the total since the meter started."""
+
+
+def is_cumulative(key: ObisCode) -> bool:
+    """A register that accumulates (x.x.C.8.E, current value), such as the energy totals."""
+    return key.a != 0 and key.d == CUMULATIVE_D and key.f == 255
 
 
 def local_instant(found: CosemDateTime, zone: tzinfo) -> datetime | None:

@@ -14,11 +14,11 @@ from typing import Final
 
 from .dlms.obis import ObisCode
 from .dlms.push import PushObject
+from .dlms.push.profiles import PROFILE_GENERIC_CLASS_ID
 
 POSITION_CHANNEL: Final = 254
 """OBIS value group B of positional keys: a reserved channel number."""
 _MAX_POSITION: Final = 255
-PROFILE_GENERIC_CLASS_ID: Final = 7
 VALUE_ATTRIBUTE: Final = 2
 """The attribute that holds the value of Data, Register, Extended and Demand register (classes 1, 3-5)."""
 

@@ -15,14 +15,13 @@ from .dlms.obis import ObisCode
 from .dlms.profile_status import is_status_object, trusted_status
 from .dlms.push import PushContent, PushObject, date_time_from_data
 from .dlms.push.profiles import PushedProfile, pushed_profiles
-from .meter_values import local_instant
+from .meter_values import is_cumulative, local_instant
 from .models import MeterReading
 
 CLOCK_CLASS_ID = 8
 CLOCK_TIME = 2
 VALUE = 2
 REGISTER_CLASSES = frozenset({3, 4})
-CUMULATIVE_D = 8
 
 
 def profile_history(content: PushContent, zone: tzinfo) -> dict[ObisCode, tuple[MeterReading, ...]]:
@@ -48,7 +47,7 @@ def profile_history(content: PushContent, zone: tzinfo) -> dict[ObisCode, tuple[
             scaler = scalers.get(obis)
             if attribute != VALUE or class_id not in REGISTER_CLASSES or scaler is None:
                 continue
-            if obis.a == 0 or obis.d != CUMULATIVE_D:
+            if not is_cumulative(obis):
                 continue  # only totals have hourly statistics
             for row, moment in zip(profile.rows, times, strict=True):
                 obj = PushObject(obis, row[index], scaler)
