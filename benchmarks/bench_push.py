@@ -10,6 +10,10 @@ and ``tests/fixtures/corpus.json`` is decoded from its raw chunks:
 - ``tree``: the same work the peers do (framing, reassembly, decryption, Data-Notification, the
   body as Python values), through the stack's codecs as a library user would call them, so the
   ratios can be read both ways: for what the integration gets, and like for like.
+- ``floor``: no decoding at all, only building what ``project`` hands the integration (a
+  :class:`PushObject` and its :class:`Data` per value, the content and the telegram) from parts
+  decoded beforehand, then reading it out: the least any decoder with this output can spend, so
+  ``peer / floor`` is the most any such decoder could be faster than that peer.
 - ``gurux`` and ``dlms-cosem``: see :mod:`benchmarks.peers` (their time stops at the value tree).
 
 Rounds are interleaved (each round times every contender once per capture) so a noisy neighbour
@@ -40,9 +44,11 @@ from custom_components.dlms_cosem.dlms.apdu import (
     decode_apdu,
 )
 from custom_components.dlms_cosem.dlms.apdu.tags import XdlmsTag
+from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
 from custom_components.dlms_cosem.dlms.hdlc.fcs import fcs_is_valid
 from custom_components.dlms_cosem.dlms.mbus import MbusFramer, MbusReassembler
+from custom_components.dlms_cosem.dlms.push import PushContent, PushObject
 from custom_components.dlms_cosem.dlms.security import (
     SecurityKeys,
     decode_ciphered_apdu,
@@ -53,7 +59,9 @@ from custom_components.dlms_cosem.dlms.telegram import Framing, Telegram, Telegr
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (ROOT / "tests" / "fixtures" / "public_vectors.json", ROOT / "tests" / "fixtures" / "corpus.json")
-CONTENDERS = ("project", "warm", "tree", "gurux", "dlms-cosem")
+CONTENDERS = ("project", "warm", "tree", "floor", "gurux", "dlms-cosem")
+OURS = ("project", "tree", "floor")
+"""Our columns each peer is compared with."""
 
 
 @dataclass
@@ -182,6 +190,27 @@ def _tree(capture: Capture) -> Callable[[], object]:
     return run
 
 
+def _floor(capture: Capture) -> Callable[[], object]:
+    events = decode_telegrams(capture.frames, _keys(capture.keys))
+    decoded = events[0]
+    assert isinstance(decoded, Telegram)
+    content = decoded.content
+    parts = [
+        (obj.obis, obj.data.tag, obj.data.value, obj.scaler_unit, obj.class_id, obj.attribute, obj.captured)
+        for obj in content.objects
+    ]
+
+    def run() -> object:
+        objects = tuple(
+            PushObject(obis, Data(tag, value), scaler_unit, class_id, attribute, captured)
+            for obis, tag, value, scaler_unit, class_id, attribute, captured in parts
+        )
+        built = PushContent(content.layout, objects, content.list_identifier, content.list_profile)
+        return _read_out(Telegram(decoded.framing, decoded.apdu, built, decoded.timestamp))
+
+    return run
+
+
 def _expected_integers(capture: Capture) -> list[int]:
     events = decode_telegrams(capture.frames, _keys(capture.keys))
     telegram = events[0]
@@ -201,6 +230,7 @@ def prepare(captures: list[Capture]) -> None:
         capture.runs["project"] = _project(capture)
         capture.runs["warm"] = _warm(capture)
         capture.runs["tree"] = _tree(capture)
+        capture.runs["floor"] = _floor(capture)
         expected = _expected_integers(capture)
         for name, factory in factories.items():
             try:
@@ -247,11 +277,17 @@ def geometric_mean(values: list[float]) -> float:
 
 def table(captures: list[Capture]) -> list[str]:
     """The per-capture rows and the geometric means of the ratios (of the minima)."""
+    names = {"gurux": "gurux-dlms"}
+    ratio_heads = [(f"{peer.split('-')[-1]}/", ours) for ours in OURS for peer in ("gurux", "dlms-cosem")]
     lines = [
-        f"{'capture':40} {'bytes':>5} | {'project':>13} | {'warm':>13} | {'tree':>13} | {'gurux-dlms':>13} | "
-        f"{'dlms-cosem':>13} | {'gurux/':>7} {'cosem/':>7} {'gurux/':>7} {'cosem/':>7}",
-        f"{'':40} {'':>5} | " + " | ".join([f"{'min median':>13}"] * len(CONTENDERS)) + " | "
-        f"{'project':>7} {'project':>7} {'tree':>7} {'tree':>7}",
+        f"{'capture':40} {'bytes':>5} | "
+        + " | ".join(f"{names.get(name, name):>13}" for name in CONTENDERS)
+        + " | "
+        + " ".join(f"{peer:>7}" for peer, _ in ratio_heads),
+        f"{'':40} {'':>5} | "
+        + " | ".join([f"{'min median':>13}"] * len(CONTENDERS))
+        + " | "
+        + " ".join(f"{ours:>7}" for _, ours in ratio_heads),
     ]
     ratios: dict[tuple[str, str], list[float]] = {}
     slower: list[str] = []
@@ -263,7 +299,7 @@ def table(captures: list[Capture]) -> list[str]:
                 f"{min(samples):6.1f} {statistics.median(samples):6.1f}" if samples else f"{'cannot':>13}"
             )
         ratio_cells = []
-        for ours in ("project", "tree"):
+        for ours in OURS:
             for peer in ("gurux", "dlms-cosem"):
                 samples = capture.samples.get(peer)
                 if not samples:
@@ -276,7 +312,7 @@ def table(captures: list[Capture]) -> list[str]:
                     slower.append(f"{capture.id} ({peer} {ratio:.2f}x)")
         row = f"{capture.id[:40]:40} {capture.size:5d} | {' | '.join(cells)} | {' '.join(ratio_cells)}"
         lines.append(row)
-    for ours in ("project", "tree"):
+    for ours in OURS:
         found = {peer: ratios.get((ours, peer), []) for peer in ("gurux", "dlms-cosem")}
         means = ", ".join(f"{peer} {geometric_mean(r):.2f}x over {len(r)}" for peer, r in found.items())
         lines.append(f"geometric mean, {ours} vs peers (captures each peer decodes): {means}")

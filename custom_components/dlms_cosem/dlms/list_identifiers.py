@@ -8,7 +8,7 @@ descriptions (NVE's HAN documentation) fix them; this module holds those facts a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -72,21 +72,26 @@ class ListProfile:
         """OBIS codes for a telegram of ``count`` bare values, when the list layout is known."""
         return self.positions.get(count)
 
-    def scaler_unit_for(self, obis: ObisCode, objects: Sequence[PushObject]) -> ScalerUnit | None:
-        """The scaler and unit the list fixes for ``obis`` (None for objects without a unit)."""
+    def scaler_unit_for(self, obis: ObisCode, *, ct_meter: Callable[[], bool]) -> ScalerUnit | None:
+        """The scaler and unit the list fixes for ``obis`` (None for objects without a unit).
+
+        ``ct_meter`` tells whether the telegram comes from a CT meter; it is asked only for currents
+        of a list that scales them differently there.
+        """
         key = (obis.c, obis.d)
         unit = _UNIT_BY_CD.get(key)
         if unit is None or obis.e != 0:
             return None
         scaler = self.scalers.get(key, 0)
-        if key in _CURRENTS and self.ct_meter_type_prefix and self._is_ct_meter(objects):
+        if key in _CURRENTS and self.ct_meter_type_prefix and ct_meter():
             assert self.ct_current_scaler is not None
             scaler = self.ct_current_scaler
         return _scaler_unit(scaler, unit)
 
-    def _is_ct_meter(self, objects: Sequence[PushObject]) -> bool:
-        for obj in objects:
-            if obj.obis is not None and (obj.obis.c, obj.obis.d, obj.obis.e) == (96, 1, 1):
+    def is_ct_meter(self, codes: Sequence[ObisCode | None], objects: Sequence[PushObject]) -> bool:
+        """Whether the meter type (the first object coded 0.0.96.1.1) names a CT meter of this list."""
+        for code, obj in zip(codes, objects, strict=True):
+            if code is not None and (code.c, code.d, code.e) == (96, 1, 1):
                 raw = obj.raw
                 return isinstance(raw, str) and raw.startswith(self.ct_meter_type_prefix or "")
         return False

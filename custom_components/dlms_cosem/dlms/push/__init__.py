@@ -13,6 +13,7 @@ only in their longer lists, so the profile found in one telegram may be passed o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..axdr import Data, DataTag
@@ -85,22 +86,29 @@ def extract_objects(body: Data, known_profile: ListProfile | None = None) -> Pus
 
 
 def apply_list_profile(profile: ListProfile, objects: list[PushObject]) -> list[PushObject]:
-    """Fill in OBIS codes, scalers and units the meter leaves out, as its list identifier fixes them."""
+    """Fill in OBIS codes, scalers and units the meter leaves out, as its list identifier fixes them.
+
+    Each object that gains something is built once, with its code and its scaler_unit together.
+    """
+    codes: Sequence[ObisCode | None] | None = None
     if all(obj.obis is None for obj in objects):
         codes = profile.obis_for_positions(len(objects))
-        if codes is not None:
-            objects = [
-                PushObject(code, obj.data, obj.scaler_unit, obj.class_id, obj.attribute, obj.captured)
-                for obj, code in zip(objects, codes, strict=True)
-            ]
+    if codes is None:
+        codes = [obj.obis for obj in objects]
+    found: list[bool] = []
+
+    def ct_meter() -> bool:
+        if not found:
+            found.append(profile.is_ct_meter(codes, objects))
+        return found[0]
+
     fixed: list[PushObject] = []
-    for obj in objects:
-        scaler_unit = None
-        if obj.obis is not None and obj.scaler_unit is None:
-            scaler_unit = profile.scaler_unit_for(obj.obis, objects)
-        fixed.append(
-            obj
-            if scaler_unit is None
-            else PushObject(obj.obis, obj.data, scaler_unit, obj.class_id, obj.attribute, obj.captured)
-        )
+    for obj, code in zip(objects, codes, strict=True):
+        scaler_unit = obj.scaler_unit
+        if code is not None and scaler_unit is None:
+            scaler_unit = profile.scaler_unit_for(code, ct_meter=ct_meter)
+        if code is obj.obis and scaler_unit is obj.scaler_unit:
+            fixed.append(obj)
+        else:
+            fixed.append(PushObject(code, obj.data, scaler_unit, obj.class_id, obj.attribute, obj.captured))
     return fixed
