@@ -32,6 +32,7 @@ from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
+from custom_components.dlms_cosem.dlms.hdlc import HdlcParameters
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator import FaultInjector, MeterSecurity, SimulatedMeter
@@ -220,13 +221,13 @@ class Figures:
         requests = "/".join(str(count) for count in sorted(set(self.requests)))
         cpu = statistics.median(self.cpu) * 1000
         return (
-            f"{self.link:11} {self.security:17} {self.registers:4d} {median:9.1f} {p90:8.1f} {requests:>6} "
+            f"{self.link:16} {self.security:17} {self.registers:4d} {median:9.1f} {p90:8.1f} {requests:>6} "
             f"{sent:>5.0f} + {received:<5.0f} {bound:10.1f} {median / bound:6.3f} {cpu:8.2f}"
         )
 
 
 HEADER = (
-    f"{'link':11} {'security':17} {'regs':>4} {'median ms':>9} {'p90 ms':>8} {'trips':>6} "
+    f"{'link':16} {'security':17} {'regs':>4} {'median ms':>9} {'p90 ms':>8} {'trips':>6} "
     f"{'bytes out + in':14} {'bound ms':>10} {'ratio':>6} {'CPU ms':>8}"
 )
 
@@ -266,9 +267,13 @@ class _ServerThread:
     """The simulated meter (and the TCP relay) in a thread and event loop of their own."""
 
     def __init__(
-        self, meter: SimulatedMeter, kind: Transport, faults: FaultInjector, relay: Relay | None
+        self,
+        meter: SimulatedMeter,
+        settings: RunnerSettings,
+        faults: FaultInjector,
+        relay: Relay | None,
     ) -> None:
-        self._meter, self._kind, self._faults, self._relay = meter, kind, faults, relay
+        self._meter, self._settings, self._faults, self._relay = meter, settings, faults, relay
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -278,9 +283,7 @@ class _ServerThread:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with SimulatorServer(
-            self._meter, RunnerSettings(transport=self._kind), faults=self._faults
-        ) as server:
+        async with SimulatorServer(self._meter, self._settings, faults=self._faults) as server:
             self.address = server.address
             if self._relay is not None:
                 host, port = server.address.rsplit(":", 1)
@@ -306,8 +309,13 @@ class _ServerThread:
 
 
 @asynccontextmanager
-async def _client(
-    kind: Transport, security: str, registers: int, baud: int, latency: float
+async def _client(  # noqa: PLR0917 - one figure per argument
+    kind: Transport,
+    security: str,
+    registers: int,
+    baud: int,
+    latency: float,
+    meter_hdlc: HdlcParameters | None = None,
 ) -> AsyncIterator[tuple[DlmsClient, CountingTransport, Line]]:
     meter_security, settings = _settings(security)
     meter = SimulatedMeter(lambda: datetime.now(UTC), security=meter_security)
@@ -316,7 +324,8 @@ async def _client(
     faults = FaultInjector(baud=baud, latency=latency)
     line = Line()
     relay = Relay(("", 0), baud, line) if kind is Transport.WRAPPER_TCP else None
-    with _ServerThread(meter, kind, faults, relay) as address:
+    settings_of_meter = RunnerSettings(transport=kind, hdlc_parameters=meter_hdlc or HdlcParameters())
+    with _ServerThread(meter, settings_of_meter, faults, relay) as address:
         inner: ApduTransport
         if kind is Transport.HDLC_PTY:
             port = PacedPort(SerialEndpoint(address, baudrate=baud), baud, line)
@@ -341,19 +350,30 @@ async def _client(
             await client.close()
 
 
+def _limits(parameters: HdlcParameters) -> str:
+    return f"{parameters.max_info_transmit}/w{parameters.window_transmit}"
+
+
 def registers(count: int) -> list[ObisCode]:
     """The first ``count`` registers: the simulator's own, then the added ones."""
     return (BUILT_IN + EXTRA)[:count]
 
 
 async def measure_polls(  # noqa: PLR0917 - one figure per argument
-    kind: Transport, security: str, count: int, polls: int, baud: int, latency: float
+    kind: Transport,
+    security: str,
+    count: int,
+    polls: int,
+    baud: int,
+    latency: float,
+    meter_hdlc: HdlcParameters | None = None,
 ) -> Figures:
-    """Polls of ``count`` registers after one warm-up poll."""
-    async with _client(kind, security, count, baud, latency) as (client, transport, line):
+    """Polls of ``count`` registers after one warm-up poll (``meter_hdlc``: the meter's HDLC limits)."""
+    async with _client(kind, security, count, baud, latency, meter_hdlc) as (client, transport, line):
         reader = ObjectReader(client)
         requests = [ObjectRequest(obis) for obis in registers(count)]
-        figures = Figures(kind.value, _label(security), count, [], [], [], [])
+        link = kind.value if meter_hdlc is None else f"{kind.value} {_limits(meter_hdlc)}"
+        figures = Figures(link, _label(security), count, [], [], [], [])
         await _poll(reader, requests)  # warm-up: association, classes, scalers
         for _ in range(polls):
             before = (transport.requests, line.sent, line.received)
@@ -404,6 +424,14 @@ async def run(polls: int, baud: int, latency: float, counts: tuple[int, ...] = (
             for security in ("none", "hls-gmac"):
                 figures = await measure_polls(kind, security, count, polls, baud, latency)
                 lines.append(figures.row(baud, latency))
+    lines.append(
+        "meters stating larger HDLC limits in their UA (frame bytes / send window; the rows above: "
+        "128 / 1, where each further answer frame waits for the client's RR, a link round trip the "
+        "bound does not count):"
+    )
+    for limits in (HdlcParameters(256, 256, 1, 1), HdlcParameters(128, 128, 7, 7)):
+        figures = await measure_polls(Transport.HDLC_PTY, "none", counts[-1], polls, baud, latency, limits)
+        lines.append(figures.row(baud, latency))
     lines.append("association (fresh client to open association), same line:")
     for security in ("none", "lls", "hls-gmac"):
         lines.append(await measure_association(Transport.HDLC_PTY, security, 3, baud, latency))

@@ -9,6 +9,8 @@ import pytest
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient, RegisterValue
 from custom_components.dlms_cosem.dlms.errors import MeterNotRespondingError
+from custom_components.dlms_cosem.dlms.hdlc import HdlcParameters
+from custom_components.dlms_cosem.dlms.hdlc.link import ProposalAnswer
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
 from custom_components.dlms_cosem.dlms.simulator.model import (
@@ -107,3 +109,34 @@ async def test_lost_association_is_recovered_over_real_links(kind: Transport, fa
             assert await client.get(ACTIVE_ENERGY_IMPORT, 3) == first
         finally:
             await client.close()
+
+
+async def test_profile_over_hdlc_with_every_answer_to_the_link_proposal() -> None:
+    """The same load profile from a meter that takes the proposal, refuses it, or ignores it."""
+    limits = HdlcParameters(256, 256, 7, 7)
+    rows: dict[ProposalAnswer, list[object]] = {}
+    client_frames: dict[ProposalAnswer, int] = {}
+    for answer in ProposalAnswer:
+        meter = SimulatedMeter(lambda: NOW)
+        settings = RunnerSettings(
+            transport=Transport.HDLC_PTY, hdlc_parameters=limits, hdlc_proposal_answer=answer
+        )
+        async with SimulatorServer(meter, settings) as server:
+            transport = _transport(Transport.HDLC_PTY, server.address, 16, timeout=0.5)
+            assert isinstance(transport, HdlcTransport)
+            client = DlmsClient(transport, ClientSettings(client_address=16))
+            try:
+                profile = await client.read_profile(LOAD_PROFILE, start=NOW - timedelta(hours=6), end=NOW)
+                accepted = answer is ProposalAnswer.NEGOTIATE
+                assert transport.parameters == (
+                    HdlcParameters(256, 256, 1, 7) if accepted else HdlcParameters()
+                )
+                assert transport.link.proposal_refused is (answer in (ProposalAnswer.DM, ProposalAnswer.FRMR))
+                rows[answer] = list(profile.rows)
+                client_frames[answer] = transport.link.frames_sent
+            finally:
+                await client.close()
+    assert 23 <= len(rows[ProposalAnswer.NEGOTIATE]) <= 25
+    assert all(found == rows[ProposalAnswer.NEGOTIATE] for found in rows.values())
+    # 256-byte frames sent 7 at a time: the client asks for further frames far less often.
+    assert client_frames[ProposalAnswer.NEGOTIATE] * 2 < client_frames[ProposalAnswer.DM]

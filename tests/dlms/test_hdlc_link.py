@@ -28,10 +28,12 @@ from custom_components.dlms_cosem.dlms.hdlc.link import (
     LinkLost,
     LinkState,
     NotResponding,
+    ProposalAnswer,
     ProtocolViolation,
     max_information_length,
     negotiate_parameters,
 )
+from custom_components.dlms_cosem.dlms.hdlc.negotiation import client_proposal
 
 SNRM = "7ea00802232193bd647e"
 UA_PARAMS = "7EA01F21022373E6C781801205019A06019A070400000001080400000001CCA27E"
@@ -170,6 +172,119 @@ def test_negotiated_values_are_clamped_to_what_frames_can_carry() -> None:
     assert limit == 2047 - 10  # format 2, addresses 2 + 1, control 1, HCS 2, FCS 2
     result = negotiate_parameters(HdlcParameters(5000, 0, 20, 0), HdlcParameters(9000, 9000, 9, 9), limit)
     assert result == HdlcParameters(limit, 1, 7, 1)
+
+
+def test_client_proposal_is_the_longest_frames_and_a_full_receive_window() -> None:
+    limit = max_information_length(SERVER, CLIENT)
+    assert client_proposal(SERVER, CLIENT) == HdlcParameters(limit, limit, 1, 7)
+    four_byte = server_address(1, 17, size=4)
+    assert client_proposal(four_byte, CLIENT).max_info_receive == 2047 - 12  # addresses 4 + 1
+
+
+def test_meter_answers_the_proposal_with_what_it_can_do() -> None:
+    # A meter with 256-byte frames and a 7-frame send window (stated in its UA as negotiated).
+    client, server = connected_pair(client_proposal(SERVER, CLIENT), HdlcParameters(256, 256, 7, 1))
+    assert client.parameters == HdlcParameters(256, 256, 1, 7)
+    assert server.parameters == HdlcParameters(256, 256, 7, 1)
+    # A 1000-byte answer comes in 4 frames sent back to back: the client acknowledges none of them.
+    client.send_apdu(b"\x01")
+    server.receive(client.data_to_send())
+    server.send_apdu(bytes(1000))
+    answer = server.data_to_send()
+    assert [len(frame.information) for frame in frames_of(answer)] == [256, 256, 256, 235]
+    assert client.receive(answer) == [ApduReceived(bytes(1000))]
+    assert client.data_to_send() == b""
+
+
+def _proposing_client() -> HdlcClientLink:
+    client = HdlcClientLink(CLIENT, SERVER, client_proposal(SERVER, CLIENT))
+    client.connect()
+    assert decode_frame(client.data_to_send()).information  # the first SNRM proposes
+    return client
+
+
+@pytest.mark.parametrize("refusal", [Control.dm(), Control.frmr()], ids=["DM", "FRMR"])
+def test_refused_proposal_falls_back_to_a_plain_snrm(refusal: Control) -> None:
+    client = _proposing_client()
+    assert client.receive(HdlcFrame(CLIENT, SERVER, refusal).encode()) == []
+    snrm = decode_frame(client.data_to_send())
+    assert (snrm.control, snrm.information) == (Control.snrm(), b"")
+    assert client.state is LinkState.CONNECTING
+    ua = HdlcFrame(CLIENT, SERVER, Control.ua(), HdlcParameters(256, 256, 7, 7).encode()).encode()
+    # The plain SNRM proposed the defaults: the meter's larger limits do not apply.
+    assert client.receive(ua) == [Connected(HdlcParameters())]
+    assert client.proposal_refused
+    client.connect()  # later connects do not propose again
+    assert decode_frame(client.data_to_send()).information == b""
+
+
+def test_refusal_of_the_plain_snrm_too_is_link_lost() -> None:
+    client = _proposing_client()
+    dm = HdlcFrame(CLIENT, SERVER, Control.dm()).encode()
+    assert client.receive(dm) == []
+    client.data_to_send()
+    assert client.receive(dm) == [LinkLost("the meter answered SNRM with DM")]
+    assert client.state is LinkState.DISCONNECTED
+    assert not client.proposal_refused  # the meter refused the link, not the proposal
+    client.connect()
+    assert decode_frame(client.data_to_send()).information  # so the next connect proposes again
+
+
+def test_unanswered_proposal_is_retried_without_one() -> None:
+    client = _proposing_client()
+    assert client.on_timeout() == []
+    assert decode_frame(client.data_to_send()).information == b""
+    ua = HdlcFrame(CLIENT, SERVER, Control.ua()).encode()
+    assert client.receive(ua) == [Connected(HdlcParameters())]
+    assert not client.proposal_refused  # a lost frame is no refusal: the next connect proposes
+    client.connect()
+    assert decode_frame(client.data_to_send()).information
+
+
+def test_unanswered_snrm_still_gives_up_after_the_retries() -> None:
+    client = HdlcClientLink(CLIENT, SERVER, client_proposal(SERVER, CLIENT), max_retries=2)
+    client.connect()
+    assert client.on_timeout() == []
+    assert client.on_timeout() == []
+    assert client.on_timeout() == [NotResponding("no answer to SNRM")]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (ProposalAnswer.DM, Control.dm()),
+        (ProposalAnswer.FRMR, Control.frmr()),
+        (ProposalAnswer.SILENCE, None),
+    ],
+)
+def test_server_plays_a_meter_that_cannot_take_a_proposal(
+    answer: ProposalAnswer, expected: Control | None
+) -> None:
+    server = HdlcServerLink(SERVER, HdlcParameters(256, 256, 1, 1), proposal_answer=answer)
+    proposal = HdlcFrame(SERVER, CLIENT, Control.snrm(), client_proposal(SERVER, CLIENT).encode()).encode()
+    assert server.receive(proposal) == []
+    reply = server.data_to_send()
+    assert (decode_frame(reply).control if reply else None) == expected
+    assert server.state is LinkState.DISCONNECTED
+    assert server.receive(bytes.fromhex(SNRM)) == [Connected(HdlcParameters())]  # a plain SNRM is fine
+
+
+@pytest.mark.parametrize("answer", list(ProposalAnswer))
+def test_proposing_client_connects_to_every_kind_of_meter(answer: ProposalAnswer) -> None:
+    client = HdlcClientLink(CLIENT, SERVER, client_proposal(SERVER, CLIENT))
+    server = HdlcServerLink(SERVER, HdlcParameters(256, 256, 1, 1), proposal_answer=answer)
+    client.connect()
+    events: list[LinkEvent] = []
+    for _ in range(3):
+        server.receive(client.data_to_send())
+        reply = server.data_to_send()
+        events = client.on_timeout() if not reply else client.receive(reply)
+        if events:
+            break
+    expected = HdlcParameters(256, 256, 1, 1) if answer is ProposalAnswer.NEGOTIATE else HdlcParameters()
+    assert events == [Connected(expected)]
+    assert server.parameters == HdlcParameters(expected.max_info_receive, expected.max_info_transmit, 1, 1)
+    assert client.proposal_refused == (answer in (ProposalAnswer.DM, ProposalAnswer.FRMR))
 
 
 # --- segmentation and flow control ---------------------------------------------------------------------

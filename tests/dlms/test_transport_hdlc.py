@@ -14,6 +14,7 @@ from custom_components.dlms_cosem.dlms.errors import (
     PortUnavailableError,
 )
 from custom_components.dlms_cosem.dlms.hdlc import Control, FrameType, HdlcParameters, server_address
+from custom_components.dlms_cosem.dlms.hdlc.link import ProposalAnswer
 from custom_components.dlms_cosem.dlms.transport import HdlcTransport, SerialEndpoint, TcpEndpoint
 
 from .test_transport_support import Meter, PtyPeer, TcpPeer
@@ -98,6 +99,56 @@ async def test_negotiated_parameters(tmp_path: Path) -> None:
         assert await transport.request(bytes(700)) == bytes([17]) + bytes(700)
         sizes = {len(frame.information) for frame in meter.heard if frame.control.frame_type is FrameType.I}
         assert max(sizes) == 256
+    finally:
+        await transport.close()
+        peer.close()
+
+
+async def test_transport_proposes_longer_frames_and_the_meter_decides(tmp_path: Path) -> None:
+    meter = Meter([ADDRESS], parameters=HdlcParameters(256, 256, 7, 1))
+    peer = PtyPeer(tmp_path, meter.handle)
+    transport = transport_for(peer)
+    try:
+        await transport.open()
+        assert transport.parameters == HdlcParameters(256, 256, 1, 7)
+        assert await transport.request(bytes(700)) == bytes([17]) + bytes(700)
+        # The request in 3 frames of at most 256 bytes (window 1: the meter acknowledges each); the
+        # 704-byte answer in 3 frames the meter sent without waiting: the client sent no RR.
+        assert [frame.control.frame_type for frame in meter.heard] == [FrameType.SNRM] + [FrameType.I] * 3
+        assert max(len(frame.information) for frame in meter.heard) == 256
+    finally:
+        await transport.close()
+        peer.close()
+
+
+@pytest.mark.parametrize("refusal", [ProposalAnswer.DM, ProposalAnswer.FRMR, ProposalAnswer.SILENCE])
+async def test_meter_that_cannot_take_a_proposal_is_still_reached(
+    tmp_path: Path, refusal: ProposalAnswer
+) -> None:
+    meter = Meter([ADDRESS], parameters=HdlcParameters(256, 256, 1, 1), proposal_answer=refusal)
+    peer = PtyPeer(tmp_path, meter.handle)
+    silent = refusal is ProposalAnswer.SILENCE
+    timeout = 0.3 if silent else 5.0
+    transport = transport_for(peer, response_timeout=timeout)
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        await transport.open()
+        elapsed = loop.time() - started
+        assert transport.parameters == HdlcParameters()
+        assert await transport.request(bytes(300)) == bytes([17]) + bytes(300)
+        snrms = [frame.information for frame in meter.heard if frame.control == Control.snrm()]
+        assert len(snrms) == 2
+        assert snrms[0]  # the proposal,
+        assert not snrms[1]  # then the plain SNRM
+        if silent:
+            assert elapsed >= timeout  # silence costs one response timeout,
+        else:
+            assert elapsed < timeout  # a refusal one more frame only
+        await transport.close()
+        await transport.open()  # a refusal is remembered: no proposal again
+        snrms = [frame.information for frame in meter.heard if frame.control == Control.snrm()]
+        assert bool(snrms[2]) is silent
     finally:
         await transport.close()
         peer.close()

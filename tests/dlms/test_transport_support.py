@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from custom_components.dlms_cosem.dlms.hdlc import HdlcAddress, HdlcFrame, HdlcFramer, HdlcParameters
-from custom_components.dlms_cosem.dlms.hdlc.link import ApduReceived, HdlcServerLink
+from custom_components.dlms_cosem.dlms.hdlc.link import ApduReceived, HdlcServerLink, ProposalAnswer
 
 type Handler = Callable[[bytes], bytes]
 
@@ -42,9 +42,13 @@ class Meter:
         addresses: list[HdlcAddress],
         *,
         parameters: HdlcParameters | None = None,
+        proposal_answer: ProposalAnswer = ProposalAnswer.NEGOTIATE,
         answer: Callable[[HdlcAddress, bytes], bytes | None] = default_answer,
     ) -> None:
-        self.links = {address: HdlcServerLink(address, parameters) for address in addresses}
+        self.links = {
+            address: HdlcServerLink(address, parameters, proposal_answer=proposal_answer)
+            for address in addresses
+        }
         self.answer = answer
         self.silent: set[HdlcAddress] = set()
         """Addresses that hear but never answer."""

@@ -71,3 +71,16 @@ class LinkState(Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTING = "disconnecting"
+
+
+class ProposalAnswer(Enum):
+    """How a server answers an SNRM that proposes parameters (meters differ; the simulator plays each)."""
+
+    NEGOTIATE = "negotiate"
+    """UA with the negotiated values, as the standard has it."""
+    DM = "dm"
+    """Refused with DM."""
+    FRMR = "frmr"
+    """Rejected with FRMR."""
+    SILENCE = "silence"
+    """No answer at all."""

@@ -47,6 +47,7 @@ from .events import (
     LinkLost,
     LinkState,
     NotResponding,
+    ProposalAnswer,
     ProtocolViolation,
 )
 from .frame import HdlcFrame
@@ -69,6 +70,7 @@ __all__ = [
     "LinkLost",
     "LinkState",
     "NotResponding",
+    "ProposalAnswer",
     "ProtocolViolation",
     "max_information_length",
     "negotiate_parameters",
@@ -88,6 +90,11 @@ class HdlcClientLink(HdlcStation):
     ``parameters`` are the values proposed in SNRM. When they are all the defaults (128 bytes, window
     1) the SNRM carries no information field, which the standard defines to mean exactly that (and is
     what meters see from most clients).
+
+    A meter that cannot take a proposal may answer it with DM or FRMR, or not at all: the client then
+    sends the SNRM again without one (at once after DM/FRMR, on the next timeout otherwise), so the
+    link comes up with the defaults. A meter that refused a proposal gets none on later connects
+    (:attr:`proposal_refused`).
     """
 
     def __init__(
@@ -106,6 +113,15 @@ class HdlcClientLink(HdlcStation):
         self._busy = False
         self._expect_response = True
         self._receiving = False
+        self._plain_snrm = False  # this connect's SNRM goes without the proposal
+        self._falling_back = False  # the proposal was refused; the plain SNRM is out
+        self.proposal_refused = False
+        """The meter answered the proposal with DM or FRMR and the plain SNRM with UA."""
+
+    @property
+    def proposes(self) -> bool:
+        """Whether SNRM carries a proposal (the parameters are not all the defaults)."""
+        return self._proposed != HdlcParameters()
 
     @property
     def client_address(self) -> HdlcAddress:
@@ -144,6 +160,8 @@ class HdlcClientLink(HdlcStation):
         self._reset_sequence()
         self._state = LinkState.CONNECTING
         self._retries = 0
+        self._plain_snrm = self.proposal_refused
+        self._falling_back = False
         self._emit_snrm()
 
     def disconnect(self) -> None:
@@ -182,6 +200,7 @@ class HdlcClientLink(HdlcStation):
                 self._state = LinkState.DISCONNECTED
                 return [NotResponding("no answer to SNRM")]
             self._retries += 1
+            self._plain_snrm = True  # the meter may not answer a proposal: retries go without one
             self._emit_snrm()
             return []
         if state is LinkState.DISCONNECTING:
@@ -213,6 +232,10 @@ class HdlcClientLink(HdlcStation):
             if frame_type is FrameType.UA:
                 return [self._on_connected(frame)]
             if frame_type in (FrameType.DM, FrameType.FRMR):
+                if self.proposes and not self._plain_snrm:
+                    self._plain_snrm = self._falling_back = True
+                    self._emit_snrm()
+                    return []
                 self._state = LinkState.DISCONNECTED
                 return [LinkLost(f"the meter answered SNRM with {frame_type.name}")]
             return []
@@ -239,7 +262,7 @@ class HdlcClientLink(HdlcStation):
     # -- internals --
 
     def _emit_snrm(self) -> None:
-        information = b"" if self._proposed == HdlcParameters() else self._proposed.encode()
+        information = b"" if self._plain_snrm or not self.proposes else self._proposed.encode()
         self._emit(self._server, Control.snrm(), information)
 
     def _on_connected(self, frame: HdlcFrame) -> LinkEvent:
@@ -248,7 +271,11 @@ class HdlcClientLink(HdlcStation):
         except FrameError:
             offered = HdlcParameters()  # unreadable: the defaults every station must support
         limit = max_information_length(self._server, self._own)
-        self._parameters = negotiate_parameters(self._proposed, offered, limit)
+        own = HdlcParameters() if self._plain_snrm else self._proposed  # a plain SNRM proposes the defaults
+        self._parameters = negotiate_parameters(own, offered, limit)
+        if self._falling_back:
+            self.proposal_refused = True
+            self._falling_back = False
         self._reset_sequence()
         self._state = LinkState.CONNECTED
         self._retries = 0
@@ -336,7 +363,8 @@ class HdlcServerLink(HdlcStation):
     poll from the client gets RNR. ``parameters`` are the server's limits; the UA carries the
     negotiated values (the smaller of these and the client's proposal), or with
     ``report_own_limits`` the server's own limits, as many meters do (the link still uses the
-    negotiated ones).
+    negotiated ones). ``proposal_answer`` plays a meter that cannot take a proposal: an SNRM with
+    parameters is then refused (DM, FRMR) or left unanswered; a plain SNRM is accepted as ever.
     """
 
     def __init__(
@@ -345,10 +373,12 @@ class HdlcServerLink(HdlcStation):
         parameters: HdlcParameters | None = None,
         *,
         report_own_limits: bool = False,
+        proposal_answer: ProposalAnswer = ProposalAnswer.NEGOTIATE,
         max_apdu_size: int = DEFAULT_MAX_APDU_SIZE,
     ) -> None:
         super().__init__(server_address, parameters or HdlcParameters(), max_apdu_size)
         self.report_own_limits = report_own_limits
+        self.proposal_answer = proposal_answer
         self._client: HdlcAddress | None = None
         self._awaiting_answer = False
 
@@ -435,6 +465,14 @@ class HdlcServerLink(HdlcStation):
         self.frames_sent += 1
 
     def _on_snrm(self, frame: HdlcFrame) -> list[LinkEvent]:
+        answer = self.proposal_answer
+        if frame.information and answer is not ProposalAnswer.NEGOTIATE:
+            if answer is ProposalAnswer.DM:
+                self._reply_dm(frame)
+            elif answer is ProposalAnswer.FRMR:
+                self._outbox += HdlcFrame(frame.source, frame.destination, Control.frmr()).encode()
+                self.frames_sent += 1
+            return []
         try:
             proposed = HdlcParameters.decode(frame.information)
         except FrameError:

@@ -36,6 +36,7 @@ from ..hdlc.link import (
     Disconnected,
     HdlcServerLink,
     LinkEvent,
+    ProposalAnswer,
     ProtocolViolation,
     same_station,
 )
@@ -74,7 +75,8 @@ class RunnerSettings:
     ``server_address`` is the HDLC address of the logical device; its upper (logical) address is also
     the wrapper wPort. ``inactivity_timeout`` drops an idle HDLC link as a meter does (seconds).
     ``push_interval`` (seconds) turns push mode on. ``short_names`` makes the meter accept only short
-    name referencing.
+    name referencing. ``hdlc_parameters`` are the meter's HDLC limits; ``hdlc_proposal_answer`` plays
+    a meter that refuses (or ignores) an SNRM proposing parameters.
     """
 
     transport: Transport = Transport.WRAPPER_TCP
@@ -82,6 +84,7 @@ class RunnerSettings:
     port: int = 0
     server_address: HdlcAddress = field(default_factory=lambda: server_address(1, 17))
     hdlc_parameters: HdlcParameters = field(default_factory=HdlcParameters)
+    hdlc_proposal_answer: ProposalAnswer = ProposalAnswer.NEGOTIATE
     max_receive_pdu_size: int = DEFAULT_SERVER_MAX_RECEIVE_PDU_SIZE
     inactivity_timeout: float = 120.0
     push_interval: float | None = None
@@ -273,13 +276,17 @@ class _Session:
             await self.transmit(frame, reply=False)
 
 
+def _server_link(address: HdlcAddress, settings: RunnerSettings) -> HdlcServerLink:
+    return HdlcServerLink(address, settings.hdlc_parameters, proposal_answer=settings.hdlc_proposal_answer)
+
+
 class _Station:
     """One further meter on an HDLC bus: its own server link and association."""
 
     def __init__(self, address: HdlcAddress, meter: SimulatedMeter, simulator: SimulatorServer) -> None:
         self.meter = meter
         self._simulator = simulator
-        self.link = HdlcServerLink(address, simulator.settings.hdlc_parameters)
+        self.link = _server_link(address, simulator.settings)
         self.connection = self.new_connection()
 
     def new_connection(self, client_sap: int = 16) -> ServerConnection:
@@ -290,7 +297,7 @@ class _HdlcSession(_Session):
     def __init__(self, port: _Port, simulator: SimulatorServer, describe: str) -> None:
         super().__init__(port, simulator, describe)
         settings = simulator.settings
-        self.link = HdlcServerLink(settings.server_address, settings.hdlc_parameters)
+        self.link = _server_link(settings.server_address, settings)
         self.stations = [_Station(address, meter, simulator) for address, meter in simulator.extra_meters]
 
     def _reboot(self) -> None:

@@ -32,6 +32,7 @@ from ..hdlc.link import (
     NotResponding,
     ProtocolViolation,
 )
+from ..hdlc.negotiation import client_proposal
 from .shared import ModeESettings, SharedPort
 from .streams import DEFAULT_OPEN_TIMEOUT, Endpoint
 
@@ -49,6 +50,11 @@ class HdlcTransport:
     ``endpoint`` is a serial port/URL or TCP endpoint (the transport then owns the port), or a
     :class:`SharedPort` used with other meters on the same bus (the port's own settings, mode E
     included, then apply; ``optical_mode_e`` here is for a private port).
+
+    ``parameters`` are proposed in SNRM; by default the longest frames and a full receive window
+    (:func:`~..hdlc.negotiation.client_proposal`), which a meter answers with what it can do. A meter
+    that refuses a proposal, or does not answer it, gets a plain SNRM (the link falls back by
+    itself). ``HdlcParameters()`` proposes nothing.
     """
 
     def __init__(
@@ -71,10 +77,12 @@ class HdlcTransport:
             self._port = endpoint
         else:
             self._port = SharedPort(endpoint, optical_mode_e=optical_mode_e, open_timeout=open_timeout)
+        client = hdlc_client_address(client_address)
+        server = server_address(server_logical, server_physical, address_size)
         self._link = HdlcClientLink(
-            hdlc_client_address(client_address),
-            server_address(server_logical, server_physical, address_size),
-            parameters,
+            client,
+            server,
+            client_proposal(server, client) if parameters is None else parameters,
             max_retries=max_retries,
         )
         self._max_retries = max_retries
