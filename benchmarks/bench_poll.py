@@ -425,11 +425,15 @@ async def run(polls: int, baud: int, latency: float, counts: tuple[int, ...] = (
                 figures = await measure_polls(kind, security, count, polls, baud, latency)
                 lines.append(figures.row(baud, latency))
     lines.append(
-        "meters stating larger HDLC limits in their UA (frame bytes / send window; the rows above: "
-        "128 / 1, where each further answer frame waits for the client's RR, a link round trip the "
-        "bound does not count):"
+        "meters stating larger HDLC limits in their UA (frame bytes / window; the rows above: 128 / 1, "
+        "where each further frame of a request or answer waits for an RR, a link round trip the bound "
+        "does not count):"
     )
-    for limits in (HdlcParameters(256, 256, 1, 1), HdlcParameters(128, 128, 7, 7)):
+    for limits in (
+        HdlcParameters(256, 256, 1, 1),
+        HdlcParameters(128, 128, 7, 7),
+        HdlcParameters(256, 256, 7, 7),
+    ):
         figures = await measure_polls(Transport.HDLC_PTY, "none", counts[-1], polls, baud, latency, limits)
         lines.append(figures.row(baud, latency))
     lines.append("association (fresh client to open association), same line:")

@@ -128,9 +128,7 @@ async def test_profile_over_hdlc_with_every_answer_to_the_link_proposal() -> Non
             try:
                 profile = await client.read_profile(LOAD_PROFILE, start=NOW - timedelta(hours=6), end=NOW)
                 accepted = answer is ProposalAnswer.NEGOTIATE
-                assert transport.parameters == (
-                    HdlcParameters(256, 256, 1, 7) if accepted else HdlcParameters()
-                )
+                assert transport.parameters == (limits if accepted else HdlcParameters())
                 assert transport.link.proposal_refused is (answer in (ProposalAnswer.DM, ProposalAnswer.FRMR))
                 rows[answer] = list(profile.rows)
                 client_frames[answer] = transport.link.frames_sent

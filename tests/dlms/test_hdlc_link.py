@@ -174,9 +174,9 @@ def test_negotiated_values_are_clamped_to_what_frames_can_carry() -> None:
     assert result == HdlcParameters(limit, 1, 7, 1)
 
 
-def test_client_proposal_is_the_longest_frames_and_a_full_receive_window() -> None:
+def test_client_proposal_is_the_longest_frames_and_the_widest_windows() -> None:
     limit = max_information_length(SERVER, CLIENT)
-    assert client_proposal(SERVER, CLIENT) == HdlcParameters(limit, limit, 1, 7)
+    assert client_proposal(SERVER, CLIENT) == HdlcParameters(limit, limit, 7, 7)
     four_byte = server_address(1, 17, size=4)
     assert client_proposal(four_byte, CLIENT).max_info_receive == 2047 - 12  # addresses 4 + 1
 
@@ -194,6 +194,19 @@ def test_meter_answers_the_proposal_with_what_it_can_do() -> None:
     assert [len(frame.information) for frame in frames_of(answer)] == [256, 256, 256, 235]
     assert client.receive(answer) == [ApduReceived(bytes(1000))]
     assert client.data_to_send() == b""
+
+
+def test_client_sends_a_window_of_request_frames_without_waiting() -> None:
+    client, server = connected_pair(client_proposal(SERVER, CLIENT), HdlcParameters(128, 128, 7, 7))
+    assert client.parameters == HdlcParameters(128, 128, 7, 7)
+    client.send_apdu(bytes(700))  # 703 bytes with the LLC header: 6 frames
+    request = frames_of(client.data_to_send())
+    assert [frame.control.poll_final for frame in request] == [False] * 5 + [True]
+    assert server.receive(b"".join(frame.encode() for frame in request)) == [ApduReceived(bytes(700))]
+    server.send_apdu(bytes(300))
+    assert client.receive(server.data_to_send()) == [ApduReceived(bytes(300))]
+    assert client.data_to_send() == b""
+    assert client.frames_resent == server.frames_resent == 0
 
 
 def _proposing_client() -> HdlcClientLink:

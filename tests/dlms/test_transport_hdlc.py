@@ -105,16 +105,17 @@ async def test_negotiated_parameters(tmp_path: Path) -> None:
 
 
 async def test_transport_proposes_longer_frames_and_the_meter_decides(tmp_path: Path) -> None:
-    meter = Meter([ADDRESS], parameters=HdlcParameters(256, 256, 7, 1))
+    meter = Meter([ADDRESS], parameters=HdlcParameters(256, 256, 7, 7))
     peer = PtyPeer(tmp_path, meter.handle)
     transport = transport_for(peer)
     try:
         await transport.open()
-        assert transport.parameters == HdlcParameters(256, 256, 1, 7)
+        assert transport.parameters == HdlcParameters(256, 256, 7, 7)
         assert await transport.request(bytes(700)) == bytes([17]) + bytes(700)
-        # The request in 3 frames of at most 256 bytes (window 1: the meter acknowledges each); the
-        # 704-byte answer in 3 frames the meter sent without waiting: the client sent no RR.
+        # The 703-byte request in 3 frames sent back to back, the 704-byte answer likewise: the meter
+        # heard no RR, and neither side waited for an acknowledgement between frames.
         assert [frame.control.frame_type for frame in meter.heard] == [FrameType.SNRM] + [FrameType.I] * 3
+        assert [frame.control.poll_final for frame in meter.heard[1:]] == [False, False, True]
         assert max(len(frame.information) for frame in meter.heard) == 256
     finally:
         await transport.close()

@@ -32,19 +32,14 @@ def max_information_length(destination: HdlcAddress, source: HdlcAddress) -> int
 
 
 def client_proposal(server: HdlcAddress, client: HdlcAddress) -> HdlcParameters:
-    """What a client proposes in SNRM: the longest frames each way and a full receive window.
+    """What a client proposes in SNRM: the longest frames and the widest windows, each way.
 
-    The meter answers with what it can do (the smaller value wins), so a meter that sends 256-byte
-    frames, or several frames before it waits for an acknowledgement, is read in fewer round trips
-    than at the defaults. The client's own window stays 1: its requests are short.
+    The meter answers with what it can do (the smaller value wins), so a meter that takes or sends
+    256-byte frames, or several frames before an acknowledgement, is read in fewer round trips than
+    at the defaults (a GET-with-list of 40 registers is a 445-byte request).
     """
     longest = max_information_length(server, client)
-    return HdlcParameters(
-        max_info_transmit=longest,
-        max_info_receive=longest,
-        window_transmit=1,
-        window_receive=MAX_WINDOW_SIZE,
-    )
+    return HdlcParameters(longest, longest, MAX_WINDOW_SIZE, MAX_WINDOW_SIZE)
 
 
 def negotiate_parameters(own: HdlcParameters, peer: HdlcParameters, max_information: int) -> HdlcParameters:
