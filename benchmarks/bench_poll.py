@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from benchmarks import bench_wake
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
@@ -436,6 +437,7 @@ async def run(polls: int, baud: int, latency: float, counts: tuple[int, ...] = (
     ):
         figures = await measure_polls(Transport.HDLC_PTY, "none", counts[-1], polls, baud, latency, limits)
         lines.append(figures.row(baud, latency))
+    lines.extend(await bench_wake.run(baud, latency, polls * 2))
     lines.append("association (fresh client to open association), same line:")
     for security in ("none", "lls", "hls-gmac"):
         lines.append(await measure_association(Transport.HDLC_PTY, security, 3, baud, latency))
