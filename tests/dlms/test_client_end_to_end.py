@@ -138,3 +138,34 @@ async def test_profile_over_hdlc_with_every_answer_to_the_link_proposal() -> Non
     assert all(found == rows[ProposalAnswer.NEGOTIATE] for found in rows.values())
     # 256-byte frames sent 7 at a time: the client asks for further frames far less often.
     assert client_frames[ProposalAnswer.NEGOTIATE] * 2 < client_frames[ProposalAnswer.DM]
+
+
+async def test_a_window_longer_than_the_response_timeout_is_waited_for() -> None:
+    """The response timer runs from the meter's last frame, not from the request.
+
+    A meter taking 2030-byte frames, 7 to a window, on a line 10 times faster than 9600 baud with a
+    response timeout 10 times shorter than the default: one window is longer on the line than the
+    timeout. A client that timed out in the middle would poll into the meter's transmission and get
+    the window again.
+    """
+    meter = SimulatedMeter(lambda: NOW)
+    settings = RunnerSettings(
+        transport=Transport.HDLC_PTY,
+        hdlc_parameters=HdlcParameters(2030, 2030, 7, 7),
+        max_receive_pdu_size=0xFFFF,
+    )
+    async with SimulatorServer(meter, settings, faults=FaultInjector(baud=96000)) as server:
+        transport = _transport(Transport.HDLC_PTY, server.address, 16, timeout=0.5)
+        assert isinstance(transport, HdlcTransport)
+        client = DlmsClient(transport, ClientSettings(client_address=16))
+        try:
+            profile = await client.read_profile(LOAD_PROFILE, start=NOW - timedelta(days=4), end=NOW)
+            assert transport.parameters == HdlcParameters(2030, 2030, 7, 7)
+            assert 4 * 96 - 1 <= len(profile.rows) <= 4 * 96 + 1
+            assert transport.link.frames_accepted >= 7  # at least one whole window of long frames
+            # The client polled nobody in the middle of a window, so the meter sent nothing twice.
+            assert [session.link.frames_resent for session in server.sessions] == [0]
+            assert transport.link.frames_out_of_sequence == 0
+            assert transport.link.frames_resent == 0
+        finally:
+            await client.close()

@@ -159,12 +159,28 @@ def test_ua_without_parameters_means_defaults() -> None:
     assert client.receive(ua) == [Connected(HdlcParameters(128, 128, 1, 1))]
 
 
-def test_unreadable_ua_parameters_fall_back_to_defaults() -> None:
-    client = HdlcClientLink(CLIENT, SERVER, HdlcParameters(1024, 1024, 7, 7))
+def test_unreadable_ua_parameters_after_a_plain_snrm_mean_defaults() -> None:
+    client = HdlcClientLink(CLIENT, SERVER)
     client.connect()
     client.data_to_send()
     ua = HdlcFrame(CLIENT, SERVER, Control.ua(), b"\x81\x80\x05\x05\x09").encode()
     assert client.receive(ua) == [Connected(HdlcParameters(128, 128, 1, 1))]
+
+
+def test_unreadable_ua_to_a_proposal_is_answered_with_a_plain_snrm() -> None:
+    # The meter may be using what it agreed to: only a plain SNRM brings both sides to the defaults.
+    client = HdlcClientLink(CLIENT, SERVER, HdlcParameters(1024, 1024, 7, 7))
+    server = HdlcServerLink(SERVER, HdlcParameters(512, 512, 7, 7))
+    client.connect()
+    server.receive(client.data_to_send())
+    ua = decode_frame(server.data_to_send())
+    cut = HdlcFrame(ua.destination, ua.source, ua.control, ua.information[:-1]).encode()  # group cut short
+    assert client.receive(cut) == []
+    snrm = client.data_to_send()
+    assert decode_frame(snrm).information == b""
+    assert server.receive(snrm) == [Connected(HdlcParameters())]
+    assert client.receive(server.data_to_send()) == [Connected(HdlcParameters())]
+    assert not client.proposal_refused  # it took the proposal; we could not read its answer
 
 
 def test_negotiated_values_are_clamped_to_what_frames_can_carry() -> None:
@@ -175,10 +191,9 @@ def test_negotiated_values_are_clamped_to_what_frames_can_carry() -> None:
 
 
 def test_client_proposal_is_the_longest_frames_and_the_widest_windows() -> None:
-    limit = max_information_length(SERVER, CLIENT)
-    assert client_proposal(SERVER, CLIENT) == HdlcParameters(limit, limit, 7, 7)
-    four_byte = server_address(1, 17, size=4)
-    assert client_proposal(four_byte, CLIENT).max_info_receive == 2047 - 12  # addresses 4 + 1
+    # The HDLC setup object allows 32..2030 bytes; the frame format would carry 2037 here.
+    assert max_information_length(SERVER, CLIENT) == 2037
+    assert client_proposal(SERVER, CLIENT) == HdlcParameters(2030, 2030, 7, 7)
 
 
 def test_meter_answers_the_proposal_with_what_it_can_do() -> None:

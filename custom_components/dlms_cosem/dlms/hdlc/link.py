@@ -93,8 +93,9 @@ class HdlcClientLink(HdlcStation):
 
     A meter that cannot take a proposal may answer it with DM or FRMR, or not at all: the client then
     sends the SNRM again without one (at once after DM/FRMR, on the next timeout otherwise), so the
-    link comes up with the defaults. A meter that refused a proposal gets none on later connects
-    (:attr:`proposal_refused`).
+    link comes up with the defaults. A UA whose parameters cannot be read gets a plain SNRM too: the
+    meter may be using what it agreed to, and only a plain SNRM brings both sides to the defaults. A
+    meter that refused a proposal gets none on later connects (:attr:`proposal_refused`).
     """
 
     def __init__(
@@ -230,6 +231,11 @@ class HdlcClientLink(HdlcStation):
         state = self._state
         if state is LinkState.CONNECTING:
             if frame_type is FrameType.UA:
+                if self.proposes and not self._plain_snrm and not _readable_parameters(frame.information):
+                    # The meter took a proposal we cannot read back: start again from the defaults.
+                    self._plain_snrm = True
+                    self._emit_snrm()
+                    return []
                 return [self._on_connected(frame)]
             if frame_type in (FrameType.DM, FrameType.FRMR):
                 if self.proposes and not self._plain_snrm:
@@ -350,6 +356,14 @@ class HdlcClientLink(HdlcStation):
             self._end_exchange()
             return [Acknowledged()]
         return []  # request acknowledged, answer not ready yet: the timer polls
+
+
+def _readable_parameters(information: bytes) -> bool:
+    try:
+        HdlcParameters.decode(information)
+    except FrameError:
+        return False
+    return True
 
 
 # --- server (secondary station) -----------------------------------------------------------------------

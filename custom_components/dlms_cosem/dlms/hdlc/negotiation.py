@@ -15,6 +15,8 @@ from .parameters import HdlcParameters
 
 MAX_WINDOW_SIZE = SEQUENCE_MODULUS - 1
 """Largest window modulo-8 numbering allows."""
+MAX_INFO_FIELD_LENGTH = 2030
+"""Largest max_info_field_length the HDLC setup object (class 23) allows (32..2030)."""
 FRAME_FORMAT_FIELD_SIZE = 2
 CONTROL_FIELD_SIZE = 1
 
@@ -34,11 +36,13 @@ def max_information_length(destination: HdlcAddress, source: HdlcAddress) -> int
 def client_proposal(server: HdlcAddress, client: HdlcAddress) -> HdlcParameters:
     """What a client proposes in SNRM: the longest frames and the widest windows, each way.
 
+    Longest is the HDLC setup object's bound, 2030 bytes (a meter that checks the range refuses more).
+
     The meter answers with what it can do (the smaller value wins), so a meter that takes or sends
     256-byte frames, or several frames before an acknowledgement, is read in fewer round trips than
     at the defaults (a GET-with-list of 40 registers is a 445-byte request).
     """
-    longest = max_information_length(server, client)
+    longest = min(MAX_INFO_FIELD_LENGTH, max_information_length(server, client))
     return HdlcParameters(longest, longest, MAX_WINDOW_SIZE, MAX_WINDOW_SIZE)
 
 

@@ -58,6 +58,8 @@ class HdlcStation:
         """Checked frames addressed to or from other stations."""
         self.frames_out_of_sequence = 0
         """I-frames dropped because N(S) was not the one expected (duplicates, gaps)."""
+        self.frames_accepted = 0
+        """I-frames taken in sequence: progress, even in the middle of a window."""
 
     # -- public, both roles --
 
@@ -181,6 +183,7 @@ class HdlcStation:
             return False
         self._vr = _next(self._vr)
         self._rx_in_window += 1
+        self.frames_accepted += 1
         if not self._rx_overflow:
             size = self._rx_size + len(frame.information)
             if size > self._max_apdu_size + LLC_HEADER_SIZE:

@@ -34,7 +34,7 @@ from ..hdlc.link import (
 )
 from ..hdlc.negotiation import client_proposal
 from .shared import ModeESettings, SharedPort
-from .streams import DEFAULT_OPEN_TIMEOUT, Endpoint
+from .streams import DEFAULT_OPEN_TIMEOUT, Endpoint, SerialEndpoint
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -208,12 +208,14 @@ class HdlcTransport:
         link = self._link
         port = self._port
         deadline = loop.time() + self._response_timeout
+        seconds_per_byte = _seconds_per_byte(port.endpoint)
         while True:
             out = link.data_to_send()
             if out:
                 await port.write(out)
                 self._last_sent = loop.time()
-                deadline = self._last_sent + self._response_timeout
+                # Written is not sent: on a serial line the bytes still have to cross it.
+                deadline = self._last_sent + self._response_timeout + len(out) * seconds_per_byte
             remaining = deadline - loop.time()
             events: list[LinkEvent]
             if remaining <= 0:
@@ -228,11 +230,20 @@ class HdlcTransport:
                     if partial and loop.time() < deadline:
                         link.framer.reset()  # the rest of the frame never came
                     continue
+                accepted = link.frames_accepted
                 events = link.receive(data)
+                if link.frames_accepted != accepted:
+                    # The meter is sending a window of frames: the timer runs from its last one.
+                    deadline = max(deadline, loop.time() + self._response_timeout)
             for event in events:
                 if isinstance(event, wanted):
                     return event
                 _raise_for(event)
+
+
+def _seconds_per_byte(endpoint: Endpoint) -> float:
+    """Line time of one byte (10 bits: start, 8 data, stop) on a serial port; none on TCP."""
+    return 10 / endpoint.baudrate if isinstance(endpoint, SerialEndpoint) else 0.0
 
 
 def _raise_for(event: LinkEvent) -> None:
