@@ -465,6 +465,7 @@ async def test_polled_serial_without_security(
         "client_address": 16,
         "server_logical_address": 1,
         "server_physical_address": 17,
+        "negotiate_hdlc": True,
         "authentication": "none",
     }
     assert result["options"] == {CONF_OBJECTS: [ENERGY, "0.0.96.1.0.255"], CONF_SCAN_INTERVAL: 30}
@@ -510,7 +511,12 @@ async def test_polled_serial_lls_on_a_port_entered_by_hand(hass: HomeAssistant, 
     async with simulator(Transport.HDLC_PTY, lls()) as server:
         result = await start(hass, "serial_poll")
         assert field_default(result, "port") == MANUAL_PORT  # nothing plugged in
-        advanced = {"client_address": 32, "server_logical_address": 1, "server_physical_address": 17}
+        advanced = {
+            "client_address": 32,
+            "server_logical_address": 1,
+            "server_physical_address": 17,
+            "negotiate_hdlc": False,  # a meter that fails with longer frames: the user switched it off
+        }
         result = await configure(
             hass, result, {"port": MANUAL_PORT, "baudrate": "19200", "parity": "e", "advanced": advanced}
         )
@@ -533,6 +539,7 @@ async def test_polled_serial_lls_on_a_port_entered_by_hand(hass: HomeAssistant, 
         "client_address": 32,
         "server_logical_address": 1,
         "server_physical_address": 17,
+        "negotiate_hdlc": False,
         "authentication": "lls",
         "password": PASSWORD,
     }
@@ -595,6 +602,7 @@ async def test_polled_network(hass: HomeAssistant, socket_enabled: None, no_setu
         "client_address": 16,
         "server_logical_address": 1,
         "server_physical_address": 17,
+        "negotiate_hdlc": True,
         "authentication": "none",
     }
 
@@ -1329,6 +1337,7 @@ async def test_reconfigure_the_same_meter(hass: HomeAssistant, socket_enabled: N
         "client_address": 32,
         "server_logical_address": 1,
         "server_physical_address": 17,
+        "negotiate_hdlc": True,
         "authentication": "lls",
         "password": PASSWORD,
     }

@@ -260,6 +260,17 @@ async def test_hdlc_addresses(hass: HomeAssistant) -> None:
     assert four_bytes.link.max_retries == 0
 
 
+async def test_hdlc_limits_are_negotiated_unless_switched_off(hass: HomeAssistant) -> None:
+    # Entries made before the switch existed negotiate too.
+    for data in (SERIAL, {**SERIAL, "negotiate_hdlc": True}):
+        proposing = create_transport(hass, data)
+        assert isinstance(proposing, HdlcTransport)
+        assert proposing.link.proposes
+    plain = create_transport(hass, {**SERIAL, "negotiate_hdlc": False})
+    assert isinstance(plain, HdlcTransport)
+    assert not plain.link.proposes  # a plain SNRM, the defaults (128 bytes, window 1)
+
+
 async def test_meters_on_one_bus_share_its_port(hass: HomeAssistant) -> None:
     first = create_transport(hass, {**SERIAL, "server_physical_address": 17})
     second = create_transport(hass, {**SERIAL, "server_physical_address": 18})

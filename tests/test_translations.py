@@ -261,7 +261,13 @@ def test_the_keys_the_flows_use() -> None:
         "client_address",
         "server_logical_address",
     }
-    advanced = {"client_address", "server_logical_address", "server_physical_address", "address_size"}
+    advanced = {
+        "client_address",
+        "server_logical_address",
+        "server_physical_address",
+        "address_size",
+        "negotiate_hdlc",
+    }
     for step in ("serial", "network", "reconfigure"):
         assert set(config["step"][step]["sections"]["advanced"]["data"]) == advanced
     assert set(config["step"]["serial_manual"]["data"]) == {"port"}

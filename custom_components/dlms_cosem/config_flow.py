@@ -58,9 +58,9 @@ from .const import (
 from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
 from .flow_forms import (
-    ADDRESSES,
+    ADVANCED,
     MANUAL_PORT,
-    addresses_from,
+    advanced_from,
     advanced_section,
     history_fields,
     history_options,
@@ -221,9 +221,9 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
                 {CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]), CONF_PARITY: user_input[CONF_PARITY]}
             )
             if not push:
-                for key in ADDRESSES:
+                for key in ADVANCED:
                     self._data.pop(key, None)
-                self._data.update(addresses_from(user_input))
+                self._data.update(advanced_from(user_input))
             if user_input[CONF_PORT] == MANUAL_PORT:
                 return await self.async_step_serial_manual()
             self._data[CONF_PORT] = user_input[CONF_PORT]
@@ -268,9 +268,9 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             if not push and not udp:
                 self._data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
             if not push:
-                for key in ADDRESSES:
+                for key in ADVANCED:
                     self._data.pop(key, None)
-                self._data.update(addresses_from(user_input))
+                self._data.update(advanced_from(user_input))
             return await self.async_step_security()
 
         # A pushing meter sits behind a bridge whose port only the user knows (ser2net, ESPHome).
@@ -475,9 +475,9 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             if not kind.is_push:
                 if not kind.is_serial and not kind.is_udp:
                     data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
-                for key in ADDRESSES:
+                for key in ADVANCED:
                     data.pop(key, None)
-                data.update(addresses_from(user_input))
+                data.update(advanced_from(user_input))
             data, errors = apply_security(data, user_input)
             if not errors:
                 self._data = data

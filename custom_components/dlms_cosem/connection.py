@@ -32,6 +32,7 @@ from .const import (
     CONF_ENCRYPTION_KEY,
     CONF_HDLC,
     CONF_HOST,
+    CONF_NEGOTIATE_HDLC,
     CONF_PARITY,
     CONF_PASSWORD,
     CONF_PORT,
@@ -175,6 +176,7 @@ def create_transport(
     ``client_address`` overrides the entry's (the public client reads the frame counter);
     ``response_timeout`` and ``max_retries`` override the link's defaults (the config flow is brief).
     """
+    from .dlms.hdlc import HdlcParameters  # noqa: PLC0415 - loaded on first use (import time)
     from .dlms.transport.hdlc import HdlcTransport  # noqa: PLC0415 - loaded on first use (import time)
     from .dlms.transport.udp import UdpTransport  # noqa: PLC0415 - loaded on first use
     from .dlms.transport.wrapper import WrapperTransport  # noqa: PLC0415 - loaded on first use
@@ -208,6 +210,8 @@ def create_transport(
         server_logical=logical,
         server_physical=physical,
         address_size=size,
+        # None: propose longer frames and windows; the defaults: propose nothing (plain SNRM).
+        parameters=None if data.get(CONF_NEGOTIATE_HDLC, True) else HdlcParameters(),
         **options,
     )
 

@@ -47,6 +47,7 @@ CONF_CLIENT_ADDRESS: Final = "client_address"
 CONF_SERVER_LOGICAL_ADDRESS: Final = "server_logical_address"
 CONF_SERVER_PHYSICAL_ADDRESS: Final = "server_physical_address"
 CONF_ADDRESS_SIZE: Final = "address_size"
+CONF_NEGOTIATE_HDLC: Final = "negotiate_hdlc"  # propose longer HDLC frames and windows (default on)
 CONF_AUTHENTICATION: Final = "authentication"  # "none", "lls" or "hls_gmac"
 CONF_PASSWORD: Final = "password"  # noqa: S105 - the key name, not a secret
 CONF_ENCRYPTION_KEY: Final = "encryption_key"

@@ -31,6 +31,7 @@ from .const import (
     CONF_HISTORY,
     CONF_HISTORY_DAYS,
     CONF_HISTORY_PROFILE,
+    CONF_NEGOTIATE_HDLC,
     CONF_PARITY,
     CONF_SERVER_LOGICAL_ADDRESS,
     CONF_SERVER_PHYSICAL_ADDRESS,
@@ -51,6 +52,8 @@ ADDRESSES: Final = (
     CONF_SERVER_PHYSICAL_ADDRESS,
     CONF_ADDRESS_SIZE,
 )
+ADVANCED: Final = (*ADDRESSES, CONF_NEGOTIATE_HDLC)
+"""What the advanced section sets: the addresses, and whether HDLC limits are negotiated."""
 
 
 def required(key: str, default: Any = None) -> probatio.Required:
@@ -85,7 +88,7 @@ def line_fields(data: Mapping[str, Any], *, push: bool) -> dict[Any, Any]:
 
 
 def advanced_section(data: Mapping[str, Any]) -> section:
-    """The addresses a polled meter answers on, folded away: the defaults suit most meters."""
+    """Addresses and HDLC negotiation of a polled meter, folded away: the defaults suit most meters."""
     fields: dict[Any, Any] = {
         probatio.Required(
             CONF_CLIENT_ADDRESS, default=int(data.get(CONF_CLIENT_ADDRESS, DEFAULT_CLIENT_ADDRESS))
@@ -106,6 +109,9 @@ def advanced_section(data: Mapping[str, Any]) -> section:
         else probatio.Optional(CONF_ADDRESS_SIZE)
     )
     fields[size_key] = select_selector(list(ADDRESS_SIZES))
+    fields[probatio.Required(CONF_NEGOTIATE_HDLC, default=bool(data.get(CONF_NEGOTIATE_HDLC, True)))] = (
+        BooleanSelector()
+    )
     return section(probatio.Schema(fields), {"collapsed": True})
 
 
@@ -127,10 +133,15 @@ def wrapper_section(data: Mapping[str, Any]) -> section:
     return section(probatio.Schema(fields), {"collapsed": False})
 
 
-def addresses_from(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The section's addresses as entry data (integers; no size means the smallest that fits)."""
+def advanced_from(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The section as entry data: addresses as integers (no size: the smallest that fits), the switch."""
     advanced = user_input.get(CONF_ADVANCED, {})
-    return {key: int(advanced[key]) for key in ADDRESSES if advanced.get(key) not in (None, "")}
+    data: dict[str, Any] = {
+        key: int(advanced[key]) for key in ADDRESSES if advanced.get(key) not in (None, "")
+    }
+    if CONF_NEGOTIATE_HDLC in advanced:
+        data[CONF_NEGOTIATE_HDLC] = bool(advanced[CONF_NEGOTIATE_HDLC])
+    return data
 
 
 def port_label(port: SerialPortInfo) -> str:
