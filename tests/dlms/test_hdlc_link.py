@@ -269,6 +269,35 @@ def test_unanswered_proposal_is_retried_without_one() -> None:
     assert decode_frame(client.data_to_send()).information
 
 
+def _connect_after_one_unanswered_proposal(client: HdlcClientLink) -> None:
+    client.connect()
+    assert decode_frame(client.data_to_send()).information  # the proposal, which nobody answers
+    assert client.on_timeout() == []
+    assert decode_frame(client.data_to_send()).information == b""
+    assert client.receive(HdlcFrame(CLIENT, SERVER, Control.ua()).encode()) == [Connected(HdlcParameters())]
+
+
+def test_a_meter_that_ignores_proposals_twice_in_a_row_gets_none_after() -> None:
+    client = HdlcClientLink(CLIENT, SERVER, client_proposal(SERVER, CLIENT))
+    _connect_after_one_unanswered_proposal(client)
+    assert not client.proposal_refused  # once may be a frame lost on the line
+    _connect_after_one_unanswered_proposal(client)
+    assert client.proposal_refused
+    client.connect()
+    assert decode_frame(client.data_to_send()).information == b""  # no more timeouts to connect
+
+
+def test_an_answered_proposal_starts_the_count_again() -> None:
+    client = HdlcClientLink(CLIENT, SERVER, client_proposal(SERVER, CLIENT))
+    server = HdlcServerLink(SERVER, HdlcParameters(256, 256, 1, 1))
+    _connect_after_one_unanswered_proposal(client)
+    client.connect()
+    server.receive(client.data_to_send())
+    assert client.receive(server.data_to_send()) == [Connected(HdlcParameters(256, 256, 1, 1))]
+    _connect_after_one_unanswered_proposal(client)
+    assert not client.proposal_refused
+
+
 def test_unanswered_snrm_still_gives_up_after_the_retries() -> None:
     client = HdlcClientLink(CLIENT, SERVER, client_proposal(SERVER, CLIENT), max_retries=2)
     client.connect()

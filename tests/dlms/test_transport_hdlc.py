@@ -15,7 +15,7 @@ from custom_components.dlms_cosem.dlms.errors import (
 )
 from custom_components.dlms_cosem.dlms.hdlc import Control, FrameType, HdlcParameters, server_address
 from custom_components.dlms_cosem.dlms.hdlc.link import ProposalAnswer
-from custom_components.dlms_cosem.dlms.transport import HdlcTransport, SerialEndpoint, TcpEndpoint
+from custom_components.dlms_cosem.dlms.transport import HdlcTransport, SerialEndpoint, SharedPort, TcpEndpoint
 
 from .test_transport_support import Meter, PtyPeer, TcpPeer
 
@@ -153,6 +153,24 @@ async def test_meter_that_cannot_take_a_proposal_is_still_reached(
     finally:
         await transport.close()
         peer.close()
+
+
+async def test_a_refusal_learnt_on_a_port_spares_the_next_link_the_proposal(tmp_path: Path) -> None:
+    meter = Meter([ADDRESS], parameters=HdlcParameters(256, 256, 1, 1), proposal_answer=ProposalAnswer.DM)
+    peer = PtyPeer(tmp_path, meter.handle)
+    port = SharedPort(SerialEndpoint(peer.url))
+    first = HdlcTransport(port, server_physical=17, response_timeout=5.0)
+    try:
+        await first.open()
+        await first.close()
+        second = HdlcTransport(port, server_physical=17, response_timeout=5.0)  # e.g. the public client
+        await second.open()
+        await second.close()
+    finally:
+        peer.close()
+    snrms = [frame.information for frame in meter.heard if frame.control == Control.snrm()]
+    assert [bool(information) for information in snrms] == [True, False, False]
+    assert port.hdlc_without_proposal == {ADDRESS}
 
 
 async def test_silent_meter_at_open(pty: PtyPeer, meter: Meter) -> None:

@@ -79,6 +79,9 @@ __all__ = [
 
 DEFAULT_MAX_RETRIES = 3
 """Consecutive response timeouts (or turns without progress) before the client gives up."""
+UNANSWERED_PROPOSALS_LIMIT = 2
+"""Connects in a row whose proposal went unanswered (the plain SNRM after it answered) before the
+client stops proposing: one may be a frame lost on the line, two are a meter that ignores proposals."""
 
 
 # --- client (primary station) -------------------------------------------------------------------------
@@ -95,7 +98,8 @@ class HdlcClientLink(HdlcStation):
     sends the SNRM again without one (at once after DM/FRMR, on the next timeout otherwise), so the
     link comes up with the defaults. A UA whose parameters cannot be read gets a plain SNRM too: the
     meter may be using what it agreed to, and only a plain SNRM brings both sides to the defaults. A
-    meter that refused a proposal gets none on later connects (:attr:`proposal_refused`).
+    meter that refused a proposal, or left it unanswered on two connects in a row while answering the
+    plain SNRM after it, gets none on later connects (:attr:`proposal_refused`).
     """
 
     def __init__(
@@ -116,6 +120,8 @@ class HdlcClientLink(HdlcStation):
         self._receiving = False
         self._plain_snrm = False  # this connect's SNRM goes without the proposal
         self._falling_back = False  # the proposal was refused; the plain SNRM is out
+        self._proposal_timed_out = False  # this connect's proposal went unanswered
+        self._unanswered_proposals = 0  # connects in a row that went so
         self.proposal_refused = False
         """The meter answered the proposal with DM or FRMR and the plain SNRM with UA."""
 
@@ -163,6 +169,7 @@ class HdlcClientLink(HdlcStation):
         self._retries = 0
         self._plain_snrm = self.proposal_refused
         self._falling_back = False
+        self._proposal_timed_out = False
         self._emit_snrm()
 
     def disconnect(self) -> None:
@@ -201,6 +208,7 @@ class HdlcClientLink(HdlcStation):
                 self._state = LinkState.DISCONNECTED
                 return [NotResponding("no answer to SNRM")]
             self._retries += 1
+            self._proposal_timed_out |= self.proposes and not self._plain_snrm
             self._plain_snrm = True  # the meter may not answer a proposal: retries go without one
             self._emit_snrm()
             return []
@@ -282,6 +290,11 @@ class HdlcClientLink(HdlcStation):
         if self._falling_back:
             self.proposal_refused = True
             self._falling_back = False
+        if self._proposal_timed_out:
+            self._unanswered_proposals += 1
+            self.proposal_refused |= self._unanswered_proposals >= UNANSWERED_PROPOSALS_LIMIT
+        elif not self._plain_snrm:
+            self._unanswered_proposals = 0  # it answered the proposal
         self._reset_sequence()
         self._state = LinkState.CONNECTED
         self._retries = 0

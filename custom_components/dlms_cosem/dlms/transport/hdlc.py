@@ -136,8 +136,13 @@ class HdlcTransport:
                 self._generation = self._port.generation
                 self._link.reset()
                 await self._port.discard_input()
+                plain = self._port.hdlc_without_proposal
+                server = self._link.server_address
+                self._link.proposal_refused |= server in plain  # learnt by another link to it
                 self._link.connect()
                 event = await self._exchange(Connected)
+                if self._link.proposal_refused:
+                    plain.add(server)
         except BaseException:
             await self._release()
             raise

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import serialx
 
 from ..errors import ConnectionLostError
+from ..hdlc.address import HdlcAddress
 from ..iec62056_21 import Identification, ModeEOpening, OpeningAction, Send, SetLine, Wait
 from .streams import DEFAULT_OPEN_TIMEOUT, Endpoint, close_stream, open_stream, set_line
 
@@ -67,6 +68,8 @@ class SharedPort:
         self._broken = False
         self._generation = 0
         self._identification: Identification | None = None
+        self.hdlc_without_proposal: set[HdlcAddress] = set()
+        """HDLC servers on this line that refused or ignored a proposal: every link to them goes plain."""
 
     def __repr__(self) -> str:
         return f"SharedPort({self._endpoint}, users={self._users}, open={self.is_open})"
