@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import json
@@ -23,7 +24,13 @@ import pytest
 from custom_components.dlms_cosem.dlms.__main__ import main
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
 from custom_components.dlms_cosem.dlms.axdr import Data
-from custom_components.dlms_cosem.dlms.cli.read import ObjectReader, ObjectReading, ObjectRequest
+from custom_components.dlms_cosem.dlms.cli.read import (
+    ObjectReader,
+    ObjectReading,
+    ObjectRequest,
+    _transport_factory,
+    add_arguments,
+)
 from custom_components.dlms_cosem.dlms.client import ClientSettings, DlmsClient
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
@@ -760,3 +767,13 @@ async def test_read_against_simulate_process_on_a_pty_with_lls() -> None:
     assert after >= before
     assert wrong.code == 1
     assert wrong.stderr.startswith("read: authentication failed")
+
+
+@pytest.mark.parametrize(("switch", "proposes"), [([], True), (["--no-negotiate"], False)])
+def test_no_negotiate_sends_a_plain_snrm(switch: list[str], proposes: bool) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--port", "/dev/ttyUSB0", "--physical-address", "17", *switch, "1.0.1.8.0.255"])
+    transport = _transport_factory(args)(16)
+    assert isinstance(transport, HdlcTransport)
+    assert transport.link.proposes is proposes

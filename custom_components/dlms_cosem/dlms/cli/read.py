@@ -67,6 +67,7 @@ from ..errors import (
     SecurityError,
     ServiceError,
 )
+from ..hdlc import HdlcParameters
 from ..obis import ObisCode
 from ..security import SecurityKeys, parse_key
 from ..transport import HdlcTransport, SerialEndpoint, TcpEndpoint, WrapperTransport
@@ -217,6 +218,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--physical-address", type=_bounded(0, 0x3FFF), help="HDLC lower (physical) address")
     parser.add_argument(
+        "--no-negotiate",
+        action="store_true",
+        help="HDLC: plain SNRM, no proposal of longer frames and windows (for a meter that fails with them)",
+    )
+    parser.add_argument(
         "--auth", choices=tuple(kind.value for kind in Authentication), default="none", help="authentication"
     )
     parser.add_argument("--password", help="LLS password (never printed)")
@@ -315,6 +321,7 @@ def _transport_factory(args: argparse.Namespace) -> Callable[[int], ApduTranspor
             client_address=client_address,
             server_logical=args.server_address,
             server_physical=args.physical_address,
+            parameters=HdlcParameters() if args.no_negotiate else None,
             response_timeout=timeout,
             max_retries=args.retries,
             open_timeout=timeout,
