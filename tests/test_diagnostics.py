@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dlms_cosem.const import CONF_PASSWORD
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
+from custom_components.dlms_cosem.dlms.hdlc import HdlcParameters
 from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 
@@ -86,3 +88,42 @@ async def test_entry_unloaded_after_running(
     assert diagnostics["state"] == "not_loaded"
     assert diagnostics["entry"]["data"][CONF_PASSWORD] == "**REDACTED**"
     assert "0therPw1" not in json.dumps(diagnostics)
+
+
+async def test_polled_hdlc_entry_shows_the_negotiated_link(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    meter = SimulatedMeter(
+        clock,
+        security=MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=PASSWORD.encode()),
+    )
+    settings = RunnerSettings(transport=Transport.HDLC_TCP, hdlc_parameters=HdlcParameters(256, 256, 7, 7))
+    server = SimulatorServer(meter, settings)
+    address = await server.start()
+    try:
+        wrapper = polled_entry(int(str(address).rsplit(":", 1)[1]))
+        entry = MockConfigEntry(
+            domain=wrapper.domain,
+            title=wrapper.title,
+            unique_id=wrapper.unique_id,
+            data={**wrapper.data, "hdlc": True, "server_physical_address": 17},
+            options=wrapper.options,
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        hdlc = diagnostics["hdlc"]
+        assert hdlc["negotiated"] == {
+            "max_info_transmit": 256,
+            "max_info_receive": 256,
+            "window_transmit": 7,
+            "window_receive": 7,
+        }
+        assert hdlc["proposal_refused"] is False
+        assert hdlc["frames_sent"] > 0
+        assert hdlc["frames_accepted"] > 0
+        assert hdlc["frames_resent"] == 0
+        assert PASSWORD not in json.dumps(diagnostics)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()

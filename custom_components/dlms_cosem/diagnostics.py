@@ -11,7 +11,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTHENTICATION_KEY, CONF_ENCRYPTION_KEY, CONF_PASSWORD, CONF_SYSTEM_TITLE
-from .coordinator import DlmsCoordinator, DlmsPushCoordinator
+from .coordinator import DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
 from .models import DlmsCosemConfigEntry
 
 REDACTED = "**REDACTED**"
@@ -56,6 +56,24 @@ def _redact_identifiers(hex_text: str, secrets: list[bytes]) -> str:
         if secret:
             hex_text = hex_text.replace(secret.hex().upper(), REDACTED)
     return hex_text
+
+
+def _hdlc_link(transport: object) -> dict[str, Any] | None:
+    """The HDLC link's negotiated limits and counters: slow polls and lost frames show here."""
+    from .dlms.transport.hdlc import HdlcTransport  # noqa: PLC0415 - loaded with the client already
+
+    if not isinstance(transport, HdlcTransport):
+        return None
+    link = transport.link
+    return {
+        "negotiated": asdict(link.parameters),
+        "proposal_refused": link.proposal_refused,
+        "frames_sent": link.frames_sent,
+        "frames_resent": link.frames_resent,
+        "frames_accepted": link.frames_accepted,
+        "frames_out_of_sequence": link.frames_out_of_sequence,
+        "frames_ignored": link.frames_ignored,
+    }
 
 
 async def async_get_config_entry_diagnostics(
@@ -118,6 +136,10 @@ async def async_get_config_entry_diagnostics(
         key: value.isoformat() if isinstance(value, datetime) else value
         for key, value in asdict(coordinator.link_statistics).items()
     }
+    if isinstance(coordinator, DlmsPollCoordinator) and coordinator.client is not None:
+        hdlc = _hdlc_link(coordinator.client.transport)
+        if hdlc is not None:
+            diagnostics["hdlc"] = hdlc
     if isinstance(coordinator, DlmsPushCoordinator) and coordinator.listener is not None:
         diagnostics["decoder"] = {
             "framing": coordinator.listener.decoder.framing,

@@ -112,6 +112,11 @@ class DlmsClient:
         self._capture_objects: dict[ObisCode, tuple[CaptureObjectDefinition, ...]] = {}
 
     @property
+    def transport(self) -> ApduTransport:
+        """What carries the APDUs (its link counters and negotiated parameters, for diagnostics)."""
+        return self._transport
+
+    @property
     def connection(self) -> ClientConnection:
         """The sans-I/O association state (negotiated context, invocation counter)."""
         return self._connection
