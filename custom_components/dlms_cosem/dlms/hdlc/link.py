@@ -123,7 +123,8 @@ class HdlcClientLink(HdlcStation):
         self._proposal_timed_out = False  # this connect's proposal went unanswered
         self._unanswered_proposals = 0  # connects in a row that went so
         self.proposal_refused = False
-        """The meter answered the proposal with DM or FRMR and the plain SNRM with UA."""
+        """The meter refused the proposal (DM or FRMR), or ignored it on two connects in a row, and
+        answered the plain SNRM after it: later connects go plain."""
 
     @property
     def proposes(self) -> bool:
@@ -239,12 +240,16 @@ class HdlcClientLink(HdlcStation):
         state = self._state
         if state is LinkState.CONNECTING:
             if frame_type is FrameType.UA:
-                if self.proposes and not self._plain_snrm and not _readable_parameters(frame.information):
-                    # The meter took a proposal we cannot read back: start again from the defaults.
-                    self._plain_snrm = True
-                    self._emit_snrm()
-                    return []
-                return [self._on_connected(frame)]
+                try:
+                    offered = HdlcParameters.decode(frame.information)
+                except FrameError:
+                    if self.proposes and not self._plain_snrm:
+                        # The meter took a proposal we cannot read back: start again from the defaults.
+                        self._plain_snrm = True
+                        self._emit_snrm()
+                        return []
+                    offered = HdlcParameters()  # unreadable: the defaults every station must support
+                return [self._on_connected(offered)]
             if frame_type in (FrameType.DM, FrameType.FRMR):
                 if self.proposes and not self._plain_snrm:
                     self._plain_snrm = self._falling_back = True
@@ -279,11 +284,7 @@ class HdlcClientLink(HdlcStation):
         information = b"" if self._plain_snrm or not self.proposes else self._proposed.encode()
         self._emit(self._server, Control.snrm(), information)
 
-    def _on_connected(self, frame: HdlcFrame) -> LinkEvent:
-        try:
-            offered = HdlcParameters.decode(frame.information)
-        except FrameError:
-            offered = HdlcParameters()  # unreadable: the defaults every station must support
+    def _on_connected(self, offered: HdlcParameters) -> LinkEvent:
         limit = max_information_length(self._server, self._own)
         own = HdlcParameters() if self._plain_snrm else self._proposed  # a plain SNRM proposes the defaults
         self._parameters = negotiate_parameters(own, offered, limit)
@@ -369,14 +370,6 @@ class HdlcClientLink(HdlcStation):
             self._end_exchange()
             return [Acknowledged()]
         return []  # request acknowledged, answer not ready yet: the timer polls
-
-
-def _readable_parameters(information: bytes) -> bool:
-    try:
-        HdlcParameters.decode(information)
-    except FrameError:
-        return False
-    return True
 
 
 # --- server (secondary station) -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 
 from ..axdr import Data, DataTag
 from ..cosem_datetime import CosemDateTime
@@ -95,13 +96,7 @@ def apply_list_profile(profile: ListProfile, objects: list[PushObject]) -> list[
         codes = profile.obis_for_positions(len(objects))
     if codes is None:
         codes = [obj.obis for obj in objects]
-    found: list[bool] = []
-
-    def ct_meter() -> bool:
-        if not found:
-            found.append(profile.is_ct_meter(codes, objects))
-        return found[0]
-
+    ct_meter = cache(partial(profile.is_ct_meter, codes, objects))  # asked once, and only for currents
     fixed: list[PushObject] = []
     for obj, code in zip(objects, codes, strict=True):
         scaler_unit = obj.scaler_unit

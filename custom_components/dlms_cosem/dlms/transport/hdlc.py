@@ -51,10 +51,11 @@ class HdlcTransport:
     :class:`SharedPort` used with other meters on the same bus (the port's own settings, mode E
     included, then apply; ``optical_mode_e`` here is for a private port).
 
-    ``parameters`` are proposed in SNRM; by default the longest frames and a full receive window
+    ``parameters`` are proposed in SNRM; by default 2030-byte frames and window 7 each way
     (:func:`~..hdlc.negotiation.client_proposal`), which a meter answers with what it can do. A meter
     that refuses a proposal, or does not answer it, gets a plain SNRM (the link falls back by
-    itself). ``HdlcParameters()`` proposes nothing.
+    itself), and so does every later link to it on the same port. ``HdlcParameters()`` proposes
+    nothing.
     """
 
     def __init__(
