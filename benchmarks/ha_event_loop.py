@@ -36,7 +36,6 @@ from custom_components.dlms_cosem.const import (
     CONF_PORT,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPushCoordinator
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_POWER_IMPORT,
@@ -50,6 +49,7 @@ from custom_components.dlms_cosem.dlms.simulator.push import (
     PushFraming,
     PushSettings,
 )
+from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
 TELEGRAMS = 400
 KEY = bytes(range(16))

@@ -36,6 +36,7 @@ from custom_components.dlms_cosem.connection import stream_opener
 from custom_components.dlms_cosem.const import (
     CONF_ALLOW_CHANGES,
     CONF_OBJECTS,
+    CONF_PLAUSIBILITY,
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
     DEFAULT_PUSH_TIMEOUT,
@@ -1181,8 +1182,16 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     )
     result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
     assert result["step_id"] == "init"
-    assert fields(result) == ["scan_interval", "objects", "allow_changes", "history", "history_days"]
+    assert fields(result) == [
+        "scan_interval",
+        "objects",
+        "plausibility_guard",
+        "allow_changes",
+        "history",
+        "history_days",
+    ]
     assert field_default(result, "scan_interval") == DEFAULT_SCAN_INTERVAL
+    assert field_default(result, "plausibility_guard") is True  # the guard is on unless turned off
     assert field_default(result, "allow_changes") is False  # changes to the meter are off until asked for
     assert field_default(result, "history") is False
     assert field_default(result, "history_days") == 7
@@ -1205,6 +1214,7 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
         CONF_OBJECTS: ["1.0.1.7.0.255"],
+        CONF_PLAUSIBILITY: True,
         CONF_SCAN_INTERVAL: 10,
         CONF_ALLOW_CHANGES: True,
         "history": False,
@@ -1226,6 +1236,7 @@ async def test_options_of_a_polled_meter_with_load_profiles(hass: HomeAssistant,
     assert fields(result) == [
         "scan_interval",
         "objects",
+        "plausibility_guard",
         "allow_changes",
         "history",
         "history_days",
@@ -1263,18 +1274,19 @@ async def test_options_of_a_push_meter_not_loaded(hass: HomeAssistant, no_setup:
     )
     entry.add_to_hass(hass)
     result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
-    assert fields(result) == ["push_timeout", "objects"]
+    assert fields(result) == ["push_timeout", "objects", "plausibility_guard"]
     assert field_default(result, "push_timeout") == 60
+    assert field_default(result, "plausibility_guard") is True
     assert selector_options(result, "objects") == [
         {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255)"}
     ]
     result = dict(
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {"push_timeout": 300, "objects": []}
+            result["flow_id"], {"push_timeout": 300, "objects": [], "plausibility_guard": False}
         )
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_OBJECTS: [], CONF_PUSH_TIMEOUT: 300}
+    assert entry.options == {CONF_OBJECTS: [], CONF_PUSH_TIMEOUT: 300, CONF_PLAUSIBILITY: False}
 
 
 # --- reconfigure --------------------------------------------------------------------------------------

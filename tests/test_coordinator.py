@@ -33,7 +33,7 @@ from custom_components.dlms_cosem.const import (
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator, DlmsPushCoordinator, repair_issue_id
+from custom_components.dlms_cosem.coordinator import repair_issue_id
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.obis import ObisCode
@@ -48,6 +48,8 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
+from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
 from . import polled_meter
 from .polled_meter import PASSWORD

@@ -36,7 +36,6 @@ from custom_components.dlms_cosem.const import (
     CONF_PASSWORD,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
@@ -45,6 +44,7 @@ from custom_components.dlms_cosem.dlms.simulator.faults import FaultInjector
 from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import SimulatorServer
 from custom_components.dlms_cosem.models import MeterReading
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 from .pty_meter import (
     SCAN,

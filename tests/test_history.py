@@ -33,7 +33,6 @@ from custom_components.dlms_cosem.const import (
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.diagnostics import async_get_config_entry_diagnostics
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism, DataAccessResult
 from custom_components.dlms_cosem.dlms.axdr import Data
@@ -50,6 +49,7 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 )
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.history import ProfileBackfill, hour_floor
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 from .polled_meter import PASSWORD, polled_entry
 

@@ -29,7 +29,6 @@ from custom_components.dlms_cosem.const import (
     CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPushCoordinator
 from custom_components.dlms_cosem.dlms.simulator.campaign import SteppedClock, expected_value
 from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
@@ -40,6 +39,7 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 )
 from custom_components.dlms_cosem.dlms.simulator.push import PushBuilder, PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.torture import KEYS, PtyLine
+from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
 WANTED = (ACTIVE_ENERGY_IMPORT, ACTIVE_POWER_IMPORT, VOLTAGES[0])
 TELEGRAMS = 40

@@ -33,7 +33,6 @@ from custom_components.dlms_cosem.const import (
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.mbus_channels import (
@@ -50,6 +49,7 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 )
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 from .polled_meter import PASSWORD, polled_entry, set_up
 

@@ -28,11 +28,11 @@ from custom_components.dlms_cosem.const import (
     CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPushCoordinator
 from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
 from custom_components.dlms_cosem.dlms.simulator.model import ACTIVE_ENERGY_IMPORT, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
+from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
 ENERGY = str(ACTIVE_ENERGY_IMPORT)
 UNIQUE_ID = "53494D0000000001"

@@ -28,10 +28,10 @@ from custom_components.dlms_cosem.const import (
     CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPushCoordinator
 from custom_components.dlms_cosem.models import MeterReading
 from custom_components.dlms_cosem.positions import position_of, positional_code
 from custom_components.dlms_cosem.probe import object_choices
+from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
 CORPUS: dict[str, Any] = json.loads((Path(__file__).parent / "fixtures" / "corpus.json").read_text())
 CAPTURES = {capture["id"]: capture for capture in CORPUS["push"]}

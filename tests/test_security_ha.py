@@ -28,7 +28,7 @@ from custom_components.dlms_cosem.const import (
     CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPushCoordinator, repair_issue_id
+from custom_components.dlms_cosem.coordinator import repair_issue_id
 from custom_components.dlms_cosem.dlms.hdlc import HdlcFrame, decode_frame
 from custom_components.dlms_cosem.dlms.hdlc.llc import LLC_RESPONSE
 from custom_components.dlms_cosem.dlms.obis import ObisCode
@@ -41,6 +41,7 @@ from custom_components.dlms_cosem.dlms.simulator.push import (
     frame_push,
 )
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_push_apdu
+from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
 from .waiting import wait_for
 

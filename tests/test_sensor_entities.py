@@ -38,6 +38,17 @@ IDENTITY = MeterIdentity(
 )
 CLOCK = CosemDateTime(CosemDate(2024, 1, 15, 1), CosemTime(12, 30, 5, 0), -60, None)
 
+#: The link-health sensors every meter has (all diagnostic, disabled until the user enables them).
+LINK_KEYS = (
+    "last_update",
+    "frames",
+    "frame_errors",
+    "decryption_failures",
+    "replays",
+    "held_readings",
+    "invocation_counter",
+)
+
 
 def readings(**values: tuple[object, str | None]) -> dict[ObisCode, MeterReading]:
     return {ObisCode.parse(code.replace("_", ".")): MeterReading(v, u, v) for code, (v, u) in values.items()}
@@ -228,7 +239,7 @@ async def test_unique_ids_and_disabled_defaults(
         clock = entity_registry.async_get(lookup("sensor", DOMAIN, f"{UNIQUE_ID}_0.0.1.0.0.255") or "")
         assert clock is not None
         assert clock.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-        for key in ("last_update", "frames", "frame_errors", "decryption_failures", "invocation_counter"):
+        for key in LINK_KEYS:
             entity_id = lookup("sensor", DOMAIN, f"{UNIQUE_ID}_{key}")
             assert entity_id is not None, key
             registered = entity_registry.async_get(entity_id)
@@ -238,8 +249,8 @@ async def test_unique_ids_and_disabled_defaults(
         ours = er.async_entries_for_config_entry(
             entity_registry, hass.config_entries.async_entries(DOMAIN)[0].entry_id
         )
-        # 11 objects (one unknown waits, one line is garbage, one a duplicate) and 5 link sensors.
-        assert len(ours) == 16
+        # 11 objects (one unknown waits, one line is garbage, one a duplicate) and 7 link sensors.
+        assert len(ours) == 18
 
 
 async def test_device(hass: HomeAssistant, device_registry: dr.DeviceRegistry) -> None:
@@ -341,8 +352,7 @@ async def test_no_objects_selected(hass: HomeAssistant, entity_registry: er.Enti
     async with loaded_meter(hass, FakeMeter(), objects=[]) as (entry, _):
         ours = er.async_entries_for_config_entry(entity_registry, entry.entry_id)
         assert sorted(entity.unique_id for entity in ours) == sorted(
-            f"{UNIQUE_ID}_{key}"
-            for key in ("last_update", "frames", "frame_errors", "decryption_failures", "invocation_counter")
+            f"{UNIQUE_ID}_{key}" for key in LINK_KEYS
         )
 
 

@@ -30,12 +30,12 @@ from custom_components.dlms_cosem.const import (
     CONF_SERVER_PHYSICAL_ADDRESS,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.hdlc import server_address
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import HdlcTransport
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 NOW = datetime(2024, 5, 1, 10, 7, 30, tzinfo=UTC)
 SERIAL = "0.0.96.1.0.255"

@@ -23,7 +23,6 @@ from custom_components.dlms_cosem.const import (
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.apdu import ApplicationContextName
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.simulator.model import (
@@ -34,6 +33,7 @@ from custom_components.dlms_cosem.dlms.simulator.model import (
 )
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 from .test_coordinator import entity_id
 

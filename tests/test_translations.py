@@ -323,6 +323,7 @@ def test_the_keys_the_flows_use() -> None:
         "scan_interval",
         "objects",
         "push_timeout",
+        "plausibility_guard",
         "allow_changes",
         "history",
         "history_days",
@@ -331,12 +332,22 @@ def test_the_keys_the_flows_use() -> None:
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
     assert set(STRINGS["selector"]["security_suite"]["options"]) == {"0", "1", "2"}
-    assert set(STRINGS["issues"]) == {"decryption_failed", "key_suite_mismatch", "disconnector_refused"}
+    assert set(STRINGS["issues"]) == {
+        "decryption_failed",
+        "key_suite_mismatch",
+        "disconnector_refused",
+        "replayed_telegrams",
+        "values_disputed",
+    }
     for issue in STRINGS["issues"].values():
         assert PLACEHOLDER.findall(issue["title"]) == ["meter"]
     for name in ("decryption_failed", "key_suite_mismatch"):
         issue = STRINGS["issues"][name]
         assert set(issue["fix_flow"]["step"]) == {"confirm"}
         assert not PLACEHOLDER.findall(issue["fix_flow"]["step"]["confirm"]["description"])
+    replayed = STRINGS["issues"]["replayed_telegrams"]["fix_flow"]["step"]["confirm"]["description"]
+    assert set(PLACEHOLDER.findall(replayed)) == {"meter", "count", "received", "stored"}
+    disputed = STRINGS["issues"]["values_disputed"]["fix_flow"]["step"]["confirm"]["description"]
+    assert set(PLACEHOLDER.findall(disputed)) == {"registers"}
     refused = STRINGS["issues"]["disconnector_refused"]["description"]
     assert set(PLACEHOLDER.findall(refused)) == {"action", "error"}

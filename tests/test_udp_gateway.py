@@ -24,13 +24,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry  # type
 
 from custom_components.dlms_cosem import probe
 from custom_components.dlms_cosem.const import DOMAIN
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.hdlc import server_address
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import UdpTransport
 from custom_components.dlms_cosem.obis_catalog import describe, ha_unit
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 NOW = datetime(2024, 5, 1, 10, 7, 30, tzinfo=UTC)
 VOLTAGE = "1.0.32.7.0.255"

@@ -24,7 +24,6 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
 from custom_components.dlms_cosem.const import DOMAIN
-from custom_components.dlms_cosem.coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.dlms.apdu import AuthenticationMechanism
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.client import Authentication, ClientSettings, DlmsClient
@@ -39,6 +38,7 @@ from custom_components.dlms_cosem.dlms.simulator.interface_classes import DataOb
 from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.dlms.transport import UdpEndpoint, UdpTransport
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 NOW = datetime(2024, 5, 1, 10, 7, 30, tzinfo=UTC)
 PASSWORD = "Fw-pa55word"

@@ -9,8 +9,11 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
-from .coordinator import CounterStore, DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
+from .coordinator import DlmsCoordinator
+from .entry_store import CounterStore
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
+from .poll_coordinator import DlmsPollCoordinator
+from .push_coordinator import DlmsPushCoordinator
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [

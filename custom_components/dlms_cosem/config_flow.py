@@ -23,7 +23,6 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OperationNotAllowed,
     OptionsFlow,
-    OptionsFlowWithReload,
     UnknownEntry,
 )
 from homeassistant.core import HomeAssistant, callback
@@ -35,12 +34,10 @@ from .const import (
     AUTH_LLS,
     AUTH_NONE,
     CONF_ADVANCED,
-    CONF_ALLOW_CHANGES,
     CONF_AUTHENTICATION,
     CONF_BAUDRATE,
     CONF_CONNECTION_TYPE,
     CONF_HDLC,
-    CONF_HISTORY_PROFILE,
     CONF_HOST,
     CONF_OBJECTS,
     CONF_PARITY,
@@ -55,15 +52,11 @@ from .const import (
     DOMAIN,
     ConnectionType,
 )
-from .dlms.errors import DlmsError
-from .dlms.obis import ObisCode
 from .flow_forms import (
     ADVANCED,
     MANUAL_PORT,
     advanced_from,
     advanced_section,
-    history_fields,
-    history_options,
     line_fields,
     number_selector,
     objects_selector,
@@ -74,12 +67,11 @@ from .flow_forms import (
     wrapper_section,
 )
 from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
-from .models import MeterIdentity, MeterReading
+from .models import MeterIdentity
+from .options_flow import DlmsCosemOptionsFlow
 from .probe import (
     MeterProbe,
     ProbeError,
-    async_object_names,
-    object_choices,
     probe_polled_meter,
     probe_push_meter,
 )
@@ -531,62 +523,3 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=probatio.Schema(secret_fields(self._data, password=password, user_input=user_input)),
             errors=self._take_errors(errors),
         )
-
-
-# --- options flow -------------------------------------------------------------------------------------
-
-
-class DlmsCosemOptionsFlow(OptionsFlowWithReload):
-    """Polling interval or telegram timeout, and the objects shown; the entry reloads with them."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form: what the meter offers (as the coordinator last saw it) and what is selected."""
-        entry = self.config_entry
-        push = ConnectionType(entry.data[CONF_CONNECTION_TYPE]).is_push
-        if user_input is not None:
-            options: dict[str, Any] = {**entry.options, CONF_OBJECTS: list(user_input.get(CONF_OBJECTS, []))}
-            if push:
-                options[CONF_PUSH_TIMEOUT] = int(user_input[CONF_PUSH_TIMEOUT])
-            else:
-                options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
-                options[CONF_ALLOW_CHANGES] = bool(user_input.get(CONF_ALLOW_CHANGES, False))
-                options.pop(CONF_HISTORY_PROFILE, None)
-                options.update(history_options(user_input))
-            return self.async_create_entry(data=options)
-
-        readings: dict[ObisCode, MeterReading | None] = {}
-        coordinator = getattr(getattr(entry, "runtime_data", None), "coordinator", None)
-        available = getattr(coordinator, "available_objects", None)
-        if isinstance(available, Mapping):
-            readings.update(available)
-        selected = []
-        for text in entry.options.get(CONF_OBJECTS, []):
-            try:
-                obis = ObisCode.parse(text)
-            except DlmsError:
-                continue  # the coordinator ignores it too
-            readings.setdefault(obis, None)
-            selected.append(str(obis))
-        choices = object_choices(readings, await async_object_names(self.hass))
-        fields: dict[Any, Any] = {}
-        if push:
-            fields[
-                probatio.Required(
-                    CONF_PUSH_TIMEOUT, default=int(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
-                )
-            ] = number_selector(10, 3600, "s")
-        else:
-            fields[
-                probatio.Required(
-                    CONF_SCAN_INTERVAL,
-                    default=int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
-                )
-            ] = number_selector(1, 3600, "s")
-        fields[probatio.Optional(CONF_OBJECTS, default=selected)] = objects_selector(choices)
-        if not push:
-            allowed = bool(entry.options.get(CONF_ALLOW_CHANGES, False))
-            fields[probatio.Optional(CONF_ALLOW_CHANGES, default=allowed)] = BooleanSelector()
-            profiles = getattr(coordinator, "profiles", None)
-            listed = [str(obis) for obis in profiles] if isinstance(profiles, list) else []
-            fields.update(history_fields(entry.options, listed))
-        return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

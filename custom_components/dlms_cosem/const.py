@@ -91,3 +91,9 @@ DEFAULT_PUSH_BAUDRATE: Final = 2400  # M-Bus customer ports (Austria, Luxembourg
 
 # Repeated decryption or authentication failures before a repair issue is raised.
 DECRYPTION_FAILURES_FOR_REPAIR: Final = 3
+
+# Telegrams in a row rejected as replays (none accepted between them) before a repair issue is raised.
+REPLAYS_FOR_REPAIR: Final = 3
+# Hold back values that cannot be true (guard/plausibility.py); on unless the user turns it off.
+CONF_PLAUSIBILITY: Final = "plausibility_guard"
+DEFAULT_PLAUSIBILITY: Final = True

@@ -11,8 +11,10 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTHENTICATION_KEY, CONF_ENCRYPTION_KEY, CONF_PASSWORD, CONF_SYSTEM_TITLE
-from .coordinator import DlmsCoordinator, DlmsPollCoordinator, DlmsPushCoordinator
+from .coordinator import DlmsCoordinator
 from .models import DlmsCosemConfigEntry
+from .poll_coordinator import DlmsPollCoordinator
+from .push_coordinator import DlmsPushCoordinator
 
 REDACTED = "**REDACTED**"
 TO_REDACT = {
@@ -73,6 +75,41 @@ def _hdlc_link(transport: object) -> dict[str, Any] | None:
         "frames_accepted": link.frames_accepted,
         "frames_out_of_sequence": link.frames_out_of_sequence,
         "frames_ignored": link.frames_ignored,
+    }
+
+
+def _guard(coordinator: DlmsCoordinator) -> dict[str, Any]:
+    """What the plausibility guard held back, and the totals it waits for the user to accept."""
+    guard = coordinator.guard
+    return {
+        "enabled": guard.enabled,
+        "max_power_w": guard.max_power_w,
+        "held_total": guard.held_total,
+        "held_by_reason": {reason.value: count for reason, count in guard.held_counts.items()},
+        "confirmed": guard.confirmed,
+        "history_rows_dropped": guard.history_rows_dropped,
+        "held_recently": [
+            {
+                "obis": str(held.key),
+                "value": held.value,
+                "unit": held.unit,
+                "reason": held.reason.value,
+                "at": held.at.isoformat(),
+                "last_accepted": held.last_accepted,
+            }
+            for held in guard.held
+        ],
+        "disputed": [
+            {
+                "obis": str(dispute.key),
+                "kind": dispute.kind.value,
+                "last_accepted": dispute.last_accepted,
+                "latest": dispute.latest,
+                "unit": dispute.unit,
+                "since": dispute.since.isoformat(),
+            }
+            for dispute in guard.disputes.values()
+        ],
     }
 
 
@@ -140,6 +177,13 @@ async def async_get_config_entry_diagnostics(
         hdlc = _hdlc_link(coordinator.client.transport)
         if hdlc is not None:
             diagnostics["hdlc"] = hdlc
+    diagnostics["plausibility_guard"] = _guard(coordinator)
+    if isinstance(coordinator, DlmsPushCoordinator):
+        diagnostics["link_state"] = coordinator.link_state.value
+        diagnostics["since_last_telegram"] = asdict(coordinator.since_last_telegram) | {
+            "replay_title": None,  # a system title: an identifier, left out
+            "last_error": _redact_text(coordinator.since_last_telegram.last_error, secrets),
+        }
     if isinstance(coordinator, DlmsPushCoordinator) and coordinator.listener is not None:
         diagnostics["decoder"] = {
             "framing": coordinator.listener.decoder.framing,

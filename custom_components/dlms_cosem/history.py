@@ -44,6 +44,7 @@ from .const import (
 from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity, entry_identifier
+from .models import MeterReading
 from .obis_catalog import ha_unit
 from .statistics_import import (
     HOUR,
@@ -56,9 +57,9 @@ from .statistics_import import (
 )
 
 if TYPE_CHECKING:
-    from .coordinator import DlmsPollCoordinator
     from .dlms.client.profiles import ProfileEntry, ProfileInfo
     from .models import DlmsCosemConfigEntry
+    from .poll_coordinator import DlmsPollCoordinator
 
 STORAGE_VERSION: Final = 1
 PROGRESS_KEY: Final = "history_progress"  # the progress sensor's key and translation key
@@ -99,6 +100,7 @@ class _Target:
     device_class: SensorDeviceClass | None
     offset: float = 0.0
     rows: list[StatisticData] = field(default_factory=list)
+    meter_unit: str | None = None  # the column's unit as the meter gives it (the guard's terms)
 
 
 def hour_floor(moment: datetime) -> datetime:
@@ -274,13 +276,20 @@ class ProfileBackfill:
         return count
 
     def _rows(self, entries: list[ProfileEntry], target: _Target) -> list[StatisticData]:
+        """The hourly rows of a column: trusted, and plausible (the guard holds back the others)."""
+        readings = [
+            MeterReading(value, target.meter_unit, value, captured=entry.timestamp)
+            for entry in entries
+            if entry.trusted
+            and not isinstance(value := entry.values[target.index], bool)
+            and isinstance(value, int | float)
+        ]
         rows: list[StatisticData] = []
-        for entry in entries:
-            value = entry.values[target.index]
-            if not entry.trusted or isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            state = converted(float(value), target.from_unit, target.unit, target.device_class)
-            row = hourly_row(entry.timestamp, state, target.offset)
+        for reading in self.coordinator.guard.plausible_rows(target.obis, readings):
+            assert isinstance(reading.value, int | float)
+            assert reading.captured is not None
+            state = converted(float(reading.value), target.from_unit, target.unit, target.device_class)
+            row = hourly_row(reading.captured, state, target.offset)
             if row is not None:
                 rows.append(row)
         return rows
@@ -314,6 +323,7 @@ class ProfileBackfill:
                     ha_unit(scaler.symbol) if scaler is not None else None,
                     device_class_of(state.attributes.get("device_class")),
                     offset,
+                    meter_unit=scaler.symbol if scaler is not None else None,
                 )
             )
         return targets

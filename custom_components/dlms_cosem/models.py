@@ -62,6 +62,10 @@ class LinkStatistics:
     frame_errors: int = 0
     decryption_failures: int = 0
     invocation_counter: int | None = None
+    replays: int = 0
+    """Telegrams rejected as replays (their invocation counter was not above the last accepted)."""
+    held_readings: int = 0
+    """Readings the plausibility guard held back since the entry loaded."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

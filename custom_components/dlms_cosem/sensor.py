@@ -80,6 +80,8 @@ LINK_SENSORS: Final[tuple[DlmsLinkSensorEntityDescription, ...]] = (
     _counter("frames", lambda stats: stats.frames),
     _counter("frame_errors", lambda stats: stats.frame_errors),
     _counter("decryption_failures", lambda stats: stats.decryption_failures),
+    _counter("replays", lambda stats: stats.replays),
+    _counter("held_readings", lambda stats: stats.held_readings),
     DlmsLinkSensorEntityDescription(
         key="invocation_counter",
         translation_key="invocation_counter",

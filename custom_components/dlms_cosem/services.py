@@ -21,7 +21,6 @@ from homeassistant.helpers import selector, service
 from homeassistant.util import dt as dt_util
 
 from .const import AUTH_HLS_GMAC, AUTH_LLS, CONF_ALLOW_CHANGES, CONF_AUTHENTICATION, DOMAIN, LOGGER
-from .coordinator import VALUE_CLASSES, DlmsPollCoordinator
 from .dlms.axdr import Data
 from .dlms.errors import DlmsError, EncodeError
 from .dlms.obis import ObisCode
@@ -36,6 +35,7 @@ from .meter_values import (
     meter_time,
     type_name,
 )
+from .poll_coordinator import VALUE_CLASSES, DlmsPollCoordinator
 
 if TYPE_CHECKING:
     from .dlms.client import DlmsClient

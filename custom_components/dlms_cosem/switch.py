@@ -16,7 +16,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, LOGGER
-from .coordinator import DlmsPollCoordinator
 from .dlms.axdr import Data
 from .dlms.errors import DlmsError
 from .dlms.obis import ObisCode
@@ -29,6 +28,7 @@ from .meter_state import (
     output_state,
 )
 from .models import DlmsCosemConfigEntry, MeterSnapshot
+from .poll_coordinator import DlmsPollCoordinator
 from .services import changes_refused
 
 PARALLEL_UPDATES = 1  # one switching at a time: the meter has one association

@@ -38,6 +38,16 @@ class ReplayGuard:
         """The last accepted counter per system title (a copy, for persisting)."""
         return dict(self._last)
 
+    def accept_from(self, system_title: bytes, counter: int) -> None:
+        """Accept telegrams from ``counter`` on: the user confirmed the meter restarted its counter.
+
+        After a meter reset or a firmware update a meter may count again from a lower value; every
+        telegram is then a replay to this guard until someone who can tell (the user) says otherwise.
+        """
+        self._last[system_title] = counter - 1
+        if self._on_accept is not None:
+            self._on_accept(system_title, counter - 1)
+
     def check(self, system_title: bytes | None, counter: int | None) -> None:
         """Accept a telegram's counter, or raise :class:`ReplayedTelegramError`.
 

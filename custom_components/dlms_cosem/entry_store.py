@@ -1,0 +1,89 @@
+"""What a config entry keeps in Home Assistant's storage between restarts.
+
+Invocation counters (the client's next one, and the last one accepted from each pushing meter) keep
+replays detectable across restarts; the plausibility guard's baselines (each total's last accepted
+value) keep a wrong value right after a restart from reaching the statistics. Both change with almost
+every telegram, so they are written in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN
+
+STORAGE_VERSION = 1
+SAVE_DELAY = 10  # seconds: counters change with every request; write them in batches
+
+
+class CounterStore:
+    """Invocation counters of one entry in Home Assistant's storage, written with a delay."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        self._data: dict[str, Any] = {}
+        self._dirty = False
+        self._guard: Callable[[], dict[str, Any]] | None = None
+
+    async def async_load(self) -> None:
+        """Read the stored counters (nothing stored yet is fine)."""
+        self._data = await self._store.async_load() or {}
+
+    async def async_flush(self) -> None:
+        """Write now what waits for the delayed save (the entry is unloading)."""
+        if self._dirty:
+            self._dirty = False
+            await self._store.async_save(self._snapshot())
+
+    async def async_remove(self) -> None:
+        """Delete the stored counters (the entry is being removed)."""
+        await self._store.async_remove()
+
+    @property
+    def client_counter(self) -> int:
+        """The next invocation counter this client uses when ciphering."""
+        return int(self._data.get("client", 1))
+
+    @property
+    def meter_counters(self) -> dict[bytes, int]:
+        """The last accepted counter per pushing system title."""
+        return {bytes.fromhex(title): int(counter) for title, counter in self._data.get("meters", {}).items()}
+
+    @callback
+    def save_client_counter(self, counter: int) -> None:
+        """Remember the client's next counter."""
+        self._data["client"] = counter
+        self._save()
+
+    @callback
+    def save_meter_counter(self, system_title: bytes, counter: int) -> None:
+        """Remember the last counter accepted from a meter."""
+        self._data.setdefault("meters", {})[system_title.hex().upper()] = counter
+        self._save()
+
+    @property
+    def guard_baselines(self) -> dict[str, Any]:
+        """What the plausibility guard saved: each total's last accepted value."""
+        stored = self._data.get("guard")
+        return stored if isinstance(stored, dict) else {}
+
+    @callback
+    def save_guard_baselines(self, baselines: Callable[[], dict[str, Any]]) -> None:
+        """Save the guard's baselines with the next write (taken from ``baselines`` then)."""
+        self._guard = baselines
+        self._save()
+
+    @callback
+    def _save(self) -> None:
+        self._dirty = True
+        self._store.async_delay_save(self._snapshot, SAVE_DELAY)
+
+    def _snapshot(self) -> dict[str, Any]:
+        if self._guard is not None:
+            self._data["guard"] = self._guard()
+        return self._data

@@ -1,0 +1,5 @@
+"""The guard between the stack and every entity and statistic: values that cannot be true are held back."""
+
+from .plausibility import Dispute, DisputeKind, HeldReading, HeldReason, PlausibilityGuard
+
+__all__ = ["Dispute", "DisputeKind", "HeldReading", "HeldReason", "PlausibilityGuard"]

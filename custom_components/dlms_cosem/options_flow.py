@@ -1,0 +1,102 @@
+"""The options flow: polling interval or telegram timeout, the objects shown, and the guard's switch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import probatio
+from homeassistant.config_entries import (
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.helpers.selector import BooleanSelector
+
+from .const import (
+    CONF_ALLOW_CHANGES,
+    CONF_CONNECTION_TYPE,
+    CONF_HISTORY_PROFILE,
+    CONF_OBJECTS,
+    CONF_PLAUSIBILITY,
+    CONF_PUSH_TIMEOUT,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_PLAUSIBILITY,
+    DEFAULT_PUSH_TIMEOUT,
+    DEFAULT_SCAN_INTERVAL,
+    ConnectionType,
+)
+from .dlms.errors import DlmsError
+from .dlms.obis import ObisCode
+from .flow_forms import (
+    history_fields,
+    history_options,
+    number_selector,
+    objects_selector,
+)
+from .models import MeterReading
+from .probe import (
+    async_object_names,
+    object_choices,
+)
+
+
+class DlmsCosemOptionsFlow(OptionsFlowWithReload):
+    """Polling interval or telegram timeout, and the objects shown; the entry reloads with them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form: what the meter offers (as the coordinator last saw it) and what is selected."""
+        entry = self.config_entry
+        push = ConnectionType(entry.data[CONF_CONNECTION_TYPE]).is_push
+        if user_input is not None:
+            options: dict[str, Any] = {
+                **entry.options,
+                CONF_OBJECTS: list(user_input.get(CONF_OBJECTS, [])),
+                CONF_PLAUSIBILITY: bool(user_input.get(CONF_PLAUSIBILITY, DEFAULT_PLAUSIBILITY)),
+            }
+            if push:
+                options[CONF_PUSH_TIMEOUT] = int(user_input[CONF_PUSH_TIMEOUT])
+            else:
+                options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
+                options[CONF_ALLOW_CHANGES] = bool(user_input.get(CONF_ALLOW_CHANGES, False))
+                options.pop(CONF_HISTORY_PROFILE, None)
+                options.update(history_options(user_input))
+            return self.async_create_entry(data=options)
+
+        readings: dict[ObisCode, MeterReading | None] = {}
+        coordinator = getattr(getattr(entry, "runtime_data", None), "coordinator", None)
+        available = getattr(coordinator, "available_objects", None)
+        if isinstance(available, Mapping):
+            readings.update(available)
+        selected = []
+        for text in entry.options.get(CONF_OBJECTS, []):
+            try:
+                obis = ObisCode.parse(text)
+            except DlmsError:
+                continue  # the coordinator ignores it too
+            readings.setdefault(obis, None)
+            selected.append(str(obis))
+        choices = object_choices(readings, await async_object_names(self.hass))
+        fields: dict[Any, Any] = {}
+        if push:
+            fields[
+                probatio.Required(
+                    CONF_PUSH_TIMEOUT, default=int(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
+                )
+            ] = number_selector(10, 3600, "s")
+        else:
+            fields[
+                probatio.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
+                )
+            ] = number_selector(1, 3600, "s")
+        fields[probatio.Optional(CONF_OBJECTS, default=selected)] = objects_selector(choices)
+        guarded = bool(entry.options.get(CONF_PLAUSIBILITY, DEFAULT_PLAUSIBILITY))
+        fields[probatio.Optional(CONF_PLAUSIBILITY, default=guarded)] = BooleanSelector()
+        if not push:
+            allowed = bool(entry.options.get(CONF_ALLOW_CHANGES, False))
+            fields[probatio.Optional(CONF_ALLOW_CHANGES, default=allowed)] = BooleanSelector()
+            profiles = getattr(coordinator, "profiles", None)
+            listed = [str(obis) for obis in profiles] if isinstance(profiles, list) else []
+            fields.update(history_fields(entry.options, listed))
+        return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))

@@ -1,0 +1,278 @@
+"""The pushing meter's coordinator: telegrams arrive by themselves; values persist until they go stale.
+
+What arrived since the last accepted telegram (:mod:`.link_state`) names the reason when the sensors
+go unavailable; telegrams rejected as replays are counted and, when they keep coming, raise a repair
+issue that lets the user accept the meter's new invocation counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .connection import security_keys, stream_opener
+from .const import (
+    CONF_PUSH_TIMEOUT,
+    DEFAULT_PUSH_TIMEOUT,
+    DOMAIN,
+    LOGGER,
+    REPLAYS_FOR_REPAIR,
+)
+from .dlms.errors import (
+    DlmsError,
+    SecurityError,
+)
+from .dlms.listener import LinkStatus, ListenerEvent, PushListener
+from .dlms.obis import ObisCode
+from .dlms.replay import ReplayedTelegramError, ReplayGuard
+from .dlms.telegram import Telegram, TelegramFailure
+from .link_state import LinkState, SinceLastTelegram
+from .meter_values import is_cumulative, local_instant
+from .models import MeterIdentity, MeterReading, MeterSnapshot
+from .positions import keyed_objects
+from .pushed_history import profile_history
+
+if TYPE_CHECKING:
+    # The client is imported by the polled coordinator when it runs: push-only setups never load it.
+    pass
+
+from .coordinator import DlmsCoordinator, reading_from_data, replay_issue_id
+
+
+class DlmsPushCoordinator(DlmsCoordinator):
+    """Listens to a meter's push port; values persist across telegrams until they go stale."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        super().__init__(hass, entry, None)
+        self._push_timeout = float(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
+        self._readings: dict[ObisCode, MeterReading] = {}
+        self._stale_timer: CALLBACK_TYPE | None = None
+        self._connected: bool | None = None
+        self.listener: PushListener | None = None
+        self.data = MeterSnapshot({})
+        self.since_last_telegram = SinceLastTelegram()
+        """What arrived since the last accepted telegram (the link state and the unavailable reason)."""
+        self._replays_in_a_row = 0
+
+    @override
+    async def _async_setup(self) -> None:
+        assert self.config_entry is not None
+        await self.counters.async_load()
+        self._load_guard()
+        guard = ReplayGuard(self.counters.meter_counters, on_accept=self.counters.save_meter_counter)
+        self.listener = PushListener(
+            stream_opener(self.config_entry.data),
+            security_keys(self.config_entry.data),
+            replay_guard=guard,
+            on_data=self._data_arrived,
+        )
+
+    @callback
+    def _data_arrived(self, data: bytes) -> None:
+        self._keep_raw(data)
+        self.since_last_telegram.bytes_received += len(data)
+
+    @property
+    def link_state(self) -> LinkState:
+        """What the port is doing: telegrams accepted (ok) or, since the last one, what went wrong."""
+        if self._connected is not False and self.last_update_success and self._readings:
+            return LinkState.OK
+        return self.since_last_telegram.state(self._connected)
+
+    @override
+    async def _async_update_data(self) -> MeterSnapshot:
+        """Nothing to fetch: telegrams arrive by themselves."""
+        return self.data
+
+    async def async_listen(self) -> None:
+        """Run the listener until the entry unloads."""
+        assert self.listener is not None
+        self._arm_stale_timer()
+        try:
+            async for event in self.listener.events():
+                self._handle(event)
+        finally:
+            self._cancel_stale_timer()
+
+    @callback
+    def _handle(self, event: ListenerEvent) -> None:
+        match event:
+            case LinkStatus(connected=connected, reason=reason):
+                self._link_changed(connected, reason)
+            case Telegram():
+                self._telegram(event)
+            case TelegramFailure(error=error, system_title=title):
+                self._failure(error, title)
+        assert self.listener is not None
+        statistics = self.listener.decoder.statistics
+        self.link_statistics.frames = statistics.frames
+        self.link_statistics.frame_errors = statistics.frame_errors
+
+    @callback
+    def _link_changed(self, connected: bool, reason: str | None) -> None:
+        # Logged once per change, not once per retry.
+        if connected and self._connected is False:
+            LOGGER.info("The push port of %s is back", self._entry_title)
+        elif not connected and self._connected is not False:
+            LOGGER.warning("The push port of %s is unavailable: %s", self._entry_title, reason)
+        self._connected = connected
+        self.async_update_listeners()
+
+    @callback
+    def _telegram(self, telegram: Telegram) -> None:
+        self._security_succeeded()
+        self._replay_ended()
+        self.since_last_telegram = SinceLastTelegram()
+        now = dt_util.utcnow()
+        timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
+        zone = dt_util.get_default_time_zone()
+        captured = local_instant(telegram.timestamp, zone) if telegram.timestamp else None
+        arrived: dict[ObisCode, MeterReading] = {}
+        for key, obj in keyed_objects(telegram.content.objects):
+            reading = reading_from_data(obj.data, obj.unit, obj.value)
+            if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
+                # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
+                reading = replace(reading, captured=own)
+            elif captured is not None and is_cumulative(key):
+                # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
+                # captured then: its statistic goes to that hour, not to the hour it arrived in.
+                reading = replace(reading, captured=captured)
+            arrived[key] = reading
+            self.available_objects[key] = reading
+        self._readings.update(self._screen(arrived, now))
+        for key in self.guard.disputes:
+            self._readings.pop(key, None)  # unavailable until the user accepts the new value
+        self.link_statistics.last_update = now
+        self.link_statistics.invocation_counter = telegram.invocation_counter
+        if telegram.system_title is not None and self.identity.system_title is None:
+            self.identity = MeterIdentity(system_title=telegram.system_title)
+        self._arm_stale_timer()
+        history = self.guard.screen_history(profile_history(telegram.content, zone))
+        self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp, history=history))
+
+    @callback
+    def _failure(self, error: DlmsError, system_title: bytes | None) -> None:
+        self.since_last_telegram.failure(error, system_title)
+        if isinstance(error, ReplayedTelegramError):
+            self._replayed(error)
+        elif isinstance(error, SecurityError):
+            self._security_failed(error)
+        LOGGER.debug("Telegram not decoded: %s", error)
+        self.async_update_listeners()
+
+    @callback
+    def _replayed(self, error: ReplayedTelegramError) -> None:
+        """Count a telegram rejected as a replay; when they keep coming, ask the user (a repair)."""
+        self.link_statistics.replays += 1
+        self._replays_in_a_row += 1
+        if self._replays_in_a_row == 1:
+            LOGGER.warning(
+                "Telegrams of %s are rejected as replays: invocation counter %s is not above %s, the last "
+                "one accepted (a meter reset or firmware update restarts it; a replay attack repeats it)",
+                self._entry_title,
+                error.counter,
+                error.last,
+            )
+        if self._replays_in_a_row < REPLAYS_FOR_REPAIR or self.config_entry is None:
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            replay_issue_id(self.config_entry),
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="replayed_telegrams",
+            translation_placeholders=(
+                placeholders := {
+                    "meter": self.config_entry.title,
+                    "stored": str(error.last),
+                    "received": str(error.counter),
+                    "count": str(self._replays_in_a_row),
+                }
+            ),
+            data={"entry_id": self.config_entry.entry_id, **placeholders},
+        )
+
+    @callback
+    def _replay_ended(self) -> None:
+        if self._replays_in_a_row and self.config_entry is not None:
+            LOGGER.info("Telegrams of %s are accepted again", self._entry_title)
+            ir.async_delete_issue(self.hass, DOMAIN, replay_issue_id(self.config_entry))
+        self._replays_in_a_row = 0
+
+    @callback
+    def async_accept_meter_counter(self) -> bool:
+        """The user confirmed the meter restarted its invocation counter: accept it from the latest one.
+
+        False when no replay is known to accept (the issue was stale).
+        """
+        since = self.since_last_telegram
+        if self.listener is None or since.replay_title is None or since.received_counter is None:
+            return False
+        LOGGER.info(
+            "Invocation counter of %s accepted from %s on (was %s)",
+            self._entry_title,
+            since.received_counter,
+            since.stored_counter,
+        )
+        self.listener.replay_guard.accept_from(since.replay_title, since.received_counter)
+        self._replay_ended()
+        return True
+
+    @callback
+    def _arm_stale_timer(self) -> None:
+        self._cancel_stale_timer()
+        self._stale_timer = async_call_later(self.hass, self._push_timeout, self._went_stale)
+
+    @callback
+    def _cancel_stale_timer(self) -> None:
+        if self._stale_timer is not None:
+            self._stale_timer()
+            self._stale_timer = None
+
+    @callback
+    def _went_stale(self, _now: datetime) -> None:
+        self._stale_timer = None
+        since = self.since_last_telegram
+        state = since.state(self._connected)
+        placeholders = {"seconds": str(int(self._push_timeout))}
+        match state:
+            case LinkState.REPLAYED:
+                placeholders |= {
+                    "count": str(since.replays),
+                    "received": str(since.received_counter),
+                    "stored": str(since.stored_counter),
+                }
+            case LinkState.UNDECODABLE:
+                placeholders |= {"count": str(since.undecodable), "error": since.last_error or ""}
+            case LinkState.WRONG_KEY:
+                placeholders |= {"count": str(since.security_failures)}
+            case LinkState.NO_TELEGRAM:
+                placeholders |= {"bytes": str(since.bytes_received)}
+        self.async_set_update_error(
+            UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=_STALE_KEYS[state],
+                translation_placeholders=placeholders,
+            )
+        )
+
+
+#: The unavailable reason of a push entry, by what its port did since the last accepted telegram.
+_STALE_KEYS: dict[LinkState, str] = {
+    LinkState.OK: "no_telegram",
+    LinkState.PORT_UNAVAILABLE: "no_telegram",
+    LinkState.NO_DATA: "no_telegram",
+    LinkState.NO_TELEGRAM: "no_telegram_in_data",
+    LinkState.UNDECODABLE: "undecodable_telegrams",
+    LinkState.REPLAYED: "replayed_telegrams",
+    LinkState.WRONG_KEY: "telegrams_not_decrypted",
+}
