@@ -196,6 +196,9 @@ class PlausibilityGuard:
         self._totals: dict[ObisCode, _Total] = {}
         self._instants: dict[ObisCode, _Instant] = {}
         self._logged: set[tuple[ObisCode, HeldReason]] = set()
+        # Totals whose fast rise the meter confirmed: the sampled power does not bound them (per-phase
+        # powers only, a register of another kind), so only the installation's bound applies.
+        self._unbounded_by_power: set[ObisCode] = set()
         self.disputes: dict[ObisCode, Dispute] = {}
         self.held: deque[HeldReading] = deque(maxlen=HELD_KEPT)
         self.held_counts: Counter[HeldReason] = Counter()
@@ -391,7 +394,9 @@ class PlausibilityGuard:
             total = self._totals[key] = _Total(number, reading.unit, moment)
             total.restart(number, moment, now, self._peak(reading.unit, peaks))
             return True
-        verdict = self._compare(total, number, _quantum(reading), moment, now)
+        verdict = self._compare(
+            total, number, _quantum(reading), (moment, now), soft=key not in self._unbounded_by_power
+        )
         if verdict is None:
             dispute = self.disputes.pop(key, None)
             if dispute is not None:
@@ -420,9 +425,14 @@ class PlausibilityGuard:
         return max(found) if found else None
 
     def _compare(
-        self, total: _Total, number: float, quantum: float, moment: datetime, now: datetime
+        self, total: _Total, number: float, quantum: float, times: tuple[datetime, datetime], *, soft: bool
     ) -> HeldReason | None:
-        """Why ``number``, measured at ``moment``, cannot follow the total's accepted value (None: it can)."""
+        """Why ``number`` cannot follow the total's accepted value (None: it can).
+
+        ``times`` is when it was measured and Home Assistant's now; ``soft``: whether the power the
+        meter reported bounds it too.
+        """
+        moment, now = times
         if number < total.value:
             return HeldReason.WENT_BACKWARDS
         rate = max_rate_per_second(total.unit, self.max_power_w)
@@ -432,7 +442,7 @@ class PlausibilityGuard:
         rise = number - total.value
         if rise > rate * seconds + quantum:
             return HeldReason.BEYOND_INSTALLATION
-        if total.unit in ENERGY_POWER_UNITS and total.soft_bound_applies(now):
+        if soft and total.unit in ENERGY_POWER_UNITS and total.soft_bound_applies(now):
             soft = max(total.peak_power * SOFT_POWER_MARGIN, SOFT_FLOOR_W) / 3600.0
             if rise > soft * seconds + quantum:
                 return HeldReason.ROSE_TOO_FAST
@@ -467,6 +477,7 @@ class PlausibilityGuard:
         restarted = number < total.value * RESTART_SHARE
         if reasons == {HeldReason.ROSE_TOO_FAST}:
             total.restart(number, moment, now, self._peak(reading.unit, peaks))
+            self._unbounded_by_power.add(key)
             self.confirmed += 1
             LOGGER.info("%s of %s confirmed a fast rise to %s %s", key, self._meter, number, reading.unit)
             return True
