@@ -170,6 +170,11 @@ class MbusFramer:
         """Valid frames that carry no DLMS data (short frames, control frames, other CI values)."""
         self.bytes_discarded = 0
         """Bytes that belonged to no valid frame (acknowledgement characters included)."""
+        self.errors_before: list[int] = []
+        """For each frame the last :meth:`feed` returned: the checksum errors counted between it and
+        the frame before it (in this feed or an earlier one). A damaged frame between two segments of
+        one APDU may be a lost segment, so the caller drops the sequence."""
+        self._errors_since_frame = 0
 
     @property
     def pending(self) -> int:
@@ -179,12 +184,16 @@ class MbusFramer:
     def reset(self) -> None:
         """Forget any partial frame."""
         self._buffer.clear()
+        self._errors_since_frame = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[MbusFrame]:
         """Add bytes from the stream; return the DLMS frames they complete, in order."""
         buf = self._buffer
         buf += data
         frames: list[MbusFrame] = []
+        errors_before: list[int] = []
+        self.errors_before = errors_before
+        errors_at_start = self.checksum_errors
         available = len(buf)
         position = 0
         while position < available:
@@ -236,8 +245,12 @@ class MbusFramer:
                 position = end
                 continue
             frames.append(decode_mbus_frame(buf[position:end]))
+            errors_before.append(self._errors_since_frame + self.checksum_errors - errors_at_start)
+            self._errors_since_frame = 0
+            errors_at_start = self.checksum_errors
             self.frames += 1
             position = end
+        self._errors_since_frame += self.checksum_errors - errors_at_start
         del buf[:position]
         return frames
 
@@ -267,11 +280,13 @@ class MbusReassembler:
         """True while segments of an unfinished APDU are held."""
         return self._expected is not None
 
-    def reset(self) -> None:
-        """Forget an unfinished APDU."""
+    def reset(self) -> bool:
+        """Forget an unfinished APDU; True when segments of one were held."""
+        held = self._expected is not None
         self._parts = []
         self._size = 0
         self._expected = None
+        return held
 
     def add(self, frame: MbusFrame) -> bytes | None:
         """Take the next DLMS frame; return the whole APDU when it completes one."""
