@@ -309,3 +309,31 @@ def test_a_plaintext_with_a_client_tag_imports_nothing(monkeypatch: pytest.Monke
     with pytest.raises(DecodeError, match="expected a Data-Notification"):
         decode_push_apdu(bytes([tag]) + bytes(20))
     assert imports == []
+
+
+BARE = [
+    "amshan-aidon-no-list-3",
+    "energomera-raw-pushlist",
+    "kaifa-at-salzburgnetz-raw",
+    "aidon-6525-no-list2-amshan",
+]
+
+
+@pytest.mark.parametrize("framing", [Framing.APDU, None], ids=["apdu", "detected"])
+@pytest.mark.parametrize("capture_id", BARE)
+def test_a_quiet_gap_never_makes_a_telegram_up(capture_id: str, framing: Framing | None) -> None:
+    """A bare-APDU telegram cut by a silence at every point, then its rest, then the next telegram.
+
+    Only the genuine telegrams come out, with the uncut capture's values: the rest of the cut one (a
+    burst that does not start with a push APDU) is never searched for a tag, which found ``0F`` inside
+    a scaler_unit and decoded values nobody sent.
+    """
+    (apdu,) = _frames(capture_id)
+    expected = _values(_telegrams(decode_telegrams([apdu]))[0])
+    for cut in range(1, len(apdu)):
+        decoder = TelegramDecoder(framing=framing)
+        events = decoder.feed(apdu) + decoder.flush(cut=False)
+        events += decoder.feed(apdu[:cut]) + decoder.flush(cut=False)
+        events += decoder.feed(apdu[cut:]) + decoder.flush(cut=False)
+        events += decoder.feed(apdu) + decoder.flush(cut=False)
+        assert [_values(telegram) for telegram in _telegrams(events)] == [expected, expected], cut

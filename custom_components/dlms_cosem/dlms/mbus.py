@@ -148,13 +148,19 @@ def decode_mbus_frame(raw: bytes | bytearray | memoryview) -> MbusFrame:
     return MbusFrame(body[0], body[1], ci, body[3], body[4], body[DLMS_HEADER_LENGTH:])
 
 
-def _next_frame_start(buf: bytearray, start: int, end: int) -> int:
-    """Index of the next short or long frame start byte at or after ``start``; ``end`` if none."""
-    long_start = buf.find(LONG_FRAME_START, start, end)
-    short_start = buf.find(SHORT_FRAME_START, start, long_start if long_start >= 0 else end)
-    if short_start >= 0:
-        return short_start
-    return end if long_start < 0 else long_start
+def _next_frame_start(buf: bytearray, start: int, end: int, long_start: int) -> tuple[int, int]:
+    """The next frame start byte (short or long) at or after ``start``, and the next long one.
+
+    Either is ``end`` when there is none. ``long_start`` is the last answer's second value: while it
+    lies ahead it is still the next long start, so it is not searched for again. Without that, a flood
+    of short frame starts (0x10) and no 0x68 searched the whole buffer for a long start at every one
+    of them (quadratic in the buffer).
+    """
+    if long_start < start:
+        found = buf.find(LONG_FRAME_START, start, end)
+        long_start = end if found < 0 else found
+    short_start = buf.find(SHORT_FRAME_START, start, long_start)
+    return (long_start if short_start < 0 else short_start), long_start
 
 
 class MbusFramer:
@@ -196,6 +202,7 @@ class MbusFramer:
         errors_at_start = self.checksum_errors
         available = len(buf)
         position = 0
+        long_start = -1
         while position < available:
             start = buf[position]
             if start == SHORT_FRAME_START:
@@ -213,7 +220,7 @@ class MbusFramer:
                 continue
             if start != LONG_FRAME_START:
                 # Skip to the next byte that may start a frame in one search, not one byte per turn.
-                stop = _next_frame_start(buf, position + 1, available)
+                stop, long_start = _next_frame_start(buf, position + 1, available, long_start)
                 self.bytes_discarded += stop - position
                 position = stop
                 continue
