@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import decode, image_transfer, read
+from .cli import decode, image_transfer, listen, read
 from .simulator import cli as simulate
 
 
@@ -13,11 +13,17 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-command per tool."""
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.dlms_cosem.dlms",
-        description="DLMS/COSEM tools: decode telegrams, read a meter, transfer firmware, simulate a meter.",
+        description=(
+            "DLMS/COSEM tools: decode telegrams, listen to a push port, read a meter, "
+            "transfer firmware, simulate a meter."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     decode.add_arguments(
         commands.add_parser("decode", help="decode captured telegrams", description=decode.__doc__)
+    )
+    listen.add_arguments(
+        commands.add_parser("listen", help="read a push port live", description=listen.__doc__)
     )
     read.add_arguments(
         commands.add_parser(
@@ -46,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "decode":
         return decode.run(args, sys.stdout, sys.stderr, sys.stdin)
+    if args.command == "listen":
+        return listen.run(args, sys.stdout, sys.stderr)
     if args.command == "read":
         return read.run(args, sys.stdout, sys.stderr)
     if args.command == "image-transfer":

@@ -24,6 +24,22 @@ class NestingTooDeepError(DecodeError):
     """A structure or array nests deeper than the stack accepts (bounded to stop stack exhaustion)."""
 
 
+class TelegramTooLargeError(DecodeError):
+    """A pushed telegram grew past the size the decoder accepts (``telegram.MAX_TELEGRAM_BYTES``).
+
+    No meter sends one that large: refusing it bounds the work and memory one telegram can cost.
+    """
+
+
+class IncompleteTelegramError(DecodeError):
+    """Part of a telegram arrived and the rest never will: the partial telegram was dropped.
+
+    Its segments or blocks stopped following on (a gap in the numbering, a framing error between them,
+    a silence longer than a meter pauses inside a telegram, the port closing); joining what arrives
+    next to them could stitch two telegrams into one.
+    """
+
+
 class EncodeError(DlmsError):
     """A value that cannot be represented in the requested encoding."""
 

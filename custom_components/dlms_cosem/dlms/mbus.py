@@ -148,13 +148,19 @@ def decode_mbus_frame(raw: bytes | bytearray | memoryview) -> MbusFrame:
     return MbusFrame(body[0], body[1], ci, body[3], body[4], body[DLMS_HEADER_LENGTH:])
 
 
-def _next_frame_start(buf: bytearray, start: int, end: int) -> int:
-    """Index of the next short or long frame start byte at or after ``start``; ``end`` if none."""
-    long_start = buf.find(LONG_FRAME_START, start, end)
-    short_start = buf.find(SHORT_FRAME_START, start, long_start if long_start >= 0 else end)
-    if short_start >= 0:
-        return short_start
-    return end if long_start < 0 else long_start
+def _next_frame_start(buf: bytearray, start: int, end: int, long_start: int) -> tuple[int, int]:
+    """The next frame start byte (short or long) at or after ``start``, and the next long one.
+
+    Either is ``end`` when there is none. ``long_start`` is the last answer's second value: while it
+    lies ahead it is still the next long start, so it is not searched for again. Without that, a flood
+    of short frame starts (0x10) and no 0x68 searched the whole buffer for a long start at every one
+    of them (quadratic in the buffer).
+    """
+    if long_start < start:
+        found = buf.find(LONG_FRAME_START, start, end)
+        long_start = end if found < 0 else found
+    short_start = buf.find(SHORT_FRAME_START, start, long_start)
+    return (long_start if short_start < 0 else short_start), long_start
 
 
 class MbusFramer:
@@ -170,6 +176,11 @@ class MbusFramer:
         """Valid frames that carry no DLMS data (short frames, control frames, other CI values)."""
         self.bytes_discarded = 0
         """Bytes that belonged to no valid frame (acknowledgement characters included)."""
+        self.errors_before: list[int] = []
+        """For each frame the last :meth:`feed` returned: the checksum errors counted between it and
+        the frame before it (in this feed or an earlier one). A damaged frame between two segments of
+        one APDU may be a lost segment, so the caller drops the sequence."""
+        self._errors_since_frame = 0
 
     @property
     def pending(self) -> int:
@@ -179,14 +190,19 @@ class MbusFramer:
     def reset(self) -> None:
         """Forget any partial frame."""
         self._buffer.clear()
+        self._errors_since_frame = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[MbusFrame]:
         """Add bytes from the stream; return the DLMS frames they complete, in order."""
         buf = self._buffer
         buf += data
         frames: list[MbusFrame] = []
+        errors_before: list[int] = []
+        self.errors_before = errors_before
+        errors_at_start = self.checksum_errors
         available = len(buf)
         position = 0
+        long_start = -1
         while position < available:
             start = buf[position]
             if start == SHORT_FRAME_START:
@@ -204,7 +220,7 @@ class MbusFramer:
                 continue
             if start != LONG_FRAME_START:
                 # Skip to the next byte that may start a frame in one search, not one byte per turn.
-                stop = _next_frame_start(buf, position + 1, available)
+                stop, long_start = _next_frame_start(buf, position + 1, available, long_start)
                 self.bytes_discarded += stop - position
                 position = stop
                 continue
@@ -236,8 +252,12 @@ class MbusFramer:
                 position = end
                 continue
             frames.append(decode_mbus_frame(buf[position:end]))
+            errors_before.append(self._errors_since_frame + self.checksum_errors - errors_at_start)
+            self._errors_since_frame = 0
+            errors_at_start = self.checksum_errors
             self.frames += 1
             position = end
+        self._errors_since_frame += self.checksum_errors - errors_at_start
         del buf[:position]
         return frames
 
@@ -267,11 +287,13 @@ class MbusReassembler:
         """True while segments of an unfinished APDU are held."""
         return self._expected is not None
 
-    def reset(self) -> None:
-        """Forget an unfinished APDU."""
+    def reset(self) -> bool:
+        """Forget an unfinished APDU; True when segments of one were held."""
+        held = self._expected is not None
         self._parts = []
         self._size = 0
         self._expected = None
+        return held
 
     def add(self, frame: MbusFrame) -> bytes | None:
         """Take the next DLMS frame; return the whole APDU when it completes one."""

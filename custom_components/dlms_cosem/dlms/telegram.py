@@ -6,22 +6,47 @@ reassembles telegrams split over several frames or General Block Transfer blocks
 ciphering, and turns the Data-Notification into :class:`Telegram` objects. A telegram that cannot be
 decoded becomes a :class:`TelegramFailure` that says why (wrong key, missing key, malformed data),
 so a caller can show the reason instead of silence.
+
+Values a user can trust (issue 19): a telegram comes out only when it arrived whole, from one telegram.
+
+- **Segments and blocks must follow on.** HDLC I frames' N(S), M-Bus CI sequence numbers and General
+  Block Transfer block numbers go up by one from one piece of a telegram to the next; a gap drops what
+  was collected. A frame that fails its check sequence between two pieces drops them too (a piece may
+  be lost with it).
+- **A partial telegram does not outlive a silence.** :meth:`TelegramDecoder.flush` with ``cut=True``
+  (the caller's signal that the line stayed silent longer than a meter ever pauses inside a telegram,
+  see :mod:`.listener`) and :meth:`TelegramDecoder.drop_partial` (the port closed or reopened) drop the
+  pieces held, counted in ``DecoderStatistics.partial_dropped``. UI frames (which real meters push
+  segmented telegrams in) carry no numbers at all, so for them this is what keeps the first frame of
+  one telegram from being joined to the rest of the next.
+- **Bare APDUs start at a burst start.** Without link-layer framing, a telegram is taken only where a
+  push APDU tag is the first byte after a silence, or the byte right after a whole APDU; bytes in the
+  middle of a burst (the rest of a telegram cut by a silence) are never searched for a tag, since a
+  ``0F`` inside a value would start a telegram nobody sent.
+- **The whole APDU and nothing else.** A reassembled APDU is decoded only when it parses to exactly its
+  length (a Data-Notification that leaves bytes over, or needs more, is a failure).
+- **Bounded.** No telegram is larger than :data:`MAX_TELEGRAM_BYTES`: reassembly refuses to grow past
+  it (a :class:`TelegramFailure` with :class:`~.errors.TelegramTooLargeError`, counted in
+  ``oversized``), so the work and memory one telegram costs are bounded; the framers' work is linear in
+  the bytes fed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .apdu import DataNotification, GeneralBlockTransfer, GeneralBlockTransferReassembler, decode_apdu
+from .apdu import DataNotification, GeneralBlockTransfer
 from .apdu.tags import XdlmsTag
 from .cosem_datetime import CosemDateTime
 from .errors import (
     DecodeError,
     DlmsError,
+    IncompleteTelegramError,
     MissingKeyError,
     SecurityError,
+    TelegramTooLargeError,
     UnauthenticatedTelegramError,
     WrongEncryptionKeyError,
 )
@@ -30,6 +55,7 @@ from .hdlc.llc import LLC_COMMAND, LLC_HEADER_SIZE, LLC_RESPONSE
 from .list_identifiers import ListProfile
 from .mbus import MbusFramer, MbusReassembler
 from .push import PushContent, extract_objects
+from .push_blocks import PushBlockReassembler
 from .reader import ByteReader
 from .security import (
     CipheredApdu,
@@ -41,9 +67,20 @@ from .security import (
 )
 from .wrapper import WrapperFramer
 
+MAX_TELEGRAM_BYTES = 8192
+"""The largest push APDU (after reassembly, before deciphering) the decoder takes.
+
+The largest telegram of the real captures in ``tests/fixtures`` and ``../shared/vectors`` is 569 bytes
+(an Aidon 3-phase list in one HDLC frame; the segmented and block-transfer ones are 343-531 bytes), so
+this is 14 times that. xDLMS would allow 65,535 bytes and General Block Transfer more, but decoding
+costs about 1.5 us of CPU per byte for the worst content (a list of one-byte values, each a sensor),
+and a telegram is decoded in one step of the event loop: 8 KiB keeps that step near 12 ms, where a
+64 KiB one took 0.1-0.8 s. Anything larger is refused with :class:`~.errors.TelegramTooLargeError`.
+"""
+
 # Bytes kept while looking for bare APDUs, which carry no outer length (a Data-Notification ends where
-# its Data ends); bounded so a stream of noise cannot grow it.
-MAX_PENDING_APDU_BYTES = 65_536
+# its Data ends): one telegram at most.
+MAX_PENDING_APDU_BYTES = MAX_TELEGRAM_BYTES
 
 # A framer holding at least this many bytes when the line goes quiet holds a frame that was cut short
 # (a frame header alone is longer than stray noise that happens to look like a frame start).
@@ -124,6 +161,11 @@ class DecoderStatistics:
     telegrams: int = 0
     failures: int = 0
     decryption_failures: int = 0
+    partial_dropped: int = 0
+    """Partial telegrams dropped: their segments or blocks stopped following on (a gap, a damaged frame
+    between them, a restart), or the line went silent or the port closed before their last one."""
+    oversized: int = 0
+    """Telegrams refused for growing past :data:`MAX_TELEGRAM_BYTES`."""
 
 
 def _security_level(authenticated: bool, encrypted: bool) -> SecurityLevel:
@@ -165,7 +207,7 @@ def _decode_push(
     if not is_ciphered_tag(apdu[0]):
         if authenticate:
             raise UnauthenticatedTelegramError
-        notification = parsed if isinstance(parsed, DataNotification) else _as_notification(decode_apdu(apdu))
+        notification = parsed if isinstance(parsed, DataNotification) else _decode_notification(apdu)
         return _telegram(framing, apdu, notification, known_profile=known_profile)
     ciphered = parsed if isinstance(parsed, CipheredApdu) else decode_ciphered_apdu(apdu)
     if keys is None or (keys.encryption_key is None and ciphered.control.encrypted):
@@ -174,7 +216,7 @@ def _decode_push(
         raise UnauthenticatedTelegramError
     clear = unprotect(ciphered, keys)
     try:
-        notification = _as_notification(decode_apdu(clear.plaintext))
+        notification = _decode_notification(clear.plaintext)
     except DlmsError as err:
         if not clear.verified and ciphered.control.encrypted:
             raise WrongEncryptionKeyError from err
@@ -191,10 +233,17 @@ def _decode_push(
     )
 
 
-def _as_notification(apdu: object) -> DataNotification:
-    if not isinstance(apdu, DataNotification):
-        raise DecodeError(f"expected a Data-Notification, got {type(apdu).__name__}")
-    return apdu
+def _decode_notification(raw: bytes) -> DataNotification:
+    """The Data-Notification ``raw`` holds whole; any other APDU is a DecodeError.
+
+    A push is a Data-Notification, so no other decoder is looked up: the client's (GET, ACSE, short
+    names) are imported on their first use, and a plaintext deciphered with a wrong key may start with
+    their tags; importing a module there would block Home Assistant's event loop.
+    """
+    if not raw or raw[0] != XdlmsTag.DATA_NOTIFICATION:
+        tag = f"tag 0x{raw[0]:02X}" if raw else "nothing"
+        raise DecodeError(f"expected a Data-Notification, got APDU {tag}")
+    return DataNotification.decode(raw)
 
 
 def _telegram(
@@ -245,11 +294,13 @@ class TelegramDecoder:
         self.framing = framing
         self.statistics = DecoderStatistics()
         self._candidates = _Candidates()
-        self._hdlc_segments = SegmentReassembler()
-        self._mbus_segments = MbusReassembler()
-        self._gbt = GeneralBlockTransferReassembler()
+        self._hdlc_segments = SegmentReassembler(max_size=MAX_TELEGRAM_BYTES + LLC_HEADER_SIZE)
+        self._mbus_segments = MbusReassembler(max_size=MAX_TELEGRAM_BYTES)
+        self._gbt = PushBlockReassembler(MAX_TELEGRAM_BYTES)
         self._pending = bytearray()
-        self._burst_start = True  # no byte of the current burst has been seen yet
+        # A bare APDU may start at the next byte: the first of a burst (after a silence), or the one
+        # right after a whole APDU. Anywhere else bytes are not searched for a tag.
+        self._burst_start = True
         # The list profile the meter's last identified list named: its shorter lists carry no
         # identifier but follow the same published layout.
         self._list_profile: ListProfile | None = None
@@ -259,7 +310,7 @@ class TelegramDecoder:
     def feed(self, data: bytes) -> list[TelegramEvent]:
         """Decode what ``data`` completes; keep the rest for the next call."""
         self.statistics.bytes_received += len(data)
-        apdus: list[tuple[Framing, bytes]] = []
+        apdus: list[tuple[Framing, bytes | DlmsError]] = []
         match self.framing:
             case None:
                 apdus.extend(self._detect(data))
@@ -285,14 +336,42 @@ class TelegramDecoder:
             return []
         self._burst_start = True
         cut_frame = self._cut_frame()
+        dropped = self._drop_reassembly() if cut else False
         if cut_frame is not None:
             self._pending.clear()
             self.statistics.failures += 1
             return [cut_frame]
+        if dropped:
+            self._pending.clear()
+            framing = self.framing or Framing.HDLC
+            error = IncompleteTelegramError(
+                "part of a telegram arrived, then the line went quiet: the partial telegram was dropped"
+            )
+            self.statistics.failures += 1
+            return [TelegramFailure(framing, b"", error)]
         if self.framing not in (None, Framing.APDU) or not self._pending:
             self._pending.clear()
             return []
         return self._decode_all(self._from_bare(b"", final=True))
+
+    def drop_partial(self) -> None:
+        """Forget everything held of an unfinished telegram: the port closed, or is opened again.
+
+        Bytes of a frame, segments, blocks and a bare APDU's start would otherwise be joined to what
+        the next connection brings. The framing, the statistics and the meter's list profile stay.
+        """
+        for framer in (self._candidates.hdlc, self._candidates.mbus, self._candidates.wrapper):
+            framer.reset()
+        self._drop_reassembly()
+        self._pending.clear()
+        self._burst_start = True
+
+    def _drop_reassembly(self) -> bool:
+        """Drop the segments and blocks of an unfinished telegram; True (and counted) if any were held."""
+        held = self._hdlc_segments.reset() | self._mbus_segments.reset() | self._gbt.reset()
+        if held:
+            self.statistics.partial_dropped += 1
+        return held
 
     def _held_frame(self) -> Framing | None:
         """The framing of a frame whose header arrived but whose end has not (None: nothing held)."""
@@ -330,7 +409,7 @@ class TelegramDecoder:
             case _:
                 return self._candidates.wrapper
 
-    def _detect(self, data: bytes) -> list[tuple[Framing, bytes]]:
+    def _detect(self, data: bytes) -> list[tuple[Framing, bytes | DlmsError]]:
         # HDLC and M-Bus frames pass a check sequence, so one valid frame settles the framing. The
         # wrapper header has none (00 01 occurs inside bare APDUs too), so its frames count only when
         # they carry a well-formed push APDU. The framings are tried in that order and the first that
@@ -342,12 +421,16 @@ class TelegramDecoder:
         mbus = self._from_mbus(data)
         if mbus or candidates.mbus.frames:
             return self._settle(Framing.MBUS, mbus)
-        wrapper = [apdu for apdu in self._from_wrapper(data) if self._is_push_apdu(apdu)]
+        wrapper = [
+            apdu for apdu in self._from_wrapper(data) if isinstance(apdu, bytes) and self._is_push_apdu(apdu)
+        ]
         if wrapper:
             return self._settle(Framing.WRAPPER, wrapper)
         return self._from_bare(data, final=False)
 
-    def _settle(self, framing: Framing, apdus: list[bytes]) -> list[tuple[Framing, bytes]]:
+    def _settle(
+        self, framing: Framing, apdus: Sequence[bytes | DlmsError]
+    ) -> list[tuple[Framing, bytes | DlmsError]]:
         self.framing = framing
         self._pending.clear()
         return [(framing, apdu) for apdu in apdus]
@@ -364,84 +447,115 @@ class TelegramDecoder:
         # The wrapper framer is left out: bare APDUs often contain 00 01, which it takes for a header.
         return max(self._candidates.hdlc.pending, self._candidates.mbus.pending) > 0
 
-    def _from_hdlc(self, data: bytes) -> list[bytes]:
-        apdus = []
-        for frame in self._candidates.hdlc.feed(data):
+    def _from_hdlc(self, data: bytes) -> list[bytes | DlmsError]:
+        framer = self._candidates.hdlc
+        frames = framer.feed(data)
+        if not frames:
+            return []
+        segments = self._hdlc_segments
+        apdus: list[bytes | DlmsError] = []
+        for frame, errors_before in zip(frames, framer.errors_before, strict=True):
             self.statistics.frames += 1
-            joined = self._hdlc_segments.add(frame)
+            if errors_before and segments.in_progress and segments.reset():
+                self.statistics.partial_dropped += 1  # a damaged frame between segments: one may be lost
+            held, overflows, gaps = segments.in_progress, segments.overflows, segments.sequence_errors
+            joined = segments.add(frame)
+            if segments.overflows != overflows:
+                apdus.append(_too_large("segmented HDLC"))
+            elif held and segments.sequence_errors != gaps:
+                self.statistics.partial_dropped += 1
             if joined is not None:
                 # Most meters put an LLC header before the APDU; some push without one.
                 apdus.append(strip_llc(joined)[1] if has_llc(joined) else joined)
         return apdus
 
-    def _from_mbus(self, data: bytes) -> list[bytes]:
-        apdus = []
-        for frame in self._candidates.mbus.feed(data):
+    def _from_mbus(self, data: bytes) -> list[bytes | DlmsError]:
+        framer = self._candidates.mbus
+        frames = framer.feed(data)
+        if not frames:
+            return []
+        segments = self._mbus_segments
+        apdus: list[bytes | DlmsError] = []
+        for frame, errors_before in zip(frames, framer.errors_before, strict=True):
             self.statistics.frames += 1
-            joined = self._mbus_segments.add(frame)
+            if errors_before and segments.reset():
+                self.statistics.partial_dropped += 1  # a damaged frame between segments: one may be lost
+            held, overflows, gaps = segments.in_progress, segments.overflows, segments.sequence_errors
+            joined = segments.add(frame)
+            if segments.overflows != overflows:
+                apdus.append(_too_large("segmented M-Bus"))
+            elif held and segments.sequence_errors != gaps:
+                self.statistics.partial_dropped += 1
             if joined is not None:
                 apdus.append(joined)
         return apdus
 
-    def _from_wrapper(self, data: bytes) -> list[bytes]:
-        apdus = []
+    def _from_wrapper(self, data: bytes) -> list[bytes | DlmsError]:
+        apdus: list[bytes | DlmsError] = []
         for pdu in self._candidates.wrapper.feed(data):
             self.statistics.frames += 1
             apdus.append(pdu.apdu)
         return apdus
 
-    def _from_bare(self, data: bytes, *, final: bool) -> list[tuple[Framing, bytes]]:
-        if self.framing is None:
-            # Until bare APDUs are known to be the framing, a burst counts only when it starts with a
-            # push APDU: searching into the middle of bytes would find the APDU inside a frame that
-            # failed its check sequence, and decode values nothing vouches for.
-            if not self._pending and not (self._burst_start and _opens_push_apdu(data, 0)):
-                self._burst_start = self._burst_start and not data
+    def _from_bare(self, data: bytes, *, final: bool) -> list[tuple[Framing, bytes | DlmsError]]:
+        pending = self._pending
+        if not pending:
+            if not data:
+                return []
+            if not (self._burst_start and _opens_push_apdu(data, 0)):
+                # Not where a telegram can start (the middle of a burst, or a burst that does not open
+                # with a push APDU): the rest of something whose start was lost, or of a frame that
+                # failed its check sequence. Searching it for a tag would find one inside a value and
+                # decode a telegram nobody sent, so the burst is skipped up to the next silence.
+                self._burst_start = False
                 return []
             self._burst_start = False
-        pending = self._pending
         pending.extend(data)
-        # Skip noise up to the first byte that can start a push APDU (or the LLC header before one);
-        # usually the burst starts with the APDU's tag, which needs no search.
-        if not pending or pending[0] not in _PUSH_APDU_TAGS:
-            start = next((i for i in range(len(pending)) if _opens_push_apdu(pending, i)), None)
-            if start is None:
-                pending.clear()
-                return []
-            del pending[:start]
         if not final and self.framing is None and self._framer_holds_partial_frame():
             # Framed data cut just before its check sequence can look like a whole bare APDU;
             # let the framers finish first, and try bare APDUs when the line goes quiet.
             return []
-        apdus: list[tuple[Framing, bytes]] = []
         # Bare APDUs carry no outer length but each one's encoding says where it ends, so APDUs sent
         # back to back without a quiet gap between them are split here. Each is parsed once: the parse
-        # that finds its end is kept for decoding it.
+        # that finds its end is kept for decoding it. The bytes are copied once per call and parsed
+        # in place, so the work is linear in what arrived.
+        buffer = bytes(pending)
+        size = len(buffer)
+        offset = 0
+        apdus: list[tuple[Framing, bytes | DlmsError]] = []
         probe: tuple[int, _PushApdu] | None = None
-        while self._pending:
-            if self._pending[:LLC_HEADER_SIZE] in _LLC_HEADERS and len(self._pending) > LLC_HEADER_SIZE:
-                del self._pending[:LLC_HEADER_SIZE]
-            probe = _read_push_apdu(self._pending)
-            if probe is None or probe[0] == len(self._pending):
+        while offset < size:
+            if buffer[offset : offset + LLC_HEADER_SIZE] in _LLC_HEADERS and size - offset > LLC_HEADER_SIZE:
+                offset += LLC_HEADER_SIZE
+            probe = _read_push_apdu(buffer, offset)
+            if probe is None or probe[0] == size:
                 break
-            if self.framing is None and not _opens_push_apdu(self._pending, probe[0]):
-                # Until bare APDUs are known to be the framing, one that leaves bytes behind which do
-                # not start another is a piece of something else (a frame whose start was lost, cut
-                # at a byte that happens to be a push tag): nothing vouches for its values.
-                self._pending.clear()
+            end = probe[0]
+            if not _opens_push_apdu(buffer, end):
+                # An APDU followed by bytes that start no other is a piece of something else (a
+                # telegram's rest after a silence, cut at a byte that happens to be a push tag):
+                # nothing vouches for its values, so it and the rest of the burst are skipped.
+                pending.clear()
+                self._burst_start = False
                 return apdus
-            apdu = bytes(self._pending[: probe[0]])
+            apdu = buffer[offset:end]
             self._parsed[apdu] = probe[1]
             apdus.append((Framing.APDU, apdu))
-            del self._pending[: probe[0]]
+            offset = end
             probe = None
-        candidate = bytes(self._pending)
-        if final or len(candidate) > MAX_PENDING_APDU_BYTES or probe is not None:
-            self._pending.clear()
+        candidate = buffer[offset:]
+        if probe is not None or final:
+            pending.clear()
             if candidate:
                 if probe is not None:
                     self._parsed[candidate] = probe[1]
+                    self._burst_start = True  # it ended where the bytes end: the next may start another
                 apdus.append((Framing.APDU, candidate))
+        elif len(candidate) > MAX_PENDING_APDU_BYTES:
+            pending.clear()
+            apdus.append((Framing.APDU, _too_large("bare APDU")))
+        elif offset:
+            del pending[:offset]
         return apdus
 
     def _sync_frame_errors(self) -> None:
@@ -456,10 +570,13 @@ class TelegramDecoder:
             case _:
                 self.statistics.frame_errors = 0
 
-    def _decode_all(self, apdus: Iterable[tuple[Framing, bytes]]) -> list[TelegramEvent]:
+    def _decode_all(self, apdus: Iterable[tuple[Framing, bytes | DlmsError]]) -> list[TelegramEvent]:
         events: list[TelegramEvent] = []
         for framing, apdu in apdus:
-            event = self._decode_one(framing, apdu, self._parsed.pop(apdu, None))
+            if isinstance(apdu, DlmsError):
+                event: TelegramEvent | None = TelegramFailure(framing, b"", apdu)
+            else:
+                event = self._decode_one(framing, apdu, self._parsed.pop(apdu, None))
             if event is None:
                 continue
             if isinstance(event, Telegram):
@@ -472,23 +589,35 @@ class TelegramDecoder:
                 self.statistics.failures += 1
                 if isinstance(event.error, SecurityError):
                     self.statistics.decryption_failures += 1
+                elif isinstance(event.error, TelegramTooLargeError):
+                    self.statistics.oversized += 1
             events.append(event)
         self._parsed.clear()
         return events
 
     def _decode_one(self, framing: Framing, apdu: bytes, parsed: _PushApdu | None) -> TelegramEvent | None:
         try:
+            if len(apdu) > MAX_TELEGRAM_BYTES:
+                raise _too_large(str(framing))
             if apdu and apdu[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
                 block = parsed
                 if not isinstance(block, GeneralBlockTransfer):
                     block = GeneralBlockTransfer.decode(apdu)
-                whole = self._gbt.add(block)
+                dropped = self._gbt.dropped
+                try:
+                    whole = self._gbt.add(block)
+                finally:
+                    self.statistics.partial_dropped += self._gbt.dropped - dropped
                 if whole is None:
                     return None
                 apdu, parsed = whole, None
             return _decode_push(apdu, self._keys, framing, self._list_profile, parsed)
         except DlmsError as err:
             return TelegramFailure(framing, apdu, err, *_security_header(apdu))
+
+
+def _too_large(what: str) -> TelegramTooLargeError:
+    return TelegramTooLargeError(f"{what} telegram larger than {MAX_TELEGRAM_BYTES} bytes: dropped")
 
 
 def _opens_push_apdu(data: bytes | bytearray, index: int) -> bool:
@@ -511,19 +640,20 @@ def _opens_push_apdu(data: bytes | bytearray, index: int) -> bool:
 type _PushApdu = DataNotification | CipheredApdu | GeneralBlockTransfer
 
 
-def _read_push_apdu(data: bytes | bytearray) -> tuple[int, _PushApdu] | None:
-    """The push APDU at the start of ``data`` and how many bytes it takes; None when not (yet) whole.
+def _read_push_apdu(data: bytes | bytearray, offset: int = 0) -> tuple[int, _PushApdu] | None:
+    """The push APDU at ``data[offset]`` and where it ends; None when not (yet) whole.
 
-    A wrong key still means it is a push APDU: ciphered ones are parsed, not deciphered.
+    A wrong key still means it is a push APDU: ciphered ones are parsed, not deciphered. ``data`` is
+    best ``bytes``: a reader over it shares it instead of copying it.
     """
-    if not data or data[0] not in _PUSH_APDU_TAGS:
+    if len(data) <= offset or data[offset] not in _PUSH_APDU_TAGS:
         return None
-    reader = ByteReader(data)
+    reader = ByteReader(data, offset)
     parsed: _PushApdu
     try:
-        if is_ciphered_tag(data[0]):
+        if is_ciphered_tag(data[offset]):
             parsed = read_ciphered_apdu(reader)
-        elif data[0] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
+        elif data[offset] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
             parsed = GeneralBlockTransfer.read(reader)
         else:
             parsed = DataNotification.read(reader)

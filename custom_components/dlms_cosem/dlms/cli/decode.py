@@ -60,7 +60,8 @@ def _chunks(arguments: list[str], stdin: TextIO) -> list[bytes]:
     return chunks
 
 
-def _keys(args: argparse.Namespace) -> SecurityKeys | None:
+def keys_from_arguments(args: argparse.Namespace) -> SecurityKeys | None:
+    """The keys of ``--key`` and ``--auth-key`` (None without either); bad hex is a ValueError."""
     if args.key is None and args.auth_key is None:
         return None
     encryption = parse_key(args.key) if args.key is not None else None
@@ -71,7 +72,7 @@ def _keys(args: argparse.Namespace) -> SecurityKeys | None:
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     """Decode the chunks and print what they hold; the exit code says whether anything decoded."""
     try:
-        keys = _keys(args)
+        keys = keys_from_arguments(args)
         chunks = _chunks(args.hex, stdin)
     except (DlmsError, ValueError) as err:
         stderr.write(f"decode: {err}\n")

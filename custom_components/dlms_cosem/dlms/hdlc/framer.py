@@ -9,7 +9,12 @@ header is in, so a false start that claims a long length does not hold back the 
 it. The buffer never holds more than one unfinished frame.
 
 :class:`SegmentReassembler` joins the information fields of a segmented APDU (frames with the S bit
-set, then one without it) per direction.
+set, then one without it) per direction. The segments of one APDU must follow on: I frames carry a
+send sequence number N(S) that goes up by one (modulo 8) from one segment to the next, so a lost
+segment, or the segments of two APDUs joined, shows as a gap and drops the sequence. UI frames carry no
+number; real meters push segmented telegrams in UI frames (the Iskraemeco MT371 capture), so for them
+the caller must drop a sequence when the line was silent too long or a frame failed its check sequence
+between two segments (:attr:`HdlcFramer.errors_before`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from enum import Enum, auto
 
 from ..errors import FrameError
 from .address import HdlcAddress, address_length
-from .control import FrameType
+from .control import SEQUENCE_MODULUS, FrameType
 from .fcs import fcs_is_valid
 from .frame import (
     CHECK_SEQUENCE_SIZE,
@@ -83,6 +88,11 @@ class HdlcFramer:
         """Frames whose check sequences were right but whose content is not valid (e.g. control)."""
         self.bytes_discarded = 0
         """Bytes that belonged to no valid frame (idle flags between frames are not counted)."""
+        self.errors_before: list[int] = []
+        """For each frame the last :meth:`feed` returned: the check sequence errors counted between it
+        and the frame before it (in this feed or an earlier one). A frame damaged between two segments
+        of one APDU means a segment may be lost, so the caller drops the sequence."""
+        self._errors_since_frame = 0
 
     @property
     def pending(self) -> int:
@@ -92,12 +102,16 @@ class HdlcFramer:
     def reset(self) -> None:
         """Forget any partial frame (e.g. after the port was reopened)."""
         self._buffer.clear()
+        self._errors_since_frame = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[HdlcFrame]:
         """Add bytes from the stream; return the frames they complete, in order."""
         buf = self._buffer
         buf += data
         frames: list[HdlcFrame] = []
+        errors_before: list[int] = []
+        self.errors_before = errors_before
+        errors_at_start = self.fcs_errors
         available = len(buf)
         position = 0
         while position < available:
@@ -149,8 +163,12 @@ class HdlcFramer:
                 position += 1
                 continue
             frames.append(frame)
+            errors_before.append(self._errors_since_frame + self.fcs_errors - errors_at_start)
+            self._errors_since_frame = 0
+            errors_at_start = self.fcs_errors
             self.frames += 1
             position = closing  # the closing flag may open the next frame
+        self._errors_since_frame += self.fcs_errors - errors_at_start
         del buf[:position]
         return frames
 
@@ -162,8 +180,10 @@ class SegmentReassembler:
     segment) once its last frame is in; a frame with the S bit clear and nothing pending is whole by
     itself. It returns None while segments are outstanding, for frames that carry no APDU (RR, RNR,
     SNRM, UA, ...), and for the rest of a sequence that grew past ``max_size``, so that no truncated
-    APDU comes out. At most ``max_directions`` sequences are open at once; the oldest is dropped for a
-    new one (its later segments then come out without their start, which the LLC check rejects).
+    APDU comes out. An I frame whose N(S) does not follow the previous segment's drops the sequence
+    (counted in ``sequence_errors``) and the rest of it up to its last segment. At most
+    ``max_directions`` sequences are open at once; the oldest is dropped for a new one (its later
+    segments then come out without their start, which the LLC check rejects).
     """
 
     def __init__(self, max_size: int = DEFAULT_MAX_APDU_SIZE, max_directions: int = 4) -> None:
@@ -172,29 +192,56 @@ class SegmentReassembler:
         # Per direction: the segments so far, or None while skipping the rest of a dropped sequence.
         self._pending: dict[tuple[HdlcAddress, HdlcAddress], list[bytes] | None] = {}
         self._sizes: dict[tuple[HdlcAddress, HdlcAddress], int] = {}
+        # Per direction: the N(S) of the last I-frame segment (None for UI frames, which carry none).
+        self._last_ns: dict[tuple[HdlcAddress, HdlcAddress], int | None] = {}
         self.completed = 0
         """Segmented APDUs returned whole."""
         self.overflows = 0
         """Sequences dropped because they grew past ``max_size``."""
         self.dropped = 0
         """Unfinished sequences dropped to make room for another direction."""
+        self.sequence_errors = 0
+        """Sequences dropped because an I frame's N(S) did not follow the previous segment's."""
 
-    def reset(self) -> None:
-        """Forget every unfinished sequence."""
+    @property
+    def in_progress(self) -> bool:
+        """True while the segments of an unfinished APDU are held (or the rest of one is skipped)."""
+        return bool(self._pending)
+
+    def reset(self) -> bool:
+        """Forget every unfinished sequence; True when segments of one were held."""
+        held = any(parts for parts in self._pending.values())
         self._pending.clear()
         self._sizes.clear()
+        self._last_ns.clear()
+        return held
 
     def add(self, frame: HdlcFrame) -> bytes | None:
         """Take the next frame of the stream (any direction); return a whole information field."""
         if frame.control.frame_type not in _CARRIES_APDU:
             return None  # RR, RNR, SNRM, UA, ...: never part of an APDU
         key = (frame.source, frame.destination)
+        control = frame.control
+        ns = control.ns if control.frame_type is FrameType.I else None
         if key not in self._pending:
             if not frame.segmented:
                 return frame.information
             self._make_room()
             self._pending[key] = []
             self._sizes[key] = 0
+        elif (
+            ns is not None
+            and (last := self._last_ns.get(key)) is not None
+            and ns != (last + 1) % SEQUENCE_MODULUS
+        ):
+            # A segment is missing, or this one belongs to another APDU: nothing vouches for the join.
+            if self._pending[key] is not None:
+                self.sequence_errors += 1
+            self._skip_or_forget(key, frame.segmented)
+            if frame.segmented:
+                self._last_ns[key] = ns
+            return None
+        self._last_ns[key] = ns
         parts = self._pending[key]
         if parts is None:
             if not frame.segmented:
@@ -230,3 +277,4 @@ class SegmentReassembler:
     def _forget(self, key: tuple[HdlcAddress, HdlcAddress]) -> None:
         self._pending.pop(key, None)
         self._sizes.pop(key, None)
+        self._last_ns.pop(key, None)

@@ -1,0 +1,160 @@
+"""``listen``: real byte streams with real silences over TCP and a pty, as a process and as a call."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from custom_components.dlms_cosem.dlms import __main__ as cli
+from custom_components.dlms_cosem.dlms.cli import decode
+
+from .test_listener import AIDON, GLO, GLO_APDU, KAMSTRUP, Meter
+from .test_telegram_integrity import HDLC_FIRST, HDLC_REST
+
+ROOT = Path(__file__).parent.parent.parent
+QUIET_GAP = "0.1"
+
+
+def _decode_lines(*arguments: str) -> list[dict[str, object]]:
+    """What ``decode`` prints for the same telegrams: the reference."""
+    out = io.StringIO()
+    args = cli.build_parser().parse_args(["decode", *arguments])
+    assert decode.run(args, out, io.StringIO(), io.StringIO()) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _args(*arguments: str) -> argparse.Namespace:
+    return cli.build_parser().parse_args(["listen", *arguments])
+
+
+async def _serve(script: list[bytes | float]) -> tuple[Meter, int]:
+    meter = Meter([script])
+    return meter, await meter.start()
+
+
+async def test_listen_prints_each_telegram_as_decode_does() -> None:
+    """As a function: two telegrams with a silence between them, then the count stops it."""
+    meter, port = await _serve([AIDON, 0.3, KAMSTRUP, 5.0])
+    out, err = io.StringIO(), io.StringIO()
+    args = _args(
+        "--port", f"socket://127.0.0.1:{port}", "--count", "2", "--duration", "10", "--quiet-gap", QUIET_GAP
+    )
+    try:
+        code = await asyncio.to_thread(cli.listen.run, args, out, err)
+    finally:
+        await meter.stop()
+    assert code == 0, err.getvalue()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines == _decode_lines(AIDON.hex()) + _decode_lines(KAMSTRUP.hex())
+
+
+async def test_listen_never_prints_a_stitched_telegram() -> None:
+    meter, port = await _serve([HDLC_FIRST, 0.6, HDLC_REST, 5.0])
+    out, err = io.StringIO(), io.StringIO()
+    args = _args("--port", f"socket://127.0.0.1:{port}", "--duration", "1.5", "--quiet-gap", QUIET_GAP)
+    try:
+        code = await asyncio.to_thread(cli.listen.run, args, out, err)
+    finally:
+        await meter.stop()
+    assert code == 1
+    assert out.getvalue() == ""
+    assert "listen: no telegram decoded in 1.5 s" in err.getvalue()
+    assert "telegram not decoded" in err.getvalue()
+
+
+async def test_listen_as_a_process_over_tcp_with_a_key() -> None:
+    keys = GLO["keys"]
+    meter, port = await _serve([GLO_APDU, 0.4, 5.0])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "custom_components.dlms_cosem.dlms",
+        "listen",
+        "--port",
+        f"socket://127.0.0.1:{port}",
+        "--key",
+        keys["encryption"],
+        "--auth-key",
+        keys["authentication"],
+        "--count",
+        "1",
+        "--duration",
+        "20",
+        "--quiet-gap",
+        QUIET_GAP,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(30):
+            stdout, stderr = await process.communicate()
+    finally:
+        await meter.stop()
+    assert process.returncode == 0, stderr.decode()
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert lines == _decode_lines(
+        "--key", keys["encryption"], "--auth-key", keys["authentication"], GLO_APDU.hex()
+    )
+    for secret in (keys["encryption"], keys["authentication"]):
+        assert secret.lower() not in (stdout + stderr).decode().lower()
+
+
+async def test_listen_as_a_process_on_a_pty() -> None:
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "custom_components.dlms_cosem.dlms",
+        "listen",
+        "--port",
+        path,
+        "--baudrate",
+        "115200",
+        "--count",
+        "2",
+        "--duration",
+        "20",
+        "--quiet-gap",
+        QUIET_GAP,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.sleep(1.5)  # the process starts and opens the port
+        for chunk in (AIDON[:100], AIDON[100:], KAMSTRUP):
+            os.write(master, chunk)
+            await asyncio.sleep(0.3)
+        async with asyncio.timeout(30):
+            stdout, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        os.close(master)
+        os.close(slave)
+    assert process.returncode == 0, stderr.decode()
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert lines == _decode_lines(AIDON.hex()) + _decode_lines(KAMSTRUP.hex())
+
+
+def test_listen_with_nothing_to_read_says_so() -> None:
+    err = io.StringIO()
+    args = _args("--port", "socket://127.0.0.1:9", "--duration", "0.3")
+    assert cli.listen.run(args, io.StringIO(), err) == 1
+    assert "listen: no telegram decoded in 0.3 s" in err.getvalue()
+
+
+@pytest.mark.parametrize("key", ["zz", "0011"])
+def test_listen_refuses_a_bad_key_without_printing_it(key: str) -> None:
+    err = io.StringIO()
+    assert cli.listen.run(_args("--port", "/dev/null", "--key", key), io.StringIO(), err) == 2
+    assert key not in err.getvalue()
