@@ -216,3 +216,35 @@ def test_switched_off_it_holds_nothing() -> None:
     push(guard, START, 36_694_597)
     assert push(guard, START + timedelta(seconds=1), 48_901_957)[ENERGY].value == 48_901_957
     assert guard.held_total == 0
+
+
+def test_a_total_under_a_damaged_name_waits_for_confirmation() -> None:
+    """A flipped logical-name byte makes a total the meter never sends: it is not believed at once."""
+    guard = PlausibilityGuard()
+    push(guard, START, 36_694_597)
+    misnamed = ObisCode(1, 0, 1, 8, 8, 255)
+    shown = guard.screen({misnamed: wh(36_694_600)}, START + timedelta(seconds=10))
+    assert shown == {}
+    assert guard.held[-1].reason is HeldReason.NEW_REGISTER
+    # A register the meter really starts sending (a new tariff) is shown from its third telegram.
+    tariff = ObisCode(1, 0, 1, 8, 1, 255)
+    found = [
+        tariff in guard.screen({tariff: wh(1_000 + step)}, START + timedelta(seconds=20 + 10 * step))
+        for step in range(4)
+    ]
+    assert found == [False, False, True, True]
+    # The meter's first telegrams, with no total known yet, are believed at once.
+    assert ENERGY in push(PlausibilityGuard(), START, 36_694_597)
+
+
+def test_a_total_measured_before_the_accepted_one_is_held() -> None:
+    """Another telegram's (or a damaged) clock on a later value: it would go to the wrong hour."""
+    guard = PlausibilityGuard()
+    first = START + timedelta(minutes=59, seconds=50)
+    assert ENERGY in guard.screen({ENERGY: wh(1_000_000, captured=first)}, first)
+    top = START + timedelta(minutes=59, seconds=30)  # the clock went back 20 s, the energy forward
+    arrival = first + timedelta(seconds=10)
+    assert ENERGY not in guard.screen({ENERGY: wh(1_000_004, captured=top)}, arrival)
+    assert guard.held[-1].reason is HeldReason.CLOCK_WENT_BACK
+    after = first + timedelta(seconds=20)
+    assert guard.screen({ENERGY: wh(1_000_008, captured=after)}, after)[ENERGY].value == 1_000_008

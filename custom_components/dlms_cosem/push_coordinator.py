@@ -8,7 +8,7 @@ issue that lets the user accept the meter's new invocation counter.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .connection import security_keys, stream_opener
 from .const import (
+    CONF_BAUDRATE,
     CONF_PUSH_TIMEOUT,
     DEFAULT_PUSH_TIMEOUT,
     DOMAIN,
@@ -47,6 +48,27 @@ if TYPE_CHECKING:
 from .coordinator import DlmsCoordinator, reading_from_data, replay_issue_id
 
 
+def telegram_readings(telegram: Telegram, zone: tzinfo) -> dict[ObisCode, MeterReading]:
+    """A telegram's values as readings, each with the time the meter measured it where it says so.
+
+    Shared with the trust campaign (``fuzz.trust``), which screens corrupted telegrams as this
+    coordinator does.
+    """
+    captured = local_instant(telegram.timestamp, zone) if telegram.timestamp else None
+    arrived: dict[ObisCode, MeterReading] = {}
+    for key, obj in keyed_objects(telegram.content.objects):
+        reading = reading_from_data(obj.data, obj.unit, obj.value)
+        if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
+            # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
+            reading = replace(reading, captured=own)
+        elif captured is not None and is_cumulative(key):
+            # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
+            # captured then: its statistic goes to that hour, not to the hour it arrived in.
+            reading = replace(reading, captured=captured)
+        arrived[key] = reading
+    return arrived
+
+
 class DlmsPushCoordinator(DlmsCoordinator):
     """Listens to a meter's push port; values persist across telegrams until they go stale."""
 
@@ -68,11 +90,14 @@ class DlmsPushCoordinator(DlmsCoordinator):
         await self.counters.async_load()
         self._load_guard()
         guard = ReplayGuard(self.counters.meter_counters, on_accept=self.counters.save_meter_counter)
+        baudrate = self.config_entry.data.get(CONF_BAUDRATE)
         self.listener = PushListener(
             stream_opener(self.config_entry.data),
             security_keys(self.config_entry.data),
             replay_guard=guard,
             on_data=self._data_arrived,
+            # A serial line's speed bounds how long a meter can pause inside one telegram.
+            baudrate=int(baudrate) if isinstance(baudrate, int | str) and str(baudrate).isdigit() else None,
         )
 
     @callback
@@ -134,19 +159,8 @@ class DlmsPushCoordinator(DlmsCoordinator):
         now = dt_util.utcnow()
         timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
         zone = dt_util.get_default_time_zone()
-        captured = local_instant(telegram.timestamp, zone) if telegram.timestamp else None
-        arrived: dict[ObisCode, MeterReading] = {}
-        for key, obj in keyed_objects(telegram.content.objects):
-            reading = reading_from_data(obj.data, obj.unit, obj.value)
-            if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
-                # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
-                reading = replace(reading, captured=own)
-            elif captured is not None and is_cumulative(key):
-                # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
-                # captured then: its statistic goes to that hour, not to the hour it arrived in.
-                reading = replace(reading, captured=captured)
-            arrived[key] = reading
-            self.available_objects[key] = reading
+        arrived = telegram_readings(telegram, zone)
+        self.available_objects.update(arrived)
         self._readings.update(self._screen(arrived, now))
         for key in self.guard.disputes:
             self._readings.pop(key, None)  # unavailable until the user accepts the new value

@@ -10,6 +10,12 @@ entities and the statistics:
   the soft bound the largest all-phase power the meter reported since the total last changed.
 - An **instantaneous** value (voltage, current, frequency, power, power factor) stays in its physical
   range; every number is finite.
+- A total is measured at the meter's time for it (a capture time, the telegram's clock, a poll's
+  clock; a clock more than an hour ahead is not believed) and never before the value it follows: a
+  later value stamped earlier (a damaged clock, a splice that kept the other telegram's clock) would
+  land in the wrong hour of the statistics.
+- A total the meter never sent before, while it sends others (a damaged logical name makes one up),
+  waits for confirmation like any held value; a meter's first totals are believed at once.
 
 A reading that breaks these is *held back*: the entity keeps the last accepted value, the statistics do
 not see it, it is counted, and logged once per register. When the next readings confirm it
@@ -78,6 +84,8 @@ class HeldReason(StrEnum):
     """Why a reading was held back."""
 
     NOT_FINITE = "not_finite"
+    NEW_REGISTER = "new_register"
+    CLOCK_WENT_BACK = "clock_went_back"
     WENT_BACKWARDS = "went_backwards"
     ROSE_TOO_FAST = "rose_too_fast"
     BEYOND_INSTALLATION = "beyond_installation"
@@ -199,6 +207,7 @@ class PlausibilityGuard:
         # Totals whose fast rise the meter confirmed: the sampled power does not bound them (per-phase
         # powers only, a register of another kind), so only the installation's bound applies.
         self._unbounded_by_power: set[ObisCode] = set()
+        self._new_totals: dict[ObisCode, list[float]] = {}  # totals not seen before, until confirmed
         self.disputes: dict[ObisCode, Dispute] = {}
         self.held: deque[HeldReading] = deque(maxlen=HELD_KEPT)
         self.held_counts: Counter[HeldReason] = Counter()
@@ -389,6 +398,8 @@ class PlausibilityGuard:
         """Whether a total may be shown; ``times`` is when it was measured and Home Assistant's now."""
         total = self._totals.get(key)
         moment, now = times
+        if total is None and self._totals and not self._confirm_new(key, reading, number, moment):
+            return False
         if total is None or total.unit != reading.unit:
             # Nothing to compare with (a new register, or the meter changed its unit: a new baseline).
             total = self._totals[key] = _Total(number, reading.unit, moment)
@@ -419,6 +430,22 @@ class PlausibilityGuard:
             key, total=total, reading=reading, number=number, moment=moment, now=now, peaks=peaks
         )
 
+    def _confirm_new(self, key: ObisCode, reading: MeterReading, number: float, moment: datetime) -> bool:
+        """Whether a total the meter never sent before, while it sends others, may be shown.
+
+        A damaged logical name makes one up. It is shown once it came :data:`CONFIRMATIONS` times in a
+        row, not going backwards. A meter's first telegrams (no total known yet) are believed at once.
+        """
+        candidates = self._new_totals.setdefault(key, [])
+        if candidates and number < candidates[-1]:
+            candidates.clear()
+        candidates.append(number)
+        if len(candidates) >= CONFIRMATIONS:
+            del self._new_totals[key]
+            return True
+        self._hold(key, number, reading.unit, HeldReason.NEW_REGISTER, moment, None)
+        return False
+
     def _peak(self, unit: str | None, peaks: Mapping[str, float]) -> float | None:
         """The telegram's largest all-phase power that bounds a total in ``unit`` (None: none sent)."""
         found = self._peaks_for(unit, peaks)
@@ -435,6 +462,9 @@ class PlausibilityGuard:
         moment, now = times
         if number < total.value:
             return HeldReason.WENT_BACKWARDS
+        if number != total.value and moment < total.since - timedelta(seconds=TIME_SLACK_SECONDS):
+            # A new value measured before the accepted one: a damaged clock, or another telegram's.
+            return HeldReason.CLOCK_WENT_BACK
         rate = max_rate_per_second(total.unit, self.max_power_w)
         if rate is None:
             return None
@@ -443,8 +473,8 @@ class PlausibilityGuard:
         if rise > rate * seconds + quantum:
             return HeldReason.BEYOND_INSTALLATION
         if soft and total.unit in ENERGY_POWER_UNITS and total.soft_bound_applies(now):
-            soft = max(total.peak_power * SOFT_POWER_MARGIN, SOFT_FLOOR_W) / 3600.0
-            if rise > soft * seconds + quantum:
+            soft_rate = max(total.peak_power * SOFT_POWER_MARGIN, SOFT_FLOOR_W) / 3600.0
+            if rise > soft_rate * seconds + quantum:
                 return HeldReason.ROSE_TOO_FAST
         return None
 
@@ -475,9 +505,10 @@ class PlausibilityGuard:
         """The meter confirmed a held value: accept it, keep waiting, or ask the user."""
         reasons = {reason for _, _, reason in total.candidates}
         restarted = number < total.value * RESTART_SHARE
-        if reasons == {HeldReason.ROSE_TOO_FAST}:
+        if reasons <= {HeldReason.ROSE_TOO_FAST, HeldReason.CLOCK_WENT_BACK}:
             total.restart(number, moment, now, self._peak(reading.unit, peaks))
-            self._unbounded_by_power.add(key)
+            if HeldReason.ROSE_TOO_FAST in reasons:
+                self._unbounded_by_power.add(key)
             self.confirmed += 1
             LOGGER.info("%s of %s confirmed a fast rise to %s %s", key, self._meter, number, reading.unit)
             return True
