@@ -218,6 +218,14 @@ def test_switched_off_it_holds_nothing() -> None:
     assert guard.held_total == 0
 
 
+def test_the_totals_of_a_meters_first_telegram_are_all_believed() -> None:
+    guard = PlausibilityGuard()
+    export = ObisCode(1, 0, 2, 8, 0, 255)
+    shown = guard.screen({ENERGY: wh(36_694_597), export: wh(24_590_725)}, START)
+    assert set(shown) == {ENERGY, export}
+    assert guard.held_total == 0
+
+
 def test_a_total_under_a_damaged_name_waits_for_confirmation() -> None:
     """A flipped logical-name byte makes a total the meter never sends: it is not believed at once."""
     guard = PlausibilityGuard()
@@ -248,3 +256,50 @@ def test_a_total_measured_before_the_accepted_one_is_held() -> None:
     assert guard.held[-1].reason is HeldReason.CLOCK_WENT_BACK
     after = first + timedelta(seconds=20)
     assert guard.screen({ENERGY: wh(1_000_008, captured=after)}, after)[ENERGY].value == 1_000_008
+
+
+def test_a_replaced_meter_is_recognised_by_its_identity() -> None:
+    guard = PlausibilityGuard()
+    guard.observe_meter("7340157011274532")
+    push(guard, START, 36_694_597)
+    # One damaged serial number is no new meter.
+    guard.observe_meter("7340157011274533")
+    assert push(guard, START + timedelta(seconds=10), 36_694_600)[ENERGY].value == 36_694_600
+    # The new meter says so in three telegrams in a row: its totals, whatever they are, wait for the user.
+    for _ in range(3):
+        guard.observe_meter("7359992890011234")
+    assert ENERGY not in push(guard, START + timedelta(seconds=20), 36_694_610)
+    dispute = guard.disputes[ENERGY]
+    assert (dispute.kind, dispute.last_accepted, dispute.latest) == (
+        DisputeKind.REPLACED,
+        36_694_600,
+        36_694_610,
+    )
+    assert ENERGY not in push(guard, START + timedelta(seconds=30), 36_694_620)
+    assert guard.disputes[ENERGY].latest == 36_694_620
+    guard.accept_disputes(START + timedelta(seconds=35))
+    assert push(guard, START + timedelta(seconds=40), 36_694_630)[ENERGY].value == 36_694_630
+    assert PlausibilityGuard(guard.baselines()).meter_identity == "7359992890011234"
+
+
+def test_a_polled_serial_number_is_believed_at_once() -> None:
+    guard = PlausibilityGuard()
+    guard.observe_meter("LGZ1030655933512", checked=True)
+    push(guard, START, 5_000_000)
+    guard.observe_meter("LGZ9999999999999", checked=True)
+    assert ENERGY not in push(guard, START + timedelta(seconds=30), 12)
+    assert guard.disputes[ENERGY].kind is DisputeKind.REPLACED
+
+
+def test_a_total_that_stays_a_little_below_for_an_hour_is_disputed() -> None:
+    """A meter replaced by one reading 5 % less, with no identity in its telegrams: not a stall forever."""
+    guard = PlausibilityGuard()
+    push(guard, START, 5_000_000, 1_000)
+    disputed_at = []
+    for minute in range(1, 62):
+        assert ENERGY not in push(guard, START + timedelta(minutes=minute), 4_750_000 + 20 * minute, 1_000)
+        if ENERGY in guard.disputes:
+            disputed_at.append(minute)
+    assert disputed_at[0] == 61, "an hour after the first reading below"
+    assert guard.disputes[ENERGY].kind is DisputeKind.RESTARTED
+    assert guard.disputes[ENERGY].latest == 4_750_000 + 20 * 61

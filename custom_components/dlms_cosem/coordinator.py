@@ -36,7 +36,7 @@ from .dlms.obis import ObisCode
 from .dlms.push import plain_value
 from .dlms.security import KeySuiteMismatchError
 from .entry_store import CounterStore
-from .guard import PlausibilityGuard
+from .guard import Dispute, PlausibilityGuard
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 
 if TYPE_CHECKING:
@@ -60,6 +60,17 @@ def replay_issue_id(entry: ConfigEntry[Any]) -> str:
 def disputed_issue_id(entry: ConfigEntry[Any]) -> str:
     """The repair issue raised when a total restarted or jumped and the meter confirmed it."""
     return f"values_disputed_{entry.entry_id}"
+
+
+def _disputed(dispute: Dispute) -> str:
+    """A disputed total as the repair names it: ``1.0.1.8.0.255: 38027045 -> 8027046 Wh``."""
+    unit = f" {dispute.unit}" if dispute.unit else ""
+    return f"{dispute.key}: {_plain(dispute.last_accepted)} -> {_plain(dispute.latest)}{unit}"
+
+
+def _plain(value: float) -> str:
+    """A number as a person reads it: no exponent, no trailing zeros (33748800, 1234.567)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def reading_from_data(data: Data, unit: str | None = None, value: object = None) -> MeterReading:
@@ -130,10 +141,7 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         if not self.guard.disputes:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
-        registers = ", ".join(
-            f"{key}: {dispute.last_accepted:g} -> {dispute.latest:g} {dispute.unit or ''}".rstrip()
-            for key, dispute in self.guard.disputes.items()
-        )
+        registers = ", ".join(_disputed(dispute) for dispute in self.guard.disputes.values())
         ir.async_create_issue(
             self.hass,
             DOMAIN,

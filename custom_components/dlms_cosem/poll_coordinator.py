@@ -126,6 +126,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
             serial_number=texts.get(SERIAL_NUMBER),
             firmware=texts.get(FIRMWARE),
         )
+        self.guard.observe_meter(self.identity.serial_number, checked=True)
 
     def _learn_channels(self, objects: list[ObisCode], values: Sequence[Data | DlmsError]) -> None:
         """The medium and serial of each M-Bus channel the meter lists."""

@@ -69,6 +69,21 @@ def telegram_readings(telegram: Telegram, zone: tzinfo) -> dict[ObisCode, MeterR
     return arrived
 
 
+#: Objects whose value identifies the meter (COSEM meter serial number, device ID 1 and 2).
+METER_NUMBERS = (ObisCode(0, 0, 96, 1, 0, 255), ObisCode(0, 0, 96, 1, 1, 255), ObisCode(0, 0, 96, 1, 2, 255))
+
+
+def telegram_identity(telegram: Telegram, readings: dict[ObisCode, MeterReading]) -> str | None:
+    """Which meter sent the telegram: its system title, else the meter number it carries."""
+    if telegram.system_title is not None:
+        return telegram.system_title.hex().upper()
+    for obis in METER_NUMBERS:
+        reading = readings.get(obis)
+        if reading is not None and isinstance(reading.value, str) and reading.value.strip():
+            return reading.value.strip()
+    return None
+
+
 class DlmsPushCoordinator(DlmsCoordinator):
     """Listens to a meter's push port; values persist across telegrams until they go stale."""
 
@@ -161,6 +176,7 @@ class DlmsPushCoordinator(DlmsCoordinator):
         zone = dt_util.get_default_time_zone()
         arrived = telegram_readings(telegram, zone)
         self.available_objects.update(arrived)
+        self.guard.observe_meter(telegram_identity(telegram, arrived))
         self._readings.update(self._screen(arrived, now))
         for key in self.guard.disputes:
             self._readings.pop(key, None)  # unavailable until the user accepts the new value

@@ -29,7 +29,8 @@ not see it, it is counted, and logged once per register. When the next readings 
   negative or a giant step without that.
 - a total that went back by less than that stays at its last accepted value until the meter passes it
   (the value it replaced was itself a plausible-looking error, or the meter was corrected a little):
-  the statistics see no negative hour.
+  the statistics see no negative hour. Should it stay below for over :data:`STALL_LIMIT`, it is
+  disputed too.
 
 The guard keeps no clock: the coordinator hands it the time of each telegram or poll. Its baselines
 (the last accepted total of each register and since when) persist with the entry, so a wrong value
@@ -71,6 +72,10 @@ RESTART_SHARE: Final = 0.9
 HELD_KEPT: Final = 50
 #: A confirmed out-of-range value widens its register's range to this multiple of its magnitude.
 WIDEN_FACTOR: Final = 2.0
+#: A total held below its accepted value for longer than this (the meter's time) did not just follow a
+#: plausible-looking wrong value (the meter passes one of those within minutes): it restarted a little
+#: below, or is another meter, and the user decides.
+STALL_LIMIT: Final = timedelta(hours=1)
 #: The longest gap between power reports for them to bound a total's rise (a poll every 5 minutes).
 COVER_GAP: Final = timedelta(minutes=5)
 #: A meter clock ahead of Home Assistant's by more than this is not believed (clocks drift and some
@@ -98,6 +103,8 @@ class DisputeKind(StrEnum):
 
     RESTARTED = "restarted"
     JUMPED = "jumped"
+    REPLACED = "replaced"
+    """The meter's identity changed (a new serial number or system title): another meter's totals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +129,8 @@ class Dispute:
     latest: float
     unit: str | None
     since: datetime
+    measured: datetime
+    """When the meter measured ``latest`` (its time): the baseline's time once the user accepts it."""
 
 
 @dataclass(slots=True)
@@ -139,11 +148,13 @@ class _Total:
     watch_start: datetime | None = None
     """When the watch on the power started (Home Assistant's time of the telegram that set ``value``)."""
     covered: bool = False
+    stalled_since: datetime | None = None
+    """When the readings started to stay below ``value`` (the meter's time)."""
     """Whether power reports cover the whole time since ``since``, with no gap over :data:`COVER_GAP`."""
 
     def restart(self, value: float, moment: datetime, now: datetime, peak: float | None) -> None:
         """A new accepted value, measured at ``moment``: the watch on the power starts again from it."""
-        self.value, self.since, self.candidates = value, moment, []
+        self.value, self.since, self.candidates, self.stalled_since = value, moment, [], None
         self.peak_power = peak or 0.0
         self.watch_start = now
         self.last_power = now if peak is not None else None
@@ -208,6 +219,11 @@ class PlausibilityGuard:
         # powers only, a register of another kind), so only the installation's bound applies.
         self._unbounded_by_power: set[ObisCode] = set()
         self._new_totals: dict[ObisCode, list[float]] = {}  # totals not seen before, until confirmed
+        self._knew_totals = False  # whether any total was known before the telegram being screened
+        self.meter_identity: str | None = None
+        """The meter the baselines belong to (its serial number or system title), when it says."""
+        self._identity_candidates: list[str] = []
+        self._replaced: set[ObisCode] = set()  # totals whose next reading is another meter's
         self.disputes: dict[ObisCode, Dispute] = {}
         self.held: deque[HeldReading] = deque(maxlen=HELD_KEPT)
         self.held_counts: Counter[HeldReason] = Counter()
@@ -229,6 +245,8 @@ class PlausibilityGuard:
                 continue  # a damaged store loses that baseline, nothing else
             if math.isfinite(value) and since.tzinfo is not None:
                 self._totals[key] = _Total(value, stored.get("unit"), since)
+        identity = baselines.get("meter")
+        self.meter_identity = identity if isinstance(identity, str) else None
         max_power = _number(baselines.get("max_power_w"))
         if max_power is not None and math.isfinite(max_power) and max_power > self.max_power_w:
             self.max_power_w = max_power
@@ -241,9 +259,36 @@ class PlausibilityGuard:
                 for key, total in self._totals.items()
             },
             "max_power_w": self.max_power_w,
+            "meter": self.meter_identity,
         }
 
     # --- screening ----------------------------------------------------------------------------------
+
+    def observe_meter(self, identity: str | None, *, checked: bool = False) -> None:
+        """The meter's identity as a telegram or a poll gave it (its system title or serial number).
+
+        A new identity, the same in :data:`CONFIRMATIONS` telegrams in a row (one damaged serial
+        number is no new meter) or once when ``checked`` (read over a link that checks every frame,
+        at a poll's setup), means the meter was replaced: each total's next reading is another
+        meter's and is disputed (the user accepts it in a repair) whatever its value.
+        """
+        if not self.enabled or identity is None or identity == self.meter_identity:
+            self._identity_candidates.clear()
+            return
+        if self.meter_identity is None or not self._totals:
+            self.meter_identity = identity
+            return
+        if self._identity_candidates and self._identity_candidates[-1] != identity:
+            self._identity_candidates.clear()
+        self._identity_candidates.append(identity)
+        if len(self._identity_candidates) < CONFIRMATIONS and not checked:
+            return
+        LOGGER.warning(
+            "%s reports another meter's identity: its totals wait for the user's word", self._meter
+        )
+        self.meter_identity = identity
+        self._identity_candidates.clear()
+        self._replaced = set(self._totals)
 
     @property
     def held_total(self) -> int:
@@ -261,6 +306,7 @@ class PlausibilityGuard:
         if not self.enabled:
             return dict(readings)
         passed: dict[ObisCode, MeterReading] = {}
+        self._knew_totals = bool(self._totals)  # before this telegram: its own totals are no news
         totals: list[tuple[ObisCode, MeterReading, float]] = []
         peaks: dict[str, float] = {}
         for key, reading in readings.items():
@@ -398,7 +444,14 @@ class PlausibilityGuard:
         """Whether a total may be shown; ``times`` is when it was measured and Home Assistant's now."""
         total = self._totals.get(key)
         moment, now = times
-        if total is None and self._totals and not self._confirm_new(key, reading, number, moment):
+        if total is None and self._knew_totals and not self._confirm_new(key, reading, number, moment):
+            return False
+        if total is not None and key in self._replaced:
+            self._replaced.discard(key)
+            self.disputes[key] = Dispute(
+                key, DisputeKind.REPLACED, total.value, number, reading.unit, now, moment
+            )
+            self._hold(key, number, reading.unit, HeldReason.DISPUTED, now, total.value)
             return False
         if total is None or total.unit != reading.unit:
             # Nothing to compare with (a new register, or the meter changed its unit: a new baseline).
@@ -408,6 +461,8 @@ class PlausibilityGuard:
         verdict = self._compare(
             total, number, _quantum(reading), (moment, now), soft=key not in self._unbounded_by_power
         )
+        if key in self.disputes and self.disputes[key].kind is DisputeKind.REPLACED:
+            verdict = HeldReason.DISPUTED  # another meter's total: only the user's word ends it
         if verdict is None:
             dispute = self.disputes.pop(key, None)
             if dispute is not None:
@@ -417,7 +472,7 @@ class PlausibilityGuard:
             total.candidates.clear()
             return True
         if key in self.disputes:
-            self.disputes[key] = replace(self.disputes[key], latest=number)
+            self.disputes[key] = replace(self.disputes[key], latest=number, measured=moment)
             self._hold(key, number, reading.unit, HeldReason.DISPUTED, now, total.value)
             return False
         if not self._extends_candidates(total, number, _quantum(reading), moment):
@@ -512,13 +567,16 @@ class PlausibilityGuard:
             self.confirmed += 1
             LOGGER.info("%s of %s confirmed a fast rise to %s %s", key, self._meter, number, reading.unit)
             return True
-        if HeldReason.WENT_BACKWARDS in reasons and not restarted:
+        stalled = total.stalled_since or total.candidates[0][1]
+        total.stalled_since = stalled
+        if HeldReason.WENT_BACKWARDS in reasons and not restarted and moment - stalled < STALL_LIMIT:
             # A little below the accepted value: wait until the meter passes it (no negative hour).
             total.candidates = total.candidates[-(CONFIRMATIONS - 1) :]
             self._hold(key, number, reading.unit, HeldReason.WENT_BACKWARDS, now, total.value)
             return False
+        restarted = restarted or HeldReason.WENT_BACKWARDS in reasons
         kind = DisputeKind.RESTARTED if restarted else DisputeKind.JUMPED
-        self.disputes[key] = Dispute(key, kind, total.value, number, reading.unit, now)
+        self.disputes[key] = Dispute(key, kind, total.value, number, reading.unit, now, moment)
         total.candidates = []
         LOGGER.warning(
             "%s of %s %s: %s %s after %s %s; it stays unavailable until the new value is accepted (a repair)",
@@ -537,8 +595,8 @@ class PlausibilityGuard:
         """The user accepted the meter's new values: they become the baselines and are shown again."""
         accepted = list(self.disputes)
         for key, dispute in self.disputes.items():
-            total = self._totals[key] = _Total(dispute.latest, dispute.unit, now)
-            total.restart(dispute.latest, now, now, None)
+            total = self._totals[key] = _Total(dispute.latest, dispute.unit, dispute.measured)
+            total.restart(dispute.latest, dispute.measured, now, None)
         self.disputes.clear()
         return accepted
 
