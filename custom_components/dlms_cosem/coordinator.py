@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -35,8 +36,10 @@ from .dlms.errors import (
 from .dlms.obis import ObisCode
 from .dlms.push import plain_value
 from .dlms.security import KeySuiteMismatchError
+from .entity import entry_identifier
 from .entry_store import CounterStore
 from .guard import Dispute, PlausibilityGuard
+from .guard.statistics_step import StatisticsStepRemover
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 
 if TYPE_CHECKING:
@@ -106,6 +109,8 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         self._succeeded_once = False
         self.guard = PlausibilityGuard(enabled=False)
         """Holds back values that cannot be true; made with the stored baselines at setup."""
+        self.statistics_steps = StatisticsStepRemover(hass)
+        """Takes accepted jumps of totals out of the long-term statistics."""
 
     @callback
     def _load_guard(self) -> None:
@@ -127,6 +132,8 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         """
         disputed = set(self.guard.disputes)
         passed = self.guard.screen(readings, now, measured)
+        for key in [key for key in passed if not self.statistics_steps.may_publish(key, now)]:
+            del passed[key]  # an accepted jump waits for the next hour (see guard.statistics_step)
         self.link_statistics.held_readings = self.guard.held_total
         if self.guard.enabled:
             self.counters.save_guard_baselines(self.guard.baselines)
@@ -157,7 +164,21 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
 
     @callback
     def async_accept_disputes(self) -> None:
-        """The user accepted the meter's new totals (the repair): they are shown from the next reading."""
+        """The user accepted the meter's new totals (the repair): they are shown from the next reading.
+
+        A total that jumped up is taken out of the statistics once it reaches them: the user accepted
+        the meter's value, not a month's consumption in five minutes.
+        """
+        assert self.config_entry is not None
+        registry = er.async_get(self.hass)
+        for key, dispute in self.guard.disputes.items():
+            entity_id = registry.async_get_entity_id(
+                "sensor", DOMAIN, f"{entry_identifier(self.config_entry)}_{key}"
+            )
+            if entity_id is not None and dispute.latest > dispute.last_accepted:
+                self.statistics_steps.add(
+                    key, entity_id, dispute.latest - dispute.last_accepted, dispute.unit
+                )
         accepted = self.guard.accept_disputes(dt_util.utcnow())
         LOGGER.info("New values of %s accepted for %s", ", ".join(map(str, accepted)), self._entry_title)
         self.counters.save_guard_baselines(self.guard.baselines)
@@ -177,6 +198,7 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
     @override
     async def async_shutdown(self) -> None:
         await super().async_shutdown()
+        self.statistics_steps.shutdown()
         await self.counters.async_flush()
 
     @property
