@@ -196,19 +196,32 @@ def test_gas_volume_is_bounded_by_the_flow() -> None:
 
 def test_profile_rows_that_cannot_be_true_stay_out_of_the_statistics() -> None:
     guard = PlausibilityGuard()
-    push(guard, START + timedelta(hours=5), 4_050_000)
+    push(guard, START + timedelta(hours=5, minutes=30), 4_050_000)
     rows = [
         wh(4_000_000, captured=START + timedelta(hours=1)),
         wh(4_010_000, captured=START + timedelta(hours=2)),
         wh(9_999_999, captured=START + timedelta(hours=3)),  # ahead of the register itself
-        wh(4_005_000, captured=START + timedelta(hours=4)),  # below the row before it
+        wh(4_020_000, captured=START + timedelta(hours=4)),
         wh(4_030_000, captured=START + timedelta(hours=5)),
     ]
     kept = guard.plausible_rows(ENERGY, rows)
-    assert [row.value for row in kept] == [4_000_000, 4_010_000, 4_030_000]
-    assert guard.history_rows_dropped == 2
+    assert [row.value for row in kept] == [4_000_000, 4_010_000, 4_020_000, 4_030_000]
+    assert guard.history_rows_dropped == 1
     jump = [wh(4_000_000, captured=START), wh(4_400_000, captured=START + timedelta(hours=1))]
     assert [row.value for row in guard.plausible_rows(ENERGY, jump)] == [4_000_000]
+
+
+def test_a_damaged_oldest_row_cannot_pull_the_hours_after_it_down() -> None:
+    """Rows are anchored at the register: a low first row is the one left out, not the true ones."""
+    guard = PlausibilityGuard()
+    at = START + timedelta(hours=9)
+    push(guard, at + timedelta(minutes=30), 1_003_000)
+    rows = [
+        wh(503_000, captured=at - timedelta(hours=2)),
+        wh(1_001_000, captured=at - timedelta(hours=1)),
+        wh(1_002_000, captured=at),
+    ]
+    assert [row.value for row in guard.plausible_rows(ENERGY, rows)] == [1_001_000, 1_002_000]
 
 
 def test_switched_off_it_holds_nothing() -> None:
@@ -303,3 +316,84 @@ def test_a_total_that_stays_a_little_below_for_an_hour_is_disputed() -> None:
     assert disputed_at[0] == 61, "an hour after the first reading below"
     assert guard.disputes[ENERGY].kind is DisputeKind.RESTARTED
     assert guard.disputes[ENERGY].latest == 4_750_000 + 20 * 61
+
+
+def test_a_damaged_unit_is_held_until_the_meter_keeps_it() -> None:
+    """Wh (0x1E) read as J (0x19): one damaged unit byte must not reset the baseline."""
+    guard = PlausibilityGuard()
+    push(guard, START, 36_694_597)
+    joules = MeterReading(36_694_600.0, "J", 36_694_600)
+    assert ENERGY not in guard.screen({ENERGY: joules}, START + timedelta(seconds=10))
+    assert guard.held[-1].reason is HeldReason.UNIT_CHANGED
+    assert push(guard, START + timedelta(seconds=20), 36_694_605)[ENERGY].value == 36_694_605
+    # A meter that really changed its unit says so in three readings in a row.
+    shown = [
+        ENERGY
+        in guard.screen(
+            {ENERGY: MeterReading(132_100_000.0 + step, "J", 0)}, START + timedelta(seconds=30 + step)
+        )
+        for step in range(3)
+    ]
+    assert shown == [False, False, True]
+
+
+def test_a_clock_ahead_puts_no_value_into_an_hour_that_has_not_ended() -> None:
+    """A damaged hour byte (08:00 read as 09:00): the value may show, but it goes to no hour."""
+    guard = PlausibilityGuard()
+    eight = START + timedelta(hours=1)
+    guard.screen({ENERGY: wh(40_000_000, captured=START)}, START + timedelta(seconds=2))
+    shown = guard.screen(
+        {ENERGY: wh(40_003_000, captured=eight + timedelta(hours=1))}, eight + timedelta(seconds=2)
+    )
+    assert shown[ENERGY].value == 40_003_000
+    assert shown[ENERGY].captured is None
+    # The genuine 09:00 reading an hour later is not held as if an hour had not passed.
+    nine = eight + timedelta(hours=1)
+    assert (
+        guard.screen({ENERGY: wh(40_006_000, captured=nine)}, nine + timedelta(seconds=2))[ENERGY].captured
+        == nine
+    )
+
+
+def test_a_site_drawing_more_than_the_default_is_believed_after_three_readings() -> None:
+    """300 kW, energy only, polled every minute: held three times, then shown for good (no dispute)."""
+    guard = PlausibilityGuard()
+    shown = [
+        ENERGY in push(guard, START + timedelta(minutes=minute), 90_000_000 + 5_000 * minute)
+        for minute in range(12)
+    ]
+    assert shown == [True, False, False, True, *[True] * 8]
+    assert not guard.disputes
+    assert PlausibilityGuard(guard.baselines()).baselines()["totals"][str(ENERGY)]["learned_rate"] > 0
+
+
+def test_what_the_meter_confirmed_and_open_disputes_survive_a_restart() -> None:
+    guard = PlausibilityGuard()
+    push(guard, START, 5_000_000)
+    for step in range(1, 4):
+        push(guard, START + timedelta(seconds=10 * step), 10 + step)
+    assert guard.screen({VOLTAGE: MeterReading(20_000.0, "V", 0)}, START) == {}
+    for step in range(2):
+        guard.screen({VOLTAGE: MeterReading(20_001.0 + step, "V", 0)}, START)
+    again = PlausibilityGuard(guard.baselines())
+    assert set(again.disputes) == {ENERGY}
+    assert again.disputes[ENERGY] == guard.disputes[ENERGY]
+    assert VOLTAGE in again.screen({VOLTAGE: MeterReading(20_010.0, "V", 0)}, START + timedelta(minutes=1))
+    assert again.accept_disputes(START + timedelta(minutes=2)) == [ENERGY]
+
+
+def test_damaged_names_cannot_grow_what_the_guard_remembers() -> None:
+    guard = PlausibilityGuard()
+    push(guard, START, 1_000_000)
+    for index in range(20_000):
+        name = ObisCode(1, index % 200, 1, 8, index // 200 % 250, 255)
+        guard.screen(
+            {
+                name: wh(5.0),
+                ObisCode(1, index % 200, 32, 7, index // 200 % 250, 255): MeterReading(9e9, "V", 0),
+            },
+            START,
+        )
+    assert len(guard._pending) <= 64
+    assert len(guard._instants) <= 257
+    assert len(guard._logged) <= 513

@@ -185,10 +185,14 @@ async def test_pushed_profile_fills_its_hours_once(
     top = now.replace(minute=0, second=0, microsecond=0)
     hours = [top - timedelta(hours=n) for n in (5, 4, 3, 2)]
     meter.rows = [
-        (hours[0], 4_000_000, 0),
-        (hours[1], 4_012_000, 0),
-        (hours[2], 4_019_000, DATA_NOT_VALID),  # flagged by the meter: no statistic
-        (hours[3], 4_030_000, 0),  # a household's hours: 12 and 18 kWh (the guard believes them)
+        (hours[0], 4_950_000, 0),
+        (hours[1], 4_962_000, 0),
+        (hours[2], 4_969_000, DATA_NOT_VALID),  # flagged by the meter: no statistic
+        (
+            hours[3],
+            4_980_000,
+            0,
+        ),  # a household's hours, up to the register's 5000 kWh (the guard believes them)
     ]
     await until(hass, lambda: entry.runtime_data.coordinator.data.history != {})
     await hass.async_block_till_done()
@@ -200,9 +204,9 @@ async def test_pushed_profile_fills_its_hours_once(
         hours[1] - timedelta(hours=1),
         hours[3] - timedelta(hours=1),
     ]
-    assert [row["state"] for row in imported] == [4000.0, 4012.0, 4030.0]  # kWh, the sensor's unit
+    assert [row["state"] for row in imported] == [4950.0, 4962.0, 4980.0]  # kWh, the sensor's unit
     assert [row["sum"] for row in imported] == [
-        pytest.approx(state + offset) for state in (4000.0, 4012.0, 4030.0)
+        pytest.approx(state + offset) for state in (4950.0, 4962.0, 4980.0)
     ]
 
     assert imports == [

@@ -5,11 +5,12 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
-from .coordinator import DlmsCoordinator
+from .coordinator import DlmsCoordinator, disputed_issue_id, repair_issue_id, replay_issue_id
 from .entry_store import CounterStore
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
 from .poll_coordinator import DlmsPollCoordinator
@@ -63,6 +64,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> None:
-    """Forget the entry's stored invocation counters and the last hour its history imported."""
+    """Forget the entry's stored counters and baselines, its repair issues, and its history's last hour."""
     await CounterStore(hass, entry).async_remove()
+    for issue_id in (repair_issue_id(entry), replay_issue_id(entry), disputed_issue_id(entry)):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
     await Store[dict[str, str]](hass, 1, history_storage_key(entry.entry_id)).async_remove()

@@ -114,13 +114,18 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
 
     @callback
     def _load_guard(self) -> None:
-        """The plausibility guard, with the baselines stored (call after the counters are loaded)."""
+        """The plausibility guard, with the baselines stored (call after the counters are loaded).
+
+        A repair issue about disputed totals is raised again for the disputes stored, and deleted when
+        there are none (they were settled, or the guard was switched off).
+        """
         assert self.config_entry is not None
         self.guard = PlausibilityGuard(
             self.counters.guard_baselines,
             enabled=bool(self.config_entry.options.get(CONF_PLAUSIBILITY, DEFAULT_PLAUSIBILITY)),
             meter=self._entry_title,
         )
+        self._disputes_changed()
 
     @callback
     def _screen(
@@ -163,13 +168,16 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         )
 
     @callback
-    def async_accept_disputes(self) -> None:
+    def async_accept_disputes(self) -> bool:
         """The user accepted the meter's new totals (the repair): they are shown from the next reading.
 
         A total that jumped up is taken out of the statistics once it reaches them: the user accepted
         the meter's value, not a month's consumption in five minutes.
         """
         assert self.config_entry is not None
+        if not self.guard.disputes:
+            self._disputes_changed()
+            return False  # settled already (the meter came back in line, or a second click)
         registry = er.async_get(self.hass)
         for key, dispute in self.guard.disputes.items():
             entity_id = registry.async_get_entity_id(
@@ -183,6 +191,7 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         LOGGER.info("New values of %s accepted for %s", ", ".join(map(str, accepted)), self._entry_title)
         self.counters.save_guard_baselines(self.guard.baselines)
         self._disputes_changed()
+        return True
 
     @property
     def selected_objects(self) -> list[ObisCode]:

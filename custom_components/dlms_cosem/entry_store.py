@@ -19,6 +19,10 @@ from .const import DOMAIN
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10  # seconds: counters change with every request; write them in batches
+#: The guard's baselines change with every telegram of a meter that sends no counter: written at most
+#: every few minutes (an SD card's wear), and when the entry unloads. Lost minutes only make the first
+#: reading after a power cut be compared with an older value.
+GUARD_SAVE_DELAY = 300
 
 
 class CounterStore:
@@ -76,7 +80,8 @@ class CounterStore:
     def save_guard_baselines(self, baselines: Callable[[], dict[str, Any]]) -> None:
         """Save the guard's baselines with the next write (taken from ``baselines`` then)."""
         self._guard = baselines
-        self._save()
+        self._dirty = True
+        self._store.async_delay_save(self._snapshot, GUARD_SAVE_DELAY)
 
     @callback
     def _save(self) -> None:

@@ -104,6 +104,8 @@ class DlmsPushCoordinator(DlmsCoordinator):
         assert self.config_entry is not None
         await self.counters.async_load()
         self._load_guard()
+        # Telegrams taken as replays before the reload are not known now: the issue comes back if they go on.
+        ir.async_delete_issue(self.hass, DOMAIN, replay_issue_id(self.config_entry))
         guard = ReplayGuard(self.counters.meter_counters, on_accept=self.counters.save_meter_counter)
         baudrate = self.config_entry.data.get(CONF_BAUDRATE)
         self.listener = PushListener(
@@ -175,9 +177,11 @@ class DlmsPushCoordinator(DlmsCoordinator):
         timestamp: datetime | None = telegram.timestamp.to_datetime() if telegram.timestamp else None
         zone = dt_util.get_default_time_zone()
         arrived = telegram_readings(telegram, zone)
-        self.available_objects.update(arrived)
         self.guard.observe_meter(telegram_identity(telegram, arrived))
-        self._readings.update(self._screen(arrived, now))
+        passed = self._screen(arrived, now)
+        # What the options offer: objects held back (a damaged logical name) are not among them.
+        self.available_objects.update(passed)
+        self._readings.update(passed)
         for key in self.guard.disputes:
             self._readings.pop(key, None)  # unavailable until the user accepts the new value
         self.link_statistics.last_update = now

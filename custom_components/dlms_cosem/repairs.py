@@ -57,7 +57,8 @@ class _CoordinatorRepairFlow(RepairsFlow):
         coordinator = self._coordinator()
         if coordinator is None:
             return self.async_abort(reason="not_loaded")
-        self._settle(coordinator)
+        if not self._settle(coordinator):
+            return self.async_abort(reason="nothing_to_accept")
         return self.async_create_entry(data={})
 
     def _coordinator(self) -> DlmsCoordinator | None:
@@ -66,24 +67,24 @@ class _CoordinatorRepairFlow(RepairsFlow):
         coordinator = getattr(runtime, "coordinator", None)
         return coordinator if isinstance(coordinator, DlmsCoordinator) else None
 
-    def _settle(self, coordinator: DlmsCoordinator) -> None:
+    def _settle(self, coordinator: DlmsCoordinator) -> bool:
+        """Do what the user confirmed; False when there was nothing left to do (a stale issue)."""
         raise NotImplementedError
 
 
 class ReplayRepairFlow(_CoordinatorRepairFlow):
     """Accept the meter's new invocation counter: its telegrams are used again."""
 
-    def _settle(self, coordinator: DlmsCoordinator) -> None:
+    def _settle(self, coordinator: DlmsCoordinator) -> bool:
         accept = getattr(coordinator, "async_accept_meter_counter", None)
-        if accept is not None:
-            accept()
+        return bool(accept()) if callable(accept) else False
 
 
 class DisputedValuesRepairFlow(_CoordinatorRepairFlow):
     """Accept the totals' new values: the sensors show them again."""
 
-    def _settle(self, coordinator: DlmsCoordinator) -> None:
-        coordinator.async_accept_disputes()
+    def _settle(self, coordinator: DlmsCoordinator) -> bool:
+        return coordinator.async_accept_disputes()
 
 
 async def async_create_fix_flow(

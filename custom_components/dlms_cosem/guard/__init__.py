@@ -1,5 +1,6 @@
 """The guard between the stack and every entity and statistic: values that cannot be true are held back."""
 
-from .plausibility import Dispute, DisputeKind, HeldReading, HeldReason, PlausibilityGuard
+from .plausibility import PlausibilityGuard
+from .records import Dispute, DisputeKind, HeldReading, HeldReason
 
 __all__ = ["Dispute", "DisputeKind", "HeldReading", "HeldReason", "PlausibilityGuard"]

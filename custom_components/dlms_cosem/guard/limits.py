@@ -10,6 +10,7 @@ Units are the DLMS symbols the stack gives (``Wh``, ``W``, ``m³``...): values a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Final
 
 from ..dlms.obis import ObisCode
@@ -35,6 +36,14 @@ SOFT_FLOOR_W: Final = 3_000.0
 TIME_SLACK_SECONDS: Final = 5.0
 
 SECONDS_PER_HOUR: Final = 3600.0
+
+#: A meter clock ahead of Home Assistant's by more than this is not believed: the total's time is its
+#: arrival, and its capture time goes to no hour of the statistics (a damaged hour byte would put a
+#: value into an hour that has not ended).
+FUTURE_CLOCK_SLACK: Final = timedelta(minutes=5)
+
+#: The longest gap between power reports for them to bound a total's rise (a poll every 5 minutes).
+COVER_GAP: Final = timedelta(minutes=5)
 
 #: Energy units and the power units whose values bound their rise (apparent power bounds both the
 #: active and the reactive part).
