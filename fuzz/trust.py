@@ -229,8 +229,10 @@ def _wrong(key: ObisCode, reading: MeterReading, genuine: list[dict[ObisCode, Me
         return None if any(found.value == reading.value for found in sent) else "other"
     if not sent:
         return "misnamed"
-    if any(found.value == reading.value and found.captured == reading.captured for found in sent):
-        return None
+    if not any(found.unit == reading.unit for found in sent):
+        return "made up"  # a damaged unit: the same number is another quantity
+    if any(found.value == reading.value and reading.captured in (found.captured, None) for found in sent):
+        return None  # the meter's value, with its time or with none (then it goes to no hour)
     return "misdated" if any(found.value == reading.value for found in sent) else "made up"
 
 

@@ -4,8 +4,8 @@ Two plaintext meters push every two minutes of their clock for 24 hours: one on 
 checksum per frame) and one sending bare APDUs (no check at all). Before each top-of-hour telegram, the
 one whose energy becomes that hour's statistic, the line delivers damaged copies of it:
 
-- the energy value with two of its bytes swapped, and with +d/-d on two of its bytes (both keep an
-  M-Bus checksum: the frames are valid);
+- the energy value with two of its bytes swapped, and with +d/-d on two of its bytes, and its unit
+  made joules with the scaler moved to keep the sum (all keep an M-Bus checksum: the frames are valid);
 - a telegram stitched from the previous telegram's first M-Bus frame and this one's second (M-Bus);
 - the energy value with a bit flipped in one of its three high bytes (bare APDU);
 - every few hours, half a telegram followed by silence, and a burst of noise.
@@ -128,6 +128,17 @@ def plus_minus(apdu: bytes, rng: random.Random) -> bytes:
     raise AssertionError("no +d/-d pair fits")
 
 
+def unit_changed(apdu: bytes, rng: random.Random) -> bytes:
+    """The energy's unit byte made J (0x19) from Wh (0x1E), -5, and +5 on its scaler: the sum holds."""
+    start = value_at(apdu) + 4
+    changed = bytearray(apdu)
+    assert changed[start : start + 3] == bytes([0x02, 0x02, 0x0F])
+    changed[start + 3] = (changed[start + 3] + 5) & 0xFF
+    assert changed[start + 5] == 0x1E
+    changed[start + 5] = 0x19
+    return bytes(changed)
+
+
 def flipped(apdu: bytes, rng: random.Random) -> bytes:
     """A bit flipped in one of the energy value's three high bytes."""
     changed = bytearray(apdu)
@@ -146,7 +157,7 @@ async def a_damaged_day(
     settings = PushSettings(framing=framing)
     builder = PushBuilder(meter, settings)
     rng = random.Random(19)
-    damage: list[Callable[[bytes, random.Random], bytes]] = [swapped, plus_minus]
+    damage: list[Callable[[bytes, random.Random], bytes]] = [swapped, plus_minus, unit_changed]
     if framing is PushFraming.RAW:
         damage.append(flipped)
 
