@@ -32,6 +32,7 @@ class CounterStore:
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
         self._data: dict[str, Any] = {}
         self._dirty = False
+        self._pending = False  # a delayed write is scheduled; it takes the data as they are then
         self._guard: Callable[[], dict[str, Any]] | None = None
 
     async def async_load(self) -> None:
@@ -80,15 +81,25 @@ class CounterStore:
     def save_guard_baselines(self, baselines: Callable[[], dict[str, Any]]) -> None:
         """Save the guard's baselines with the next write (taken from ``baselines`` then)."""
         self._guard = baselines
-        self._dirty = True
-        self._store.async_delay_save(self._snapshot, GUARD_SAVE_DELAY)
+        self._save(GUARD_SAVE_DELAY)
 
     @callback
-    def _save(self) -> None:
+    def _save(self, delay: float = SAVE_DELAY) -> None:
+        """Schedule a write unless one is scheduled already.
+
+        Home Assistant's delayed save moves the write to the latest delay asked for, so a meter that
+        sends a telegram more often than the delay would postpone it for as long as it sends (the
+        counters were written only when Home Assistant stopped, and a power cut lost them). One write
+        is scheduled at a time instead; it takes whatever changed until then.
+        """
         self._dirty = True
-        self._store.async_delay_save(self._snapshot, SAVE_DELAY)
+        if not self._pending:
+            self._pending = True
+            self._store.async_delay_save(self._snapshot, delay)
 
     def _snapshot(self) -> dict[str, Any]:
+        """The data to write, taken when the write happens."""
+        self._pending = False
         if self._guard is not None:
             self._data["guard"] = self._guard()
         return self._data
