@@ -27,7 +27,7 @@ def test_no_made_up_total_beyond_one_interval_reaches_an_entity() -> None:
     assert sum(cell.decoded_wrong for cell in cells if cell.framing in ("apdu", "wrapper", "mbus")) > 0
     for cell in cells:
         # ...but no total under a code the meter never sent, and no made-up total beyond what the
-        # house could draw between two telegrams, reaches an entity or a statistic.
+        # installation can draw between two telegrams, reaches an entity or a statistic.
         assert cell.reached["misnamed"] == 0, cell
         assert cell.largest_made_up <= ONE_INTERVAL_WH, cell
         if cell.framing in ("hdlc", "hdlc+gcm"):
