@@ -154,16 +154,30 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         registers = ", ".join(_disputed(dispute) for dispute in self.guard.disputes.values())
+        self._raise_repair(issue_id, "values_disputed", ir.IssueSeverity.WARNING, registers=registers)
+
+    @callback
+    def _raise_repair(
+        self,
+        issue_id: str,
+        translation_key: str,
+        severity: ir.IssueSeverity = ir.IssueSeverity.ERROR,
+        **placeholders: str,
+    ) -> None:
+        """Raise (or update) a fixable repair issue of this entry.
+
+        The placeholders go into the issue's data too: its fix flow shows them in its own step.
+        """
+        assert self.config_entry is not None
+        placeholders = {"meter": self.config_entry.title, **placeholders}
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             issue_id,
             is_fixable=True,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="values_disputed",
-            translation_placeholders=(
-                placeholders := {"meter": self.config_entry.title, "registers": registers}
-            ),
+            severity=severity,
+            translation_key=translation_key,
+            translation_placeholders=placeholders,
             data={"entry_id": self.config_entry.entry_id, **placeholders},
         )
 
@@ -227,15 +241,8 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
             LOGGER.debug("Repeated security failures: %s", error)
             # A key of the wrong length for the telegrams' suite is no changed key: say which it is.
             mismatch = isinstance(error, KeySuiteMismatchError)
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                repair_issue_id(self.config_entry),
-                is_fixable=True,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="key_suite_mismatch" if mismatch else "decryption_failed",
-                translation_placeholders={"meter": self.config_entry.title},
-                data={"entry_id": self.config_entry.entry_id},
+            self._raise_repair(
+                repair_issue_id(self.config_entry), "key_suite_mismatch" if mismatch else "decryption_failed"
             )
 
     @callback

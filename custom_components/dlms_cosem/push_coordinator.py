@@ -97,7 +97,6 @@ class DlmsPushCoordinator(DlmsCoordinator):
         self.data = MeterSnapshot({})
         self.since_last_telegram = SinceLastTelegram()
         """What arrived since the last accepted telegram (the link state and the unavailable reason)."""
-        self._replays_in_a_row = 0
 
     @override
     async def _async_setup(self) -> None:
@@ -206,8 +205,8 @@ class DlmsPushCoordinator(DlmsCoordinator):
     def _replayed(self, error: ReplayedTelegramError) -> None:
         """Count a telegram rejected as a replay; when they keep coming, ask the user (a repair)."""
         self.link_statistics.replays += 1
-        self._replays_in_a_row += 1
-        if self._replays_in_a_row == 1:
+        in_a_row = self.since_last_telegram.replays  # counted already: none was accepted between them
+        if in_a_row == 1:
             LOGGER.warning(
                 "Telegrams of %s are rejected as replays: invocation counter %s is not above %s, the last "
                 "one accepted (a meter reset or firmware update restarts it; a replay attack repeats it)",
@@ -215,32 +214,22 @@ class DlmsPushCoordinator(DlmsCoordinator):
                 error.counter,
                 error.last,
             )
-        if self._replays_in_a_row < REPLAYS_FOR_REPAIR or self.config_entry is None:
+        if in_a_row < REPLAYS_FOR_REPAIR or self.config_entry is None:
             return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
+        self._raise_repair(
             replay_issue_id(self.config_entry),
-            is_fixable=True,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="replayed_telegrams",
-            translation_placeholders=(
-                placeholders := {
-                    "meter": self.config_entry.title,
-                    "stored": str(error.last),
-                    "received": str(error.counter),
-                    "count": str(self._replays_in_a_row),
-                }
-            ),
-            data={"entry_id": self.config_entry.entry_id, **placeholders},
+            "replayed_telegrams",
+            stored=str(error.last),
+            received=str(error.counter),
+            count=str(in_a_row),
         )
 
     @callback
     def _replay_ended(self) -> None:
-        if self._replays_in_a_row and self.config_entry is not None:
+        if self.since_last_telegram.replays and self.config_entry is not None:
             LOGGER.info("Telegrams of %s are accepted again", self._entry_title)
             ir.async_delete_issue(self.hass, DOMAIN, replay_issue_id(self.config_entry))
-        self._replays_in_a_row = 0
+        self.since_last_telegram.replays = 0  # a new streak: the repair comes again after as many
 
     @callback
     def async_accept_meter_counter(self) -> bool:
