@@ -8,32 +8,22 @@ register, and accepting it shows the new value from the next telegram.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dlms_cosem.const import (
-    CONF_CONNECTION_TYPE,
-    CONF_HOST,
-    CONF_OBJECTS,
-    CONF_PORT,
-    CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
 from custom_components.dlms_cosem.coordinator import disputed_issue_id
 from custom_components.dlms_cosem.diagnostics import async_get_config_entry_diagnostics
-from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
-from custom_components.dlms_cosem.dlms.simulator.model import ACTIVE_ENERGY_IMPORT, SimulatedMeter
-from custom_components.dlms_cosem.dlms.simulator.push import PushBuilder, PushFraming, PushSettings
-from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
+from custom_components.dlms_cosem.dlms.simulator.model import ACTIVE_ENERGY_IMPORT
 
+from .pushed_meter import SteppedPushMeter, set_up_energy_entry
 from .test_security_ha import allow_loopback, line
 from .waiting import wait_for
 
@@ -46,37 +36,11 @@ START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 async def test_a_restarted_total_is_disputed_and_shown_once_accepted(
     hass: HomeAssistant, hass_client: ClientSessionGenerator
 ) -> None:
-    instant = [START]
-    meter = SimulatedMeter(lambda: instant[0])
-    builder = PushBuilder(meter, PushSettings(framing=PushFraming.HDLC))
-    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    pushing = SteppedPushMeter(START)
+    meter, push = pushing.meter, pushing.push
 
-    async def push() -> float:
-        instant[0] += timedelta(seconds=10)
-        await chunks.put(builder.telegram())
-        register = meter.find(ACTIVE_ENERGY_IMPORT)
-        assert register is not None
-        value = register.get(2, RequestContext(now=instant[0])).value
-        assert isinstance(value, int)
-        await asyncio.sleep(0.05)
-        return value
-
-    async with line(chunks) as port:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Reset meter",
-            unique_id=UNIQUE_ID,
-            data={CONF_CONNECTION_TYPE: "network_push", CONF_HOST: "127.0.0.1", CONF_PORT: port},
-            options={CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT)], CONF_PUSH_TIMEOUT: 600},
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data.coordinator
-        assert isinstance(coordinator, DlmsPushCoordinator)
-        entity_id = er.async_get(hass).async_get_entity_id(
-            "sensor", DOMAIN, f"{UNIQUE_ID}_{ACTIVE_ENERGY_IMPORT}"
-        )
-        assert entity_id is not None
+    async with line(pushing.chunks) as port:
+        entry, coordinator, entity_id = await set_up_energy_entry(hass, port, "Reset meter", UNIQUE_ID)
 
         def shown() -> str | None:
             state = hass.states.get(entity_id)

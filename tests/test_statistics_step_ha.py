@@ -8,36 +8,22 @@ value appeared in, the step is taken out of the sum: the period's sum grows by w
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.components.recorder.tasks import StatisticsTask
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.dlms_cosem.const import (
-    CONF_CONNECTION_TYPE,
-    CONF_HOST,
-    CONF_OBJECTS,
-    CONF_PORT,
-    CONF_PUSH_TIMEOUT,
-    DOMAIN,
-)
 from custom_components.dlms_cosem.coordinator import disputed_issue_id
-from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
-from custom_components.dlms_cosem.dlms.simulator.model import ACTIVE_ENERGY_IMPORT, SimulatedMeter
-from custom_components.dlms_cosem.dlms.simulator.push import PushBuilder, PushFraming, PushSettings
 from custom_components.dlms_cosem.guard import statistics_step
-from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 
+from .pushed_meter import SteppedPushMeter, set_up_energy_entry
 from .test_security_ha import line
 from .waiting import wait_for
 
@@ -62,37 +48,11 @@ def any_minute(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_an_accepted_jump_leaves_no_spike(hass: HomeAssistant) -> None:
-    instant = [START]
-    meter = SimulatedMeter(lambda: instant[0])
-    builder = PushBuilder(meter, PushSettings(framing=PushFraming.HDLC))
-    register = meter.find(ACTIVE_ENERGY_IMPORT)
-    assert register is not None
-    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    pushing = SteppedPushMeter(START)
+    meter, push = pushing.meter, pushing.push
 
-    async def push() -> int:
-        instant[0] += timedelta(seconds=10)
-        await chunks.put(builder.telegram())
-        value = register.get(2, RequestContext(now=instant[0])).value
-        assert isinstance(value, int)
-        await asyncio.sleep(0.05)
-        return value
-
-    async with line(chunks) as port:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Jumping meter",
-            unique_id=UNIQUE_ID,
-            data={CONF_CONNECTION_TYPE: "network_push", CONF_HOST: "127.0.0.1", CONF_PORT: port},
-            options={CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT)], CONF_PUSH_TIMEOUT: 600},
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        coordinator = entry.runtime_data.coordinator
-        assert isinstance(coordinator, DlmsPushCoordinator)
-        entity_id = er.async_get(hass).async_get_entity_id(
-            "sensor", DOMAIN, f"{UNIQUE_ID}_{ACTIVE_ENERGY_IMPORT}"
-        )
-        assert entity_id is not None
+    async with line(pushing.chunks) as port:
+        entry, coordinator, entity_id = await set_up_energy_entry(hass, port, "Jumping meter", UNIQUE_ID)
 
         def shows(value: int) -> Callable[[], bool]:
             def check() -> bool:
