@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import tty
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -357,8 +358,9 @@ async def running(hass: HomeAssistant, line: Coroutine[Any, Any, None]) -> Async
 
 
 async def finish_waiting(hass: HomeAssistant, result: Mapping[str, Any]) -> dict[str, Any]:
-    """The telegram arrived (or did not): continue past the progress step."""
-    assert result["type"] is FlowResultType.SHOW_PROGRESS, result
+    """The telegram arrived (or did not): past the progress step, when the wait took long enough for one."""
+    if result["type"] is not FlowResultType.SHOW_PROGRESS:
+        return dict(result)  # the outcome came within config_flow.PROGRESS_GRACE
     assert result["step_id"] == "wait_telegram"
     assert result["progress_action"] == "wait_telegram"
     assert result["description_placeholders"] == {"timeout": str(round(config_flow.WAIT_TELEGRAM_TIMEOUT))}
@@ -694,7 +696,7 @@ async def test_meter_does_not_answer_on_the_network(hass: HomeAssistant, socket_
     )
     result = await configure(hass, result, {"authentication": "none"})
     assert result["step_id"] == "network"
-    assert result["errors"] == {"base": "cannot_open_port"}
+    assert result["errors"] == {"base": "cannot_connect"}
     assert field_default(result, "hdlc") is False
 
 
@@ -873,13 +875,72 @@ async def test_push_garbage_received(hass: HomeAssistant, pty: Pty, short_wait: 
     assert result["errors"] == {"base": "no_valid_frame"}
 
 
-async def test_push_port_cannot_be_opened(hass: HomeAssistant, socket_enabled: None) -> None:
+async def test_push_connection_refused_is_said_at_once(hass: HomeAssistant, socket_enabled: None) -> None:
+    # No progress step: the frontend would miss its end (it listens once it has drawn it) and spin.
     result = await start(hass, "network_push")
     result = await configure(hass, result, {"host": "127.0.0.1", "port": closed_tcp_port()})
+    started = time.monotonic()
     result = await configure(hass, result, {})
-    result = await finish_waiting(hass, result)
+    assert time.monotonic() - started < config_flow.PROGRESS_GRACE
+    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "network"
+    # The network form has no baud rate, parity or serial port to blame.
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_push_port_that_cannot_be_opened_is_said_at_once(hass: HomeAssistant, tmp_path: Any) -> None:
+    missing = str(tmp_path / "ttyUSB7")
+    result = await start(hass, "serial_push")
+    result = await configure(hass, result, {"port": MANUAL_PORT, "baudrate": "115200", "parity": "n"})
+    result = await configure(hass, result, {"port": missing})
+    started = time.monotonic()
+    result = await configure(hass, result, {})
+    assert time.monotonic() - started < config_flow.PROGRESS_GRACE
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "serial"
     assert result["errors"] == {"base": "cannot_open_port"}
+    assert field_default(result, "port") == missing
+
+
+async def test_a_progress_step_lasts_until_the_frontend_listens(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wait outlasts the grace, so the progress step is shown; the probe then fails just after, but
+    # the step ends no sooner than the grace after it was shown, when the dialog listens for its end.
+    monkeypatch.setattr(config_flow, "PROGRESS_GRACE", 0.4)
+    monkeypatch.setattr(config_flow, "WAIT_TELEGRAM_TIMEOUT", 0.5)
+    result = await start(hass, "serial_push")
+    result = await configure(hass, result, {"port": MANUAL_PORT, "baudrate": "115200", "parity": "n"})
+    result = await configure(hass, result, {"port": pty.path})
+    result = await configure(hass, result, {})
+    shown = time.monotonic()
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["description_placeholders"] == {"timeout": "0"}
+    await asyncio.sleep(0.25)  # the probe has ended (no data) by now; the step has not
+    assert hass.config_entries.flow.async_get(result["flow_id"])["step_id"] == "wait_telegram"
+    await hass.async_block_till_done()
+    assert time.monotonic() - shown >= 0.4
+    result = await configure(hass, result)
+    assert result["step_id"] == "serial"
+    assert result["errors"] == {"base": "no_data"}
+
+
+async def test_a_second_entry_on_the_same_port_is_refused_before_the_wait(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    port = closed_tcp_port()
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="Kaifa 7340157011274532",
+        unique_id="7340157011274532",
+        data={"connection_type": "network_push", "host": "127.0.0.1", "port": port},
+    ).add_to_hass(hass)
+    result = await start(hass, "network_push")
+    result = await configure(hass, result, {"host": "127.0.0.1", "port": port})
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert result["description_placeholders"] == {"title": "Kaifa 7340157011274532"}
 
 
 async def test_push_meter_that_names_itself_nowhere(hass: HomeAssistant, pty: Pty, no_setup: None) -> None:
@@ -1482,14 +1543,15 @@ async def test_reconfigure_a_push_meter_to_a_closed_port(
     result = await configure(hass, result, {"host": "127.0.0.1", "port": data["port"]})
     result = await finish_waiting(hass, result)
     assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {"base": "cannot_open_port"}
+    assert result["errors"] == {"base": "cannot_connect"}
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
 
 
 async def test_a_meter_removed_while_it_is_probed_stays_removed(
-    hass: HomeAssistant, pty: Pty, no_setup: None, short_wait: None
+    hass: HomeAssistant, pty: Pty, no_setup: None, short_wait: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(config_flow, "PROGRESS_GRACE", 0.2)  # the wait (1 s) shows its progress step
     data = {"connection_type": "serial_push", "port": pty.path, "baudrate": 115200, "parity": "n"}
     entry = await loaded(hass, MockConfigEntry(domain=DOMAIN, unique_id="SIM", data=data))
     result = dict(await entry.start_reconfigure_flow(hass))

@@ -291,8 +291,10 @@ def test_the_keys_the_flows_use() -> None:
     assert PLACEHOLDER.findall(config["progress"]["wait_telegram"]) == ["timeout"]
     assert set(config["error"]) == {
         "cannot_open_port",
+        "cannot_connect",
         "no_data",
         "no_valid_frame",
+        "no_valid_frame_network",
         "wrong_key",
         "wrong_encryption_key",
         "missing_key",
