@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any, Final, override
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.components.sensor.const import UNIT_CONVERTERS
@@ -133,7 +135,7 @@ async def async_setup_entry(
             waiting.append(obis)
             continue
         unit = reading.unit if reading else None
-        entities.append(DlmsCosemSensor(entry, obis, _describe(coordinator, obis, unit), channels(obis)))
+        entities.append(value_sensor(entry, obis, _describe(coordinator, obis, unit), channels(obis)))
     entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
     entities.extend(control_sensors(entry))
     if entry.runtime_data.history is not None:
@@ -155,7 +157,7 @@ async def async_setup_entry(
         for obis in arrived:
             waiting.remove(obis)
         async_add_entities(
-            DlmsCosemSensor(
+            value_sensor(
                 entry, obis, _describe(coordinator, obis, snapshot.readings[obis].unit), channels(obis)
             )
             for obis in arrived
@@ -329,6 +331,95 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         if converter is not None and {unit, native} <= converter.VALID_UNITS:
             return converter.convert(value, unit, native)
         return None
+
+
+TOTALS: Final = frozenset({SensorStateClass.TOTAL, SensorStateClass.TOTAL_INCREASING})
+
+
+def value_sensor(
+    entry: DlmsCosemConfigEntry,
+    obis: ObisCode,
+    description: DlmsSensorEntityDescription,
+    device_info: DeviceInfo | None = None,
+) -> DlmsCosemSensor:
+    """The sensor of one object: a total keeps its last value across restarts and reloads."""
+    if description.state_class in TOTALS:
+        return DlmsCosemTotalSensor(entry, obis, description, device_info)
+    return DlmsCosemSensor(entry, obis, description, device_info)
+
+
+@dataclass
+class TotalStoredData(SensorExtraStoredData):
+    """A total's last value, and when the meter gave it."""
+
+    read_at: datetime | None = None
+
+    @override
+    def as_dict(self) -> dict[str, Any]:
+        return super().as_dict() | {"read_at": self.read_at.isoformat() if self.read_at else None}
+
+
+class DlmsCosemTotalSensor(DlmsCosemSensor, RestoreSensor):
+    """A total (energy, volume) that shows its last value after a restart until the meter sends it again.
+
+    Meters send their totals less often than the rest (Norwegian lists once an hour, M-Bus gas meters
+    every 15 minutes to a day): without this, the Energy panel's sensors would be blank for up to an
+    hour after every restart or reload (saving the options reloads). A restored value never passes for
+    a fresh one: it carries ``restored: true`` and ``read_at`` (when the meter gave it), it is not a
+    reading for the statistics or the plausibility guard, and it goes unavailable with the link.
+    """
+
+    _restored: MeterReading | None = None
+    _read_at: datetime | None = None
+    _last: MeterReading | None = None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if super()._reading() is not None:
+            return  # the meter's value is there already
+        stored = await self.async_get_last_extra_data()
+        if stored is None:
+            return
+        data = stored.as_dict()
+        last = SensorExtraStoredData.from_dict(data)
+        if (
+            last is None
+            or not isinstance(last.native_value, int | float)
+            or isinstance(last.native_value, bool)
+            or last.native_unit_of_measurement != self.native_unit_of_measurement
+        ):
+            return  # nothing to show, or in a unit this entity no longer has
+        self._restored = MeterReading(value=last.native_value, unit=None, raw=None)
+        read_at = data.get("read_at")
+        self._read_at = dt_util.parse_datetime(read_at) if isinstance(read_at, str) else None
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        reading = super()._reading()
+        if reading is not None and reading is not self._last:
+            self._last = reading
+            self._read_at = reading.captured or dt_util.utcnow()
+            self._restored = None  # the meter sent it: the restored value is done with
+        super()._handle_coordinator_update()
+
+    @override
+    def _reading(self) -> MeterReading | None:
+        return super()._reading() or self._restored
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        attributes = super().extra_state_attributes
+        if self._restored is None or super()._reading() is not None:
+            return attributes
+        return {**(attributes or {}), "restored": True, "read_at": self._read_at}
+
+    @property
+    @override
+    def extra_restore_state_data(self) -> TotalStoredData:
+        return TotalStoredData(self.native_value, self.native_unit_of_measurement, self._read_at)
 
 
 class DlmsLinkSensor(DlmsCosemEntity, SensorEntity):
