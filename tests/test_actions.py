@@ -298,6 +298,9 @@ async def test_set_clock_brings_the_drift_sensor_back_near_zero(
     await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert abs(float(state(hass, drift_id))) < 2
+    # In whole seconds as shown, so a fraction below zero never reads "-0 s".
+    assert state(hass, drift_id).lstrip("-").isdigit()
+    assert state(hass, drift_id) != "-0"
     again = await call(hass, "set_clock", entry, dry_run=True)
     assert abs(again["drift"]) < 2
 

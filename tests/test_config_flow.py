@@ -449,12 +449,14 @@ async def test_polled_serial_without_security(
         assert result["step_id"] == "objects"
         labels = {option["value"]: option["label"] for option in selector_options(result, "objects")}
         assert field_default(result, "objects") == POLLED_PRESELECTED
-        result = await configure(hass, result, {"objects": [ENERGY, "0.0.96.1.0.255"]})
+        result = await configure(hass, result, {"objects": [ENERGY, "1.0.32.7.0.255"]})
 
-    assert labels[ENERGY] == "Energy import (1.0.1.8.0.255) - 26\u202f319\u202f870 Wh"
+    # As the sensor shows it: in kWh with three decimals, not the register's Wh.
+    assert labels[ENERGY] == "Energy import (1.0.1.8.0.255) - 26\u202f319.870 kWh"
     assert labels["1.0.32.7.0.255"] == "Voltage L1 (1.0.32.7.0.255) - 228.1 V"
-    assert labels["0.0.96.1.0.255"] == "Serial number (0.0.96.1.0.255) - 12345678"
-    assert labels["0.0.43.1.0.255"] == "0.0.43.1.0.255 - 0"  # no name: the code alone
+    assert "0.0.96.1.0.255" not in labels  # the meter number is the device's serial number, not a sensor
+    assert labels["0.0.43.1.0.255"] == "Meter invocation counter 1 (0.0.43.1.0.255) - 0"
+    assert labels["1.0.1.5.0.255"].startswith("Average power import (last period) (1.0.1.5.0.255) - ")
     assert labels[str(BROKEN)] == str(BROKEN)  # listed, but its value could not be read
     assert list(labels)[: len(POLLED_PRESELECTED)] == POLLED_PRESELECTED
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -471,7 +473,7 @@ async def test_polled_serial_without_security(
         "negotiate_hdlc": True,
         "authentication": "none",
     }
-    assert result["options"] == {CONF_OBJECTS: [ENERGY, "0.0.96.1.0.255"], CONF_SCAN_INTERVAL: 30}
+    assert result["options"] == {CONF_OBJECTS: [ENERGY, "1.0.32.7.0.255"], CONF_SCAN_INTERVAL: 30}
 
 
 async def test_serial_ports_listed_by_the_usb_integration(
@@ -763,7 +765,7 @@ async def test_push_serial_encrypted(
         preselected = field_default(result, "objects")
         result = await configure(hass, result, {"objects": preselected})
     assert preselected == POLLED_PRESELECTED
-    assert labels["0.0.42.0.0.255"] == "Logical device name (0.0.42.0.0.255) - SIM12345678"
+    assert "0.0.42.0.0.255" not in labels  # the logical device name names the device and its maker
     assert "0.0.1.0.0.255" in labels  # the clock, offered but not preselected
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Kaifa SIM12345678"
@@ -841,6 +843,8 @@ async def test_push_meter_is_configured_once(hass: HomeAssistant, socket_enabled
     [
         (0x30, {"encryption_key": EK, "authentication_key": WRONG}, "wrong_key"),
         (0x20, {"encryption_key": WRONG}, "wrong_encryption_key"),
+        # An authenticated telegram without its authentication key: the tag cannot be checked, and says so.
+        (0x30, {"encryption_key": WRONG}, "wrong_key_tag_unchecked"),
         (0x30, {}, "missing_key"),
         # An authentication key for a meter whose telegrams are not authenticated.
         (0x20, {"encryption_key": EK, "authentication_key": AK}, "not_authenticated"),
@@ -952,11 +956,15 @@ async def test_push_meter_that_names_itself_nowhere(hass: HomeAssistant, pty: Pt
     async with running(hass, pty.push(telegram)):
         result = await pushed_serial(hass, pty.path)
     assert result["step_id"] == "objects"
+    # No unit pushed: in the unit the code is defined in (Wh), shown as the sensor shows it. The empty
+    # serial number names nothing, and is no sensor either.
     assert selector_options(result, "objects") == [
-        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129\u202f370"},  # no unit pushed
-        {"value": "0.0.96.1.0.255", "label": "Serial number (0.0.96.1.0.255)"},
+        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129.370 kWh"},
     ]
-    result = await configure(hass, result, {})
+    result = await configure(hass, result, {"objects": []})  # everything unticked
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "no_objects"}  # a device without sensors would look broken
+    result = await configure(hass, result, {"objects": [ENERGY]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == pty.path
 
@@ -1007,7 +1015,7 @@ async def test_push_meter_of_each_suite_with_keys_of_its_length(
         result = await pushed_serial(hass, pty.path, keys)
         assert result["step_id"] == "objects"
         assert selector_options(result, "objects") == [
-            {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129\u202f370"}
+            {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129.370 kWh"}
         ]
         result = await configure(hass, result, {"objects": [ENERGY]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -1260,11 +1268,10 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     assert field_default(result, "objects") == [ENERGY, "1.0.72.7.0.255"]
     assert selector_options(result, "objects") == [
         {"value": "1.0.1.7.0.255", "label": "Power import (1.0.1.7.0.255)"},
-        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 12\u202f937 Wh"},
+        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 12.937 kWh"},
         {"value": "1.0.72.7.0.255", "label": "Voltage L3 (1.0.72.7.0.255)"},
-        {"value": "0.0.96.1.0.255", "label": "Serial number (0.0.96.1.0.255)"},
-        {"value": "1.0.0.2.0.255", "label": f"Firmware version (1.0.0.2.0.255) - {'x' * 31}…"},
-        {"value": "1.0.13.7.0.255", "label": "Power factor (1.0.13.7.0.255) - 0.988"},
+        # The serial number and firmware are the device's, not sensors; the ratio shows as its percentage.
+        {"value": "1.0.13.7.0.255", "label": "Power factor (1.0.13.7.0.255) - 98.8 %"},
     ]
     result = dict(
         await hass.config_entries.options.async_configure(

@@ -12,7 +12,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
 from .coordinator import DlmsCoordinator, disputed_issue_id, repair_issue_id, replay_issue_id
 from .entry_store import CounterStore
-from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
+from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData
 from .poll_coordinator import DlmsPollCoordinator
 from .push_coordinator import DlmsPushCoordinator
 from .services import async_setup_services
@@ -38,13 +38,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) ->
         DlmsPushCoordinator(hass, entry) if connection.is_push else DlmsPollCoordinator(hass, entry)
     )
     await coordinator.async_config_entry_first_refresh()
-    identity = MeterIdentity(
-        serial_number=coordinator.identity.serial_number or entry.unique_id,
-        system_title=coordinator.identity.system_title,
-        logical_device_name=coordinator.identity.logical_device_name,
-        firmware=coordinator.identity.firmware,
-    )
-    entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=identity)
+    # What the meter said of itself so far; a pushing meter completes it with its telegrams.
+    entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=coordinator.identity)
     history = entry.options.get(CONF_HISTORY) and "recorder" in hass.config.components
     if isinstance(coordinator, DlmsPollCoordinator) and history:
         from .history import async_start_history  # noqa: PLC0415 - loads the recorder: only when used

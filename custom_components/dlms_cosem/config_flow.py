@@ -456,8 +456,11 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         """Which of the meter's objects become sensors; energy, power, voltage and current to start with."""
         probe = self._probe
         assert probe is not None
-        if user_input is not None:
-            options: dict[str, Any] = {CONF_OBJECTS: list(user_input.get(CONF_OBJECTS, []))}
+        errors: dict[str, str] = {}
+        if user_input is not None and not user_input.get(CONF_OBJECTS):
+            errors["base"] = "no_objects"  # a device without sensors would look broken
+        elif user_input is not None:
+            options: dict[str, Any] = {CONF_OBJECTS: list(user_input[CONF_OBJECTS])}
             if self._kind.is_push:
                 options[CONF_PUSH_TIMEOUT] = DEFAULT_PUSH_TIMEOUT
             else:
@@ -471,6 +474,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=probatio.Schema(
                 {probatio.Optional(CONF_OBJECTS, default=preselected): objects_selector(probe.objects)}
             ),
+            errors=errors,
         )
 
     # --- reconfigure and reauth ----------------------------------------------------------------------

@@ -36,6 +36,7 @@ from .dlms.push import plain_value
 from .dlms.units import ScalerUnit
 from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .media import MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_identity_objects
+from .meter_identity import METER_TYPE_CODES
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_state import capture_time as captured_data
 from .meter_values import clock_drift, meter_time
@@ -107,7 +108,11 @@ class DlmsPollCoordinator(DlmsCoordinator):
             await self.client.connect()
             entries = await self.client.read_object_list()
             listed = {entry.obis for entry in entries}
-            wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
+            wanted = [
+                obis
+                for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE, *METER_TYPE_CODES)
+                if obis in listed
+            ]
             channels = [obis for obis in mbus_identity_objects() if obis in listed]
             identity = await self.client.get_many([(obis, 1, 2) for obis in [*wanted, *channels]])
             self._learn_objects(entries)
@@ -125,6 +130,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
             logical_device_name=texts.get(LOGICAL_DEVICE_NAME),
             serial_number=texts.get(SERIAL_NUMBER),
             firmware=texts.get(FIRMWARE),
+            model=next((texts[obis] for obis in METER_TYPE_CODES if obis in texts), None),
         )
         self.guard.observe_meter(self.identity.serial_number, checked=True)
 

@@ -48,6 +48,7 @@ from .errors import (
     SecurityError,
     TelegramTooLargeError,
     UnauthenticatedTelegramError,
+    UncheckedTagError,
     WrongEncryptionKeyError,
 )
 from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
@@ -219,6 +220,8 @@ def _decode_push(
         notification = _decode_notification(clear.plaintext)
     except DlmsError as err:
         if not clear.verified and ciphered.control.encrypted:
+            if ciphered.control.authenticated:
+                raise UncheckedTagError from err  # a tag was there, no key to check it with
             raise WrongEncryptionKeyError from err
         raise
     return _telegram(
