@@ -28,6 +28,7 @@ from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder
 from custom_components.dlms_cosem.meter_identity import identity_from_readings
 from custom_components.dlms_cosem.models import MeterReading
 from custom_components.dlms_cosem.positions import METER_CLOCK, METER_NUMBER, keyed_objects
+from scripts.norwegian_meter import KaifaMeter, frames
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = {capture["id"]: capture for capture in json.loads((FIXTURES / "corpus.json").read_text())["push"]}
@@ -50,9 +51,11 @@ def _frames(capture: dict[str, Any]) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def kaifa_meter(list_1_every: float = 0.2, list_2_after: int = 4) -> AsyncIterator[int]:
+async def kaifa_meter(
+    list_1_every: float = 0.2, list_2_after: int = 4, lists: tuple[bytes, bytes] | None = None
+) -> AsyncIterator[int]:
     """A TCP port that sends list 1 ``list_2_after`` times, then list 2, and so on (list 1 comes first)."""
-    list_1, list_2 = _frames(CORPUS[KAIFA_LIST_1]), _frames(CORPUS[KAIFA_LIST_2])
+    list_1, list_2 = lists or (_frames(CORPUS[KAIFA_LIST_1]), _frames(CORPUS[KAIFA_LIST_2]))
 
     handlers: set[asyncio.Task[Any]] = set()
 
@@ -146,6 +149,21 @@ async def test_a_kaifa_meter_that_sends_list_1_first_is_named_and_offers_its_val
         )
         assert device.name == "Kaifa 7340157011274532"
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_norwegian_list_offers_the_hourly_totals_before_they_come(hass: HomeAssistant) -> None:
+    # List 2 (no energy: that comes in list 3, on the hour) after list 1, as a Kaifa sends them.
+    meter = KaifaMeter()
+    async with kaifa_meter(lists=(frames(meter.list_1()), frames(meter.list_2()))) as port:
+        result = await _flow_to_objects(hass, port)
+    labels = _options(result)
+    energies = ["1.0.1.8.0.255", "1.0.2.8.0.255", "1.0.3.8.0.255", "1.0.4.8.0.255"]
+    # Offered by name with no value yet; the active ones preselected for the Energy panel.
+    assert labels["1.0.1.8.0.255"] == "Energy import (1.0.1.8.0.255)"
+    assert labels["1.0.4.8.0.255"] == "Reactive energy export (1.0.4.8.0.255)"
+    assert set(energies) <= set(labels)
+    assert {"1.0.1.8.0.255", "1.0.2.8.0.255"} <= set(_default(result, "objects"))
+    assert labels["1.0.1.7.0.255"].endswith(" W")
 
 
 async def test_a_meter_that_only_sends_bare_values_is_offered_them_after_a_bounded_wait(

@@ -414,6 +414,8 @@ async def _probe_push_meter(
     if telegram is None:
         raise ProbeError("no_valid_frame" if listener.decoder.statistics.bytes_received else "no_data")
     readings = _push_readings(telegram.content.objects)
+    if telegram.content.list_profile is not None:
+        _expect_hourly_totals(readings)
     identity = identity_from_readings(readings, telegram.system_title)
     unique_id = (
         identity.serial_number
@@ -422,6 +424,22 @@ async def _probe_push_meter(
         or _fallback_id(data)
     )
     return MeterProbe(identity, unique_id, object_choices(readings, names))
+
+
+_ENERGY_TOTALS: Final = (1, 2, 3, 4)  # value group C of active and reactive energy, import and export
+
+
+def _expect_hourly_totals(readings: dict[ObisCode, MeterReading | None]) -> None:
+    """Offer the four energy totals a Norwegian list meter sends only once an hour (in list 3).
+
+    A meter with a known list identifier (KFM_001, Kamstrup_V0001, AIDON_V0001) sends its totals on the
+    hour, so the flow rarely hears them: without this, the Energy panel's sensor would be missing until
+    the user found it in the options an hour later. They come in the channel of its active power.
+    """
+    for key in list(readings):
+        if (key.a, key.c, key.d, key.e, key.f) == (1, 1, 7, 0, 255):
+            for c in _ENERGY_TOTALS:
+                readings.setdefault(ObisCode(1, key.b, c, 8, 0, 255), None)
 
 
 def _names_its_values(telegram: Telegram) -> bool:
