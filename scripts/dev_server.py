@@ -1,14 +1,16 @@
-"""A real Home Assistant with this integration and two simulated meters (scripts/develop runs this).
+"""A real Home Assistant with this integration and three meters (scripts/develop runs this).
 
 The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password) and a pushing meter
-(M-Bus telegrams encrypted with AES-GCM every few seconds). Home Assistant runs from the venv with the
-configuration directory given (config/ by default) and its HTTP settings stored (127.0.0.1, the port
-asked for). On the first start the owner is made through the onboarding API (the other onboarding
-steps are marked done: configuration.yaml holds the location), and, unless told otherwise, the two
-meters are added through the integration's own config flow (the REST API the frontend uses), so the
-entries are what a user would get. The meters' ptys change on every start: the entries name stable
-links in the configuration directory (``meters/polled``, ``meters/push``), pointed at the new ptys
-first.
+(M-Bus telegrams encrypted with AES-GCM every few seconds); and a Norwegian Kaifa meter's HAN port
+served over TCP as ser2net would (scripts/norwegian_meter.py: list 1 first, no OBIS codes, totals
+hourly). Home Assistant runs from the venv with the configuration directory given (config/ by
+default) and its HTTP settings stored (127.0.0.1, the port asked for). On the first start the owner is
+made through the onboarding API (the other onboarding steps are marked done: configuration.yaml holds
+the location), and, unless told otherwise, the meters are added through the integration's own config
+flow (the REST API the frontend uses), so the entries are what a user would get. The meters' ptys
+change on every start: the entries name stable links in the configuration directory
+(``meters/polled``, ``meters/push``), pointed at the new ptys first; the Norwegian meter listens on
+Home Assistant's port + 1000.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.
@@ -43,6 +45,7 @@ PUSH_KEY = "000102030405060708090A0B0C0D0E0F"
 PUSH_INTERVAL = 5  # seconds between the push meter's telegrams
 POLLED_SERIAL = "20260001"
 PUSH_SERIAL = "20260002"
+NORWEGIAN_PORT_OFFSET = 1000  # the Norwegian meter listens on Home Assistant's port + 1000
 START_TIMEOUT = 180.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -72,6 +75,8 @@ class DevStack:
     log: Path | None = None
     meters: dict[str, Meter] = field(default_factory=dict)
     home_assistant: subprocess.Popen[bytes] | None = None
+    norwegian: subprocess.Popen[str] | None = None
+    norwegian_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -101,6 +106,28 @@ class DevStack:
                 PUSH_KEY,
             ],
         )
+
+    def start_norwegian_meter(self, port: int, hourly: float = 3600.0, list_3_slot: int = 2) -> int:
+        """The Norwegian Kaifa meter on TCP ``port`` of 127.0.0.1 (0: any free one); the port it took."""
+        command = [
+            sys.executable,
+            "scripts/norwegian_meter.py",
+            *("--port", str(port), "--hourly", str(hourly), "--list-3-slot", str(list_3_slot)),
+        ]
+        self.norwegian = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_die_with_us,  # noqa: PLW1509 - only prctl, which is safe there
+        )
+        assert self.norwegian.stdout is not None
+        line = self.norwegian.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Norwegian meter did not start (exit code {self.norwegian.wait()})")
+        self.norwegian_port = int(json.loads(line)["listening"])
+        return self.norwegian_port
 
     def start_meter(self, name: str, options: list[str]) -> Meter:
         command = [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "simulate", "--pty", *options]
@@ -178,6 +205,8 @@ class DevStack:
         if self.home_assistant is not None:
             processes.append(self.home_assistant)
         processes += [meter.process for meter in self.meters.values()]
+        if self.norwegian is not None:
+            processes.append(self.norwegian)
         for process in processes:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -191,6 +220,8 @@ class DevStack:
         for meter in self.meters.values():
             if meter.process.stdout is not None:
                 meter.process.stdout.close()
+        if self.norwegian is not None and self.norwegian.stdout is not None:
+            self.norwegian.stdout.close()
 
     # --- onboarding and the entries ----------------------------------------------------------------
 
@@ -259,11 +290,17 @@ class DevStack:
         return self.token(result["result"])
 
     def add_meters(self, token: str) -> list[str]:
-        """Add the two meters through the config flow unless entries exist; the titles of the new ones."""
+        """Add the meters through the config flow unless entries exist; the titles of the new ones."""
         entries = request(self.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=token)
         if entries:
             return []
+        norwegian = []
+        if self.norwegian_port is not None:
+            norwegian.append(
+                self.run_flow(token, "network_push", [{"host": "127.0.0.1", "port": self.norwegian_port}, {}])
+            )
         return [
+            *norwegian,
             self.run_flow(
                 token,
                 "serial_poll",
@@ -426,6 +463,8 @@ def main() -> int:
         stack.start_meters()
         for meter in stack.meters.values():
             print(f"develop: {meter.name} meter on {meter.pty} ({meter.link.relative_to(ROOT)})", flush=True)
+        norwegian = stack.start_norwegian_meter(args.port + NORWEGIAN_PORT_OFFSET)
+        print(f"develop: Norwegian Kaifa meter on tcp 127.0.0.1:{norwegian}", flush=True)
         stack.start_home_assistant()
         print(f"develop: starting Home Assistant (log: {stack.log}) ...", flush=True)
         stack.wait_until_serving()

@@ -117,8 +117,10 @@ def frames(apdu: bytes) -> bytes:
     return b"".join(frame_push(apdu, PushSettings(framing=PushFraming.HDLC)))
 
 
-async def serve_connection(meter: KaifaMeter, writer: asyncio.StreamWriter, hourly: float) -> None:
-    """List 1 first and every 2 s; list 2 every 10 s; list 3 in the second list 2 slot, then hourly."""
+async def serve_connection(
+    meter: KaifaMeter, writer: asyncio.StreamWriter, hourly: float, list_3_slot: int
+) -> None:
+    """List 1 first and every 2 s; list 2 every 10 s; list 3 in list 2 slot ``list_3_slot``, then hourly."""
     tick = 0
     slots = 0
     next_list_3 = 0.0
@@ -139,12 +141,12 @@ async def serve_connection(meter: KaifaMeter, writer: asyncio.StreamWriter, hour
             await asyncio.sleep(LIST_1_EVERY)
 
 
-async def main_async(port: int, hourly: float) -> None:
+async def main_async(port: int, hourly: float, list_3_slot: int) -> None:
     meter = KaifaMeter()
 
     async def connected(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await serve_connection(meter, writer, hourly)
+            await serve_connection(meter, writer, hourly, list_3_slot)
         finally:
             writer.close()
 
@@ -160,9 +162,15 @@ def main() -> int:
     parser.add_argument(
         "--hourly", type=float, default=3600.0, help="seconds between list 3 telegrams (3600, as on the hour)"
     )
+    parser.add_argument(
+        "--list-3-slot",
+        type=int,
+        default=2,
+        help="which list 2 slot of a connection carries its first list 3 (2: about 14 s after it opens)",
+    )
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main_async(args.port, args.hourly))
+        asyncio.run(main_async(args.port, args.hourly, args.list_3_slot))
     return 0
 
 

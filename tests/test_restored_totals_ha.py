@@ -106,7 +106,7 @@ async def test_an_energy_total_survives_a_reload_marked_as_restored(hass: HomeAs
         await _until(hass, lambda: state(energy_id).state not in ("unknown", "unavailable"))
         fresh = state(energy_id)
         assert float(fresh.state) == pytest.approx(10049.926)  # 10 049 926 Wh, shown in kWh
-        assert "restored" not in fresh.attributes
+        assert "value_restored" not in fresh.attributes
 
         # The meter falls silent (its energy comes once an hour), and the options are saved: a reload.
         meter.silent = True
@@ -116,7 +116,7 @@ async def test_an_energy_total_survives_a_reload_marked_as_restored(hass: HomeAs
         assert entry.state is ConfigEntryState.LOADED
         restored = state(energy_id)
         assert restored.state == fresh.state
-        assert restored.attributes["restored"] is True
+        assert restored.attributes["value_restored"] is True
         assert restored.attributes["read_at"] is not None
         assert restored.attributes["unit_of_measurement"] == "kWh"
         # Power is no total: it waits for the meter.
@@ -124,7 +124,7 @@ async def test_an_energy_total_survives_a_reload_marked_as_restored(hass: HomeAs
 
         # The meter speaks again: its own value, no longer marked.
         meter.silent = False
-        await _until(hass, lambda: "restored" not in state(energy_id).attributes)
+        await _until(hass, lambda: "value_restored" not in state(energy_id).attributes)
         assert float(state(energy_id).state) == pytest.approx(10049.926)
         assert state(power_id).state != "unavailable"
         assert await hass.config_entries.async_unload(entry.entry_id)

@@ -365,7 +365,8 @@ class DlmsCosemTotalSensor(DlmsCosemSensor, RestoreSensor):
     Meters send their totals less often than the rest (Norwegian lists once an hour, M-Bus gas meters
     every 15 minutes to a day): without this, the Energy panel's sensors would be blank for up to an
     hour after every restart or reload (saving the options reloads). A restored value never passes for
-    a fresh one: it carries ``restored: true`` and ``read_at`` (when the meter gave it), it is not a
+    a fresh one: it carries ``value_restored: true`` and ``read_at`` (when the meter gave it; not
+    ``restored``, which Home Assistant gives the placeholder of an entity not set up), it is not a
     reading for the statistics or the plausibility guard, and it goes unavailable with the link.
     """
 
@@ -414,7 +415,7 @@ class DlmsCosemTotalSensor(DlmsCosemSensor, RestoreSensor):
         attributes = super().extra_state_attributes
         if self._restored is None or super()._reading() is not None:
             return attributes
-        return {**(attributes or {}), "restored": True, "read_at": self._read_at}
+        return {**(attributes or {}), "value_restored": True, "read_at": self._read_at}
 
     @property
     @override
