@@ -195,6 +195,17 @@ def test_hacs_json() -> None:
     assert (ROOT / "README.md").is_file()
 
 
+def test_a_license_hacs_accepts_and_the_readme_names_it() -> None:
+    """HACS fails a repository without a license; the README says which one and why it fits."""
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in license_text
+    assert "Version 2.0, January 2004" in license_text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in license_text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## License" in readme
+    assert "Apache License 2.0 (`LICENSE`)" in readme
+
+
 @pytest.mark.parametrize(
     ("name", "size"), [("icon.png", (256, 256)), ("icon@2x.png", (512, 512)), ("logo.png", None)]
 )
