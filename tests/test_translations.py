@@ -194,7 +194,7 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
 
 def test_icons_name_known_entities() -> None:
     icons = load(INTEGRATION / "icons.json")
-    assert set(icons) == {"entity"}
+    assert set(icons) == {"entity", "services"}
     sensor_icons = icons["entity"]["sensor"]
     assert set(sensor_icons) <= set(STRINGS["entity"]["sensor"])
     for key, icon in sensor_icons.items():
@@ -202,6 +202,16 @@ def test_icons_name_known_entities() -> None:
         assert icon["default"].startswith("mdi:"), key
     # Identifiers and link health have no device class to give them an icon.
     assert {"serial_number", "list_identifier", "frames", "decryption_failures"} <= set(sensor_icons)
+
+
+def test_every_action_has_an_icon() -> None:
+    """hassfest's icons schema: each action of services.yaml has its icon, and no icon names another."""
+    icons = load(INTEGRATION / "icons.json")["services"]
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
+    assert set(icons) == set(actions)
+    for action, icon in icons.items():
+        assert set(icon) == {"service"}, action
+        assert re.fullmatch(r"mdi:[a-z0-9-]+", icon["service"]), action
 
 
 def _steps() -> list[dict[str, Any]]:
