@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -366,32 +367,89 @@ async def test_devices_of_deselected_and_empty_channels_are_removed_at_setup(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+GAS_PUSHED = (CLOCK, ACTIVE_ENERGY_IMPORT, device_type(1), channel_value(1))
+
+
+async def _pushing(objects: tuple[ObisCode, ...]) -> tuple[SimulatorServer, int]:
+    """A meter with gas and water on its M-Bus, pushing ``objects`` every 50 ms."""
+    settings = RunnerSettings(
+        transport=Transport.WRAPPER_TCP,
+        push_interval=0.05,
+        push=PushSettings(framing=PushFraming.HDLC, objects=objects),
+    )
+    server = SimulatorServer(SimulatedMeter(dt_util.utcnow, mbus=True), settings)
+    address = await server.start()
+    return server, int(str(address).rsplit(":", 1)[1])
+
+
+def _push_entry(port: int, options: dict[str, Any]) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Push meter",
+        unique_id="53494D0000000001",
+        data={CONF_CONNECTION_TYPE: "network_push", CONF_HOST: "127.0.0.1", CONF_PORT: port},
+        options={CONF_PUSH_TIMEOUT: 60, **options},
+    )
+
+
+async def _until_entity(hass: HomeAssistant, obis: str) -> str:
+    registry = er.async_get(hass)
+    for _ in range(500):
+        await hass.async_block_till_done()
+        found = registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{obis}")
+        if found is not None:
+            return found
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no entity for {obis}")
+
+
+async def test_a_channel_that_starts_being_pushed_becomes_its_device_without_a_reload(
+    hass: HomeAssistant,
+) -> None:
+    server, port = await _pushing(GAS_PUSHED)
+    try:
+        entry = _push_entry(port, {CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT), GAS]})
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await _until_entity(hass, GAS)
+        assert entry.options[CONF_MBUS_CHANNELS] == [1]
+        coordinator = entry.runtime_data.coordinator
+
+        # A water meter is connected: the meter's telegrams carry channel 2 from now on.
+        builder = server.push_builder
+        assert builder is not None
+        builder.settings = replace(builder.settings, objects=(*GAS_PUSHED, device_type(2), channel_value(2)))
+        water_id = await _until_entity(hass, WATER)
+        assert entry.runtime_data.coordinator is coordinator  # no reload
+        assert entry.options[CONF_OBJECTS] == [str(ACTIVE_ENERGY_IMPORT), GAS, WATER]
+        assert entry.options[CONF_MBUS_CHANNELS] == [1, 2]
+        device = _channel_device(hass, entry, 2)
+        assert device is not None
+        assert device.name == "Water meter (channel 2)"
+        water = er.async_get(hass).async_get(water_id)
+        assert water is not None
+        assert water.device_id == device.id
+        for _ in range(300):  # the guard shows a new total once readings in a row confirm it
+            state = hass.states.get(water_id)
+            if state is not None and state.state not in ("unavailable", "unknown"):
+                break
+            await asyncio.sleep(0.01)
+        assert state is not None
+        assert state.attributes["device_class"] == "water"
+        captured = WATER_CHANNEL.captured(dt_util.utcnow())
+        assert float(state.state) == pytest.approx(WATER_CHANNEL.litres(captured) / 1000)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await server.close()
+
+
 async def test_a_stale_channel_device_can_be_deleted_but_not_a_live_one_or_the_meters(
     hass: HomeAssistant, hass_ws_client: WebSocketGenerator
 ) -> None:
     # The meter pushes its gas channel only; the water meter of channel 2 was taken away.
-    meter = SimulatedMeter(dt_util.utcnow, mbus=True)
-    settings = RunnerSettings(
-        transport=Transport.WRAPPER_TCP,
-        push_interval=0.05,
-        push=PushSettings(
-            framing=PushFraming.HDLC, objects=(CLOCK, ACTIVE_ENERGY_IMPORT, device_type(1), channel_value(1))
-        ),
-    )
-    server = SimulatorServer(meter, settings)
-    address = await server.start()
+    server, port = await _pushing(GAS_PUSHED)
     try:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Push meter",
-            unique_id="53494D0000000001",
-            data={
-                CONF_CONNECTION_TYPE: "network_push",
-                CONF_HOST: "127.0.0.1",
-                CONF_PORT: int(str(address).rsplit(":", 1)[1]),
-            },
-            options={CONF_OBJECTS: [GAS, WATER], CONF_PUSH_TIMEOUT: 60, CONF_MBUS_CHANNELS: [1, 2]},
-        )
+        entry = _push_entry(port, {CONF_OBJECTS: [GAS, WATER], CONF_MBUS_CHANNELS: [1, 2]})
         entry.add_to_hass(hass)
         devices = dr.async_get(hass)
         water_device = devices.async_get_or_create(
@@ -400,12 +458,7 @@ async def test_a_stale_channel_device_can_be_deleted_but_not_a_live_one_or_the_m
             name="Water meter (channel 2)",
         )
         assert await hass.config_entries.async_setup(entry.entry_id)
-        registry = er.async_get(hass)
-        for _ in range(300):
-            await hass.async_block_till_done()
-            if registry.async_get_entity_id("sensor", DOMAIN, f"53494D0000000001_{GAS}"):
-                break
-            await asyncio.sleep(0.01)
+        await _until_entity(hass, GAS)
         gas_device = _channel_device(hass, entry, 1)
         meter_device = devices.async_get_device_by_identifier((DOMAIN, "53494D0000000001"), entry.entry_id)
         assert gas_device is not None
