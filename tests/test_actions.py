@@ -270,6 +270,14 @@ async def test_write_and_execute_change_the_meter_and_are_logged_without_secrets
     assert refused.value.translation_key == "meter_error"
     assert "read-write-denied" in str(refused.value.translation_placeholders)
 
+    # An object the meter does not have is the caller's mistake, for a change as for a read.
+    for action, number in (("write", {"attribute": 2}), ("execute", {"method": 1})):
+        with pytest.raises(ServiceValidationError) as unknown:
+            await call(
+                hass, action, entry, obis="1.0.99.8.0.255", class_id=3, type="unsigned", value=1, **number
+            )
+        assert unknown.value.translation_key == "unknown_object", action
+
     # A value that does not fit its type is refused before anything is sent.
     with pytest.raises(ServiceValidationError) as invalid:
         await call(
