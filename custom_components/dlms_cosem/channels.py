@@ -166,22 +166,29 @@ class ChannelFollower:
 
     @callback
     def __call__(self) -> None:
-        """Compare the channels present with the ones met; act on the difference."""
+        """Compare the channels present with the ones met; act on the difference.
+
+        It runs at every telegram or poll: the work beyond two set operations is done only when a
+        channel came or went.
+        """
         entry = self._entry
         coordinator = _coordinator(entry)
         if coordinator is None or coordinator.link_statistics.last_update is None:
             return  # nothing heard from the meter yet
         present = coordinator.present_channels
-        selected = _selected_channels(entry)
         if CONF_MBUS_CHANNELS not in entry.options:
             # The first values since the options were chosen: the channels here now were offered.
-            _update_options(self._hass, entry, list(entry.options.get(CONF_OBJECTS, [])), present | selected)
+            objects = list(entry.options.get(CONF_OBJECTS, []))
+            _update_options(self._hass, entry, objects, present | _selected_channels(entry))
             return
         met = {int(channel) for channel in entry.options[CONF_MBUS_CHANNELS]}
-        gone = coordinator.absent_channels & (met | selected | set(_channel_devices(self._hass, entry)))
-        if gone:
-            _forget(self._hass, entry, gone)
-            met -= gone
+        if absent := coordinator.absent_channels:
+            owned = met | _selected_channels(entry) | set(_channel_devices(self._hass, entry))
+            if gone := absent & owned:
+                _forget(self._hass, entry, gone)
+                met -= gone
+        if not present - met:
+            return
         readings = sorted(
             (
                 obis
