@@ -86,7 +86,12 @@ class DevStack:
 
     def start_meters(self) -> None:
         """The polled and the pushing meter, each on its own pty, linked from config/meters/."""
-        self.start_meter("polled", ["--auth", "lls", "--password", LLS_PASSWORD, "--serial", POLLED_SERIAL])
+        # --image-transfer: firmware identifiers and an image transfer object, so the update entity the
+        # README promises for a polled meter is there.
+        self.start_meter(
+            "polled",
+            ["--auth", "lls", "--password", LLS_PASSWORD, "--serial", POLLED_SERIAL, "--image-transfer"],
+        )
         self.start_meter(
             "push",
             [
@@ -159,12 +164,16 @@ class DevStack:
             if sock.connect_ex(("127.0.0.1", self.port)) == 0:
                 raise RuntimeError(f"port {self.port} is in use: another Home Assistant? (--port N)")
         self.config.mkdir(parents=True, exist_ok=True)
+        if not (self.config / "configuration.yaml").exists():
+            # Else Home Assistant writes its own, with default_config: camera, stream and ffmpeg, which
+            # need libraries the environment does not have, and discovery the meters do not use.
+            prepare_config(self.config)
         custom = self.config / "custom_components"
         if not custom.exists():
             custom.symlink_to(ROOT / "custom_components")
         skip_onboarding_steps(self.config)
         write_http_config(self.config, self.port)
-        output = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
+        output = fresh_log(self.log) if self.log is not None else subprocess.DEVNULL
         # --skip-pip: everything comes from the venv (requirements_test.txt), nothing is installed.
         self.home_assistant = subprocess.Popen(
             [sys.executable, "-m", "homeassistant", "--config", str(self.config), "--skip-pip"],
@@ -426,6 +435,17 @@ def write_http_config(config: Path, port: int) -> None:
     path = config / ".storage" / http.STORAGE_KEY
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+
+
+def fresh_log(log: Path) -> Any:
+    """The log of this run, opened for writing; the previous run's is kept as ``<log>.1``.
+
+    One run per file, as Home Assistant keeps its own log: appended runs grew without end and mixed
+    tracebacks of earlier starts into what the user reads now.
+    """
+    if log.exists():
+        log.replace(log.with_name(log.name + ".1"))
+    return log.open("wb")
 
 
 def free_port() -> int:

@@ -205,7 +205,7 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
 
 def test_icons_name_known_entities() -> None:
     icons = load(INTEGRATION / "icons.json")
-    assert set(icons) == {"entity"}
+    assert set(icons) == {"entity", "services"}
     sensor_icons = icons["entity"]["sensor"]
     assert set(sensor_icons) <= set(STRINGS["entity"]["sensor"])
     for key, icon in sensor_icons.items():
@@ -222,6 +222,16 @@ def test_icons_name_known_entities() -> None:
         sensor_icons
     )
     assert set(sensor_icons["disconnector_output"]["state"]) == {"connected", "disconnected"}
+
+
+def test_every_action_has_an_icon() -> None:
+    """hassfest's icons schema: each action of services.yaml has its icon, and no icon names another."""
+    icons = load(INTEGRATION / "icons.json")["services"]
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
+    assert set(icons) == set(actions)
+    for action, icon in icons.items():
+        assert set(icon) == {"service"}, action
+        assert re.fullmatch(r"mdi:[a-z0-9-]+", icon["service"]), action
 
 
 def _steps() -> list[dict[str, Any]]:

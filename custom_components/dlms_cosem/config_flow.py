@@ -67,7 +67,7 @@ from .flow_forms import (
     wrapper_section,
 )
 from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
-from .models import MeterIdentity
+from .models import DlmsCosemConfigEntry, MeterIdentity
 from .options_flow import DlmsCosemOptionsFlow
 from .probe import (
     MeterProbe,
@@ -192,7 +192,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: DlmsCosemConfigEntry) -> OptionsFlow:
         """Polling interval or telegram timeout, and the objects shown."""
         return DlmsCosemOptionsFlow()
 

@@ -41,6 +41,7 @@ from .entity import entry_identifier
 from .entry_store import CounterStore
 from .guard import Dispute, PlausibilityGuard
 from .guard.statistics_step import StatisticsStepRemover
+from .media import mbus_channel
 from .meter_identity import merged
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 
@@ -242,6 +243,23 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         self.counters.save_guard_baselines(self.guard.baselines)
         self._disputes_changed()
         return True
+
+    @property
+    def present_channels(self) -> frozenset[int]:
+        """M-Bus channels with a device now: those with an object among the latest readings."""
+        snapshot: MeterSnapshot | None = self.data
+        if snapshot is None:
+            return frozenset()
+        return frozenset(channel for obis in snapshot.readings if (channel := mbus_channel(obis)) is not None)
+
+    @property
+    def absent_channels(self) -> frozenset[int]:
+        """M-Bus channels known to have no device (their devices are stale).
+
+        None here: a telegram without a channel proves nothing, since meters push their M-Bus values
+        in another list than the power values, some only once an hour. The polled meter says it.
+        """
+        return frozenset()
 
     @property
     def selected_objects(self) -> list[ObisCode]:

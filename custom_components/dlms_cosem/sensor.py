@@ -20,13 +20,15 @@ from homeassistant.components.sensor.const import UNIT_CONVERTERS
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .billing import describe_billing
-from .const import CONF_OBJECTS
+from .channels import ChannelFollower
+from .const import CONF_OBJECTS, DOMAIN
 from .control_sensors import control_sensors
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
@@ -143,8 +145,7 @@ async def async_setup_entry(
 
         entities.append(HistoryProgressSensor(entry, entry.runtime_data.history))
     async_add_entities(entities)
-    if not waiting:
-        return
+    shown = {entity.obis for entity in entities if isinstance(entity, DlmsCosemSensor)}
 
     @callback
     def _add_arrived() -> None:
@@ -156,6 +157,7 @@ async def async_setup_entry(
             return
         for obis in arrived:
             waiting.remove(obis)
+        shown.update(arrived)
         async_add_entities(
             value_sensor(
                 entry, obis, _describe(coordinator, obis, snapshot.readings[obis].unit), channels(obis)
@@ -163,7 +165,24 @@ async def async_setup_entry(
             for obis in arrived
         )
 
+    @callback
+    def _show(codes: list[ObisCode]) -> None:
+        """Objects selected while running (a new M-Bus channel): made once their values arrive.
+
+        One shown before whose entity went with its stale device is made again.
+        """
+        registry = er.async_get(hass)
+        prefix = entry_identifier(entry)
+        for obis in codes:
+            live = obis in shown and registry.async_get_entity_id("sensor", DOMAIN, f"{prefix}_{obis}")
+            if not live and obis not in waiting:
+                waiting.append(obis)
+        _add_arrived()
+
     entry.async_on_unload(coordinator.async_add_listener(_add_arrived))
+    follower = ChannelFollower(hass, entry, _show)
+    entry.async_on_unload(coordinator.async_add_listener(follower))
+    follower()  # a polled meter's first values came before the platform: the channels present now
 
 
 def _channel_devices(
@@ -189,7 +208,7 @@ def _channel_devices(
             meter_device_id,
             channel,
             _media(coordinator).get(channel),
-            serials.get(channel),
+            serials.get(channel) or None,
         )
 
     return device
@@ -236,6 +255,11 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         self._importing: set[datetime] = set()  # rows whose import is under way
         if device_info is not None:
             self._attr_device_info = device_info  # an M-Bus channel's own device
+
+    @property
+    def obis(self) -> ObisCode:
+        """The object this sensor shows."""
+        return self._obis
 
     @callback
     def _handle_coordinator_update(self) -> None:
