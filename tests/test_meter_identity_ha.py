@@ -20,6 +20,10 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.components.diagnostics import (  # type: ignore[import-untyped]
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator  # type: ignore[import-untyped]
 
 from custom_components.dlms_cosem import config_flow
 from custom_components.dlms_cosem.const import DOMAIN
@@ -112,7 +116,7 @@ def _default(result: dict[str, Any], name: str) -> Any:
 
 
 async def test_a_kaifa_meter_that_sends_list_1_first_is_named_and_offers_its_values(
-    hass: HomeAssistant,
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
 ) -> None:
     async with kaifa_meter() as port:
         result = await _flow_to_objects(hass, port)
@@ -148,6 +152,11 @@ async def test_a_kaifa_meter_that_sends_list_1_first_is_named_and_offers_its_val
             "7340157011274532",
         )
         assert device.name == "Kaifa 7340157011274532"
+        # Diagnostics say the same (the meter number, an identifier, redacted).
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert diagnostics["identity"]["manufacturer"] == "Kaifa"
+        assert diagnostics["identity"]["model"] == "MA304H4D"
+        assert diagnostics["identity"]["serial_number"] == "**REDACTED**"
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
