@@ -19,6 +19,7 @@ from custom_components.dlms_cosem.const import (
     CONF_OBJECTS,
     CONF_PORT,
     CONF_PUSH_TIMEOUT,
+    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
 from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
@@ -63,7 +64,8 @@ async def set_up_energy_entry(
         title=title,
         unique_id=unique_id,
         data={CONF_CONNECTION_TYPE: "network_push", CONF_HOST: "127.0.0.1", CONF_PORT: port},
-        options={CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT)], CONF_PUSH_TIMEOUT: 600},
+        # Every telegram written: the tests follow each one (the update limit has tests of its own).
+        options={CONF_OBJECTS: [str(ACTIVE_ENERGY_IMPORT)], CONF_PUSH_TIMEOUT: 600, CONF_UPDATE_INTERVAL: 0},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

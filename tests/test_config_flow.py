@@ -40,6 +40,7 @@ from custom_components.dlms_cosem.const import (
     CONF_PLAUSIBILITY,
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
+    CONF_UPDATE_INTERVAL,
     DEFAULT_PUSH_TIMEOUT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
@@ -1342,19 +1343,26 @@ async def test_options_of_a_push_meter_not_loaded(hass: HomeAssistant, no_setup:
     )
     entry.add_to_hass(hass)
     result: dict[str, Any] = dict(await hass.config_entries.options.async_init(entry.entry_id))
-    assert fields(result) == ["push_timeout", "objects", "plausibility_guard"]
+    assert fields(result) == ["push_timeout", "update_interval", "objects", "plausibility_guard"]
     assert field_default(result, "push_timeout") == 60
+    assert field_default(result, "update_interval") == 60  # the update limit's default
     assert field_default(result, "plausibility_guard") is True
     assert selector_options(result, "objects") == [
         {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255)"}
     ]
     result = dict(
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {"push_timeout": 300, "objects": [], "plausibility_guard": False}
+            result["flow_id"],
+            {"push_timeout": 300, "update_interval": 0, "objects": [], "plausibility_guard": False},
         )
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_OBJECTS: [], CONF_PUSH_TIMEOUT: 300, CONF_PLAUSIBILITY: False}
+    assert entry.options == {
+        CONF_OBJECTS: [],
+        CONF_PUSH_TIMEOUT: 300,
+        CONF_UPDATE_INTERVAL: 0,
+        CONF_PLAUSIBILITY: False,
+    }
 
 
 # --- reconfigure --------------------------------------------------------------------------------------

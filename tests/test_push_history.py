@@ -26,6 +26,7 @@ from custom_components.dlms_cosem.const import (
     CONF_OBJECTS,
     CONF_PORT,
     CONF_PUSH_TIMEOUT,
+    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
 from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
@@ -122,7 +123,8 @@ async def test_pushed_hourly_value_lands_in_the_hour_of_its_timestamp(
         title="Push meter",
         unique_id=UNIQUE_ID,
         data={CONF_CONNECTION_TYPE: "network_push", CONF_HOST: "127.0.0.1", CONF_PORT: port},
-        options={CONF_OBJECTS: [ENERGY], CONF_PUSH_TIMEOUT: 3600},
+        # Every telegram written: the test follows each one (the update limit has tests of its own).
+        options={CONF_OBJECTS: [ENERGY], CONF_PUSH_TIMEOUT: 3600, CONF_UPDATE_INTERVAL: 0},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

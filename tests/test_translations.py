@@ -357,6 +357,7 @@ def test_the_keys_the_flows_use() -> None:
         "scan_interval",
         "objects",
         "push_timeout",
+        "update_interval",
         "plausibility_guard",
         "allow_changes",
         "history",

@@ -96,5 +96,7 @@ DECRYPTION_FAILURES_FOR_REPAIR: Final = 3
 # Telegrams in a row rejected as replays (none accepted between them) before a repair issue is raised.
 REPLAYS_FOR_REPAIR: Final = 3
 # Hold back values that cannot be true (guard/plausibility.py); on unless the user turns it off.
+CONF_UPDATE_INTERVAL: Final = "update_interval"
+"""Seconds between the states a pushing meter's sensor writes (see update_limit; 0: every telegram)."""
 CONF_PLAUSIBILITY: Final = "plausibility_guard"
 DEFAULT_PLAUSIBILITY: Final = True

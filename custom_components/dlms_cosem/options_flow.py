@@ -20,6 +20,7 @@ from .const import (
     CONF_PLAUSIBILITY,
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
+    CONF_UPDATE_INTERVAL,
     DEFAULT_PLAUSIBILITY,
     DEFAULT_PUSH_TIMEOUT,
     DEFAULT_SCAN_INTERVAL,
@@ -38,6 +39,7 @@ from .probe import (
     async_object_names,
     object_choices,
 )
+from .update_limit import DEFAULT_UPDATE_INTERVAL
 
 
 class DlmsCosemOptionsFlow(OptionsFlowWithReload):
@@ -55,6 +57,9 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
             }
             if push:
                 options[CONF_PUSH_TIMEOUT] = int(user_input[CONF_PUSH_TIMEOUT])
+                options[CONF_UPDATE_INTERVAL] = int(
+                    user_input.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)
+                )
             else:
                 options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
                 options[CONF_ALLOW_CHANGES] = bool(user_input.get(CONF_ALLOW_CHANGES, False))
@@ -83,6 +88,12 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                     CONF_PUSH_TIMEOUT, default=int(entry.options.get(CONF_PUSH_TIMEOUT, DEFAULT_PUSH_TIMEOUT))
                 )
             ] = number_selector(10, 3600, "s")
+            fields[
+                probatio.Required(
+                    CONF_UPDATE_INTERVAL,
+                    default=int(entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL)),
+                )
+            ] = number_selector(0, 3600, "s")
         else:
             fields[
                 probatio.Required(

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, override
+from typing import Any, Final, cast, override
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -38,6 +38,7 @@ from .meter_state import capture_time
 from .meter_values import meter_time
 from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
 from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, ha_unit
+from .update_limit import update_limit
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -250,6 +251,10 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         super().__init__(entry, str(obis))
         self.entity_description = description
         self._obis = obis
+        self._limit = update_limit(entry, description)
+        self._limited: StateType | datetime = None  # the value the limit last let through
+        self._written_available: bool | None = None
+        self._rewrite = False  # the attributes changed: the next update writes, whatever the limit says
         self._captured: datetime | None = None
         self._imported: set[datetime] = set()  # pushed profile rows already in the statistics
         self._importing: set[datetime] = set()  # rows whose import is under way
@@ -267,9 +272,11 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
 
         That is the value itself when it carries its capture time, and the rows of a profile the
         meter pushed: each until it has been imported (the first compile of the recorder starts the
-        sums), older rows that arrive late included, hours that have not ended yet never.
+        sums), older rows that arrive late included, hours that have not ended yet never. A pushing
+        meter's entry writes states within its update limit (see :mod:`.update_limit`).
         """
-        super()._handle_coordinator_update()
+        if self._let_through():
+            super()._handle_coordinator_update()
         snapshot: MeterSnapshot | None = self.coordinator.data
         if snapshot is None:
             return
@@ -311,6 +318,26 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         snapshot: MeterSnapshot | None = self.coordinator.data
         return None if snapshot is None else snapshot.readings.get(self._obis)
 
+    def _let_through(self) -> bool:
+        """Whether this update writes the state: always without a limit, and when availability changes."""
+        if self._limit is None:
+            return True
+        available = self.available
+        value = self._current_value() if available else None
+        now = dt_util.utcnow().timestamp()
+        if available != self._written_available or self._rewrite:
+            self._rewrite = False
+            self._written_available = available
+            self._limited = value
+            self._limit.restart(now, value)
+            return True
+        if not available:
+            return False
+        write, chosen = self._limit.offer(now, value)
+        if write:
+            self._limited = cast("StateType | datetime", chosen)
+        return write
+
     @property
     @override
     def available(self) -> bool:
@@ -319,6 +346,11 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
     @property
     @override
     def native_value(self) -> StateType | datetime:
+        if self._limit is not None and self._written_available:
+            return self._limited  # what the update limit let through last
+        return self._current_value()
+
+    def _current_value(self) -> StateType | datetime:
         reading = self._reading()
         if reading is None:
             return None
@@ -426,7 +458,9 @@ class DlmsCosemTotalSensor(DlmsCosemSensor, RestoreSensor):
         if reading is not None and reading is not self._last:
             self._last = reading
             self._read_at = reading.captured or dt_util.utcnow()
-            self._restored = None  # the meter sent it: the restored value is done with
+            if self._restored is not None:
+                self._restored = None  # the meter sent it: the restored value is done with
+                self._rewrite = True  # and the state no longer says it is restored
         super()._handle_coordinator_update()
 
     @override

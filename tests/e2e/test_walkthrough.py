@@ -105,7 +105,7 @@ def dialog(page: Page) -> Locator:
 
 
 def live_state(stack: DevStack, token: str, key: str) -> dict[str, Any]:
-    """The sensor's state once a newer telegram has updated it (the meter pushes every few seconds)."""
+    """The sensor's state once a newer telegram has updated it (the meter pushes every 5 seconds)."""
     states = request(stack.url, "GET", "/api/states", token=token)
     entity = next(
         state["entity_id"]
@@ -113,12 +113,13 @@ def live_state(stack: DevStack, token: str, key: str) -> dict[str, Any]:
         if state["entity_id"].startswith("sensor.dlms_cosem") and state["entity_id"].endswith(key)
     )
     first = request(stack.url, "GET", f"/api/states/{entity}", token=token)
-    for _ in range(60):
+    # The update limit writes a value at most once a minute (a step at once): within 75 s, a newer one.
+    for _ in range(150):
         time.sleep(0.5)
         state: dict[str, Any] = request(stack.url, "GET", f"/api/states/{entity}", token=token)
         if state["last_reported"] != first["last_reported"]:
             return state
-    raise AssertionError(f"{entity} was not updated for 30 s")
+    raise AssertionError(f"{entity} was not updated for 75 s")
 
 
 def submit(page: Page) -> None:
