@@ -12,8 +12,9 @@ SID_ROOT_MARKER="$SID_ROOT/.dlms_cosem_root_ok"
 PIP_CACHE="$CACHE_DIR/pip"
 LOCK_FILE="$CACHE_DIR/setup.lock"
 MIN_PYTHON="3.14.2"
-# Another requirements file (e.g. requirements_test_min.txt, the oldest Home Assistant supported) gives
-# another venv beside the default one.
+# Another requirements file (e.g. requirements_test_min.txt, the oldest Home Assistant supported, or
+# requirements_e2e_newest.txt, the newest release for scripts/e2e and scripts/develop) gives another venv
+# beside the default one.
 REQUIREMENTS_FILE="${DLMS_COSEM_REQUIREMENTS:-requirements_test.txt}"
 
 die() {
