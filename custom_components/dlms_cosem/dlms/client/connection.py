@@ -374,7 +374,7 @@ class ClientConnection(ShortNameServices):
                 challenge=challenge,
                 response=returned.value,
             )
-        except DecodeError, DecryptionError:
+        except (DecodeError, DecryptionError):
             raise AuthenticationFailedError(
                 "the meter's answer to our challenge does not verify (wrong keys?)"
             ) from None
