@@ -14,6 +14,7 @@ import pytest
 
 from custom_components.dlms_cosem.dlms import __main__ as cli
 from custom_components.dlms_cosem.dlms.cli import decode
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
 
 from .test_listener import AIDON, GLO, GLO_APDU, KAMSTRUP, Meter
 from .test_telegram_integrity import HDLC_FIRST, HDLC_REST
@@ -75,7 +76,7 @@ async def test_listen_as_a_process_over_tcp_with_a_key() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "listen",
         "--port",
         f"socket://127.0.0.1:{port}",
@@ -113,7 +114,7 @@ async def test_listen_as_a_process_on_a_pty() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "listen",
         "--port",
         path,

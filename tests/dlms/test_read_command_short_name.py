@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
+
 from .test_read_command import ENERGY, REPO, SERIAL, STARTUP_TIMEOUT, VOLTAGE, simulate_process
 
 
@@ -16,7 +18,7 @@ def _read(host: str, port: str, *arguments: str) -> subprocess.CompletedProcess[
     command = [
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "read",
         "--host",
         host,
