@@ -307,7 +307,7 @@ class ClientConnection(ShortNameServices):
             self._protection.server_system_title = title
         information = self._aare_user_information(aare)
         if not aare.accepted or isinstance(information, ConfirmedServiceError):
-            raise rejection(aare, information)
+            raise rejection(aare, information, ciphered=self._settings.ciphered)
         if information is None:
             raise ProtocolError("the AARE accepts the association but carries no InitiateResponse")
         if aare.application_context_name is not self._application_context():

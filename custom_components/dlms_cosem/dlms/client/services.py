@@ -49,6 +49,7 @@ from .operation import AssociationState, NegotiatedContext, Operation, Steps
 from .outcomes import (
     NotAssociatedError,
     ServiceUnsupportedError,
+    deciphering_hint,
     describe_attribute,
     describe_method,
     describe_service_error,
@@ -103,7 +104,8 @@ class XdlmsServices:
         service = response.service_error
         text = f"{what}: exception-response {enum_text(response.state_error)}, {enum_text(service)}"
         if service is ExceptionServiceError.DECIPHERING_ERROR:
-            return DecryptionError(f"{text} (the meter could not decipher the request: wrong keys?)")
+            hint = deciphering_hint(ciphered=self._settings.ciphered, what="the request")
+            return DecryptionError(f"{text} ({hint})")
         if service is ExceptionServiceError.INVOCATION_COUNTER_ERROR:
             if response.invocation_counter is not None:
                 self._protection.advance_invocation_counter(response.invocation_counter)
