@@ -1243,3 +1243,20 @@ def test_dedicated_key_answers_are_deciphered_with_the_proposed_key() -> None:
         else:
             get.receive(ded)
             assert get.result() == Data.unsigned(9)
+
+
+def test_a_value_repeated_after_itself_is_kept_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """The gurux C example server's clock answer: the date-time, then it again (see test_apdu_get)."""
+    connection = _associated()
+    operation = connection.get(CosemAttributeDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 2))
+    answer = bytearray.fromhex("c401c100090c07ea0c070117330900000000090f090c07ea0c070117330900000000090f")
+    answer[2] = operation.request[2]  # our invoke id
+    with caplog.at_level("WARNING"):
+        assert operation.receive(bytes(answer)) is None
+    assert operation.result() == Data.octet_string(bytes.fromhex("07ea0c070117330900000000"))
+    assert "18 bytes after the value that repeat it" in caplog.text
+    other = connection.get(CosemAttributeDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 2))
+    garbled = bytearray.fromhex("c401c100090c07ea0c070117330900000000090f")
+    garbled[2] = other.request[2]
+    with pytest.raises(DecodeError, match="2 unexpected bytes"):
+        other.receive(bytes(garbled))

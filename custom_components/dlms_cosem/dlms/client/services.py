@@ -7,6 +7,7 @@ and release live in :mod:`.connection`, security in :mod:`.protection`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from ..apdu import (
@@ -58,6 +59,8 @@ from .outcomes import (
 )
 from .protection import Protection, wire_size
 from .settings import ClientSettings
+
+_LOGGER = logging.getLogger(__name__)
 
 #: Bound on the blocks of one GET, so a meter sending empty blocks forever cannot hold the client.
 DEFAULT_MAX_BLOCKS = 100_000
@@ -177,6 +180,12 @@ class XdlmsServices:
         result: GetDataResult
         if isinstance(response, GetResponseNormal):
             result = response.result
+            if response.repeated_tail:
+                _LOGGER.warning(
+                    "%s: the meter sent %d bytes after the value that repeat it; the value is kept",
+                    what,
+                    response.repeated_tail,
+                )
         elif isinstance(response, GetResponseWithDatablock):
             reassembler = GetDatablockReassembler(self._max_reassembled_size)
             blocks: Steps[Data | DataAccessResult] = self._collect_blocks(
