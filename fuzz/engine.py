@@ -71,8 +71,14 @@ class Coverage:
         self._tool = sys.monitoring.COVERAGE_ID
 
     def start(self) -> bool:
-        """Register the callbacks; False when another tool (coverage.py) holds the slot."""
+        """Register the callbacks; False when another tool (coverage.py) holds the slot.
+
+        False too before Python 3.14 (no BRANCH_LEFT/RIGHT events): the stack's tests also run on 3.12
+        (scripts/test-stack), where a short run goes unguided rather than not at all.
+        """
         monitoring = sys.monitoring
+        if not hasattr(monitoring.events, "BRANCH_LEFT"):
+            return False
         try:
             monitoring.use_tool_id(self._tool, "dlms_cosem fuzz")
         except ValueError:
@@ -218,7 +224,7 @@ def _timed(target: Target, data: bytes) -> tuple[int, BaseException | None]:
     start = time.thread_time_ns()
     try:
         target.run(data)
-    except KeyboardInterrupt, SystemExit:
+    except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # classifying every outcome is the point
         return time.thread_time_ns() - start, error

@@ -6,16 +6,11 @@ custom_components and not the plugin's own testing_config.
 
 import custom_components.dlms_cosem  # noqa: F401  # isort: skip
 
-import os
-
 import pytest
-from hypothesis import settings
 
-# Property tests run the same examples on every run (CI must not turn red on a draw); set
-# HYPOTHESIS_PROFILE=explore to draw new ones, as the fuzz scripts do for long runs.
-settings.register_profile("fixed", derandomize=True, database=None)
-settings.register_profile("explore")
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+from tests.hypothesis_profiles import load_profile
+
+load_profile()
 
 
 @pytest.fixture(autouse=True)

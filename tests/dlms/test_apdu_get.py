@@ -287,3 +287,46 @@ def test_fuzz_mutated_vectors(data: st.DataObject) -> None:
         request = GetRequestNormal.decode(bytes(raw)) if raw[0] == 0xC0 else None
         if request is not None and request.access_selection is not None:
             request.access_selection.parsed()
+
+
+# --- bytes after a complete result ------------------------------------------------------------------------
+
+#: The gurux C example server's answer to a read of the clock (0.0.1.0.0.255, attribute 2), as captured
+#: from GuruxDLMS.c built from its sources: the date-time, then ``09 0F``, the date-time again, ``09 0F``.
+GURUX_CLOCK = "c401c100090c07ea0c070117330900000000090f090c07ea0c070117330900000000090f"
+GURUX_TIME = bytes.fromhex("07ea0c070117330900000000")
+
+
+def test_a_tail_that_repeats_the_value_is_taken_and_counted() -> None:
+    response = decode_get_response(bytes.fromhex(GURUX_CLOCK))
+    assert isinstance(response, GetResponseNormal)
+    assert response.result == Data.octet_string(GURUX_TIME)
+    assert response.repeated_tail == 18
+    assert decode_get_response(GetResponseNormal(Data.octet_string(GURUX_TIME)).encode()).repeated_tail == 0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # A tail that does not repeat the value: which part is right cannot be known.
+        "c401c100090c07ea0c070117330900000000090f",
+        "c401c100090c07ea0c070117330900000000" + "00" * 18,
+        # An array whose count says one element where two follow: the first complete value is wrong.
+        "c401c10001010600000001" + "0600000002",
+        # The same, with the second element equal to the first: still not the value repeated whole.
+        "c401c10001010600000001" + "0600000001",
+        # A short value (unsigned 5) found again in a tail proves nothing.
+        "c401c1001105" + "001105",
+        # A data-access-result followed by anything.
+        "c401c10104" + "0104",
+    ],
+)
+def test_other_bytes_after_a_result_are_refused(answer: str) -> None:
+    with pytest.raises(DecodeError, match="unexpected bytes after get-response"):
+        decode_get_response(bytes.fromhex(answer))
+
+
+def test_bytes_after_a_with_list_answer_are_still_refused() -> None:
+    with_list = GetResponseWithList((Data.octet_string(GURUX_TIME),)).encode()
+    with pytest.raises(DecodeError, match="unexpected bytes"):
+        decode_get_response(with_list + with_list[3:])

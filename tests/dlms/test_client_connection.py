@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -17,6 +18,7 @@ from custom_components.dlms_cosem.dlms.apdu import (
     ActionResult,
     ApduTag,
     ApplicationContextName,
+    ApplicationReferenceError,
     AssociationResult,
     AuthenticationMechanism,
     ConfirmedServiceError,
@@ -234,8 +236,10 @@ _HLS_AARE = _aare(
 )
 
 
-def _hls_pass_three() -> tuple[ClientConnection, Operation[NegotiatedContext], bytes]:
-    settings = ClientSettings(
+def _hls_pass_three(
+    settings: ClientSettings | None = None,
+) -> tuple[ClientConnection, Operation[NegotiatedContext], bytes]:
+    settings = settings or ClientSettings(
         authentication=Authentication.HLS_GMAC,
         keys=KEYS,
         client_system_title=bytes.fromhex("4D4D4D0000000001"),
@@ -757,7 +761,7 @@ def test_data_access_results_map_to_errors(result: DataAccessResult, error: type
         ("D80102", ServiceUnsupportedError, "service-not-supported"),
         ("D80201", ServiceUnsupportedError, "service-unknown"),
         ("D80104", ServiceError, "pdu-too-long"),
-        ("D80105", DecryptionError, "wrong keys"),
+        ("D80105", DecryptionError, "security policy may require"),  # we did not cipher
         ("D8010600001000", SecurityError, "expects at least 4096"),
         ("0E050302", ServiceError, "confirmed-service-error read: service-unsupported"),
         ("0E010201", NotAssociatedError, "no-dlms-context"),
@@ -997,6 +1001,51 @@ def test_ciphered_association_accepts_unprotected_exception_responses() -> None:
         operation.receive(bytes.fromhex("D80105"))
 
 
+def test_a_deciphering_error_for_keys_we_used_blames_the_keys() -> None:
+    connection, _settings = _ciphered_connection([])
+    operation = connection.get(FRAME_COUNTER)
+    with pytest.raises(DecryptionError, match=r"wrong keys\?") as raised:
+        operation.receive(bytes.fromhex("D80105"))
+    assert "security policy" not in str(raised.value)
+
+
+def test_a_deciphering_error_without_ciphering_points_to_the_meters_policy() -> None:
+    """The gurux C server answers a request in clear this way when its policy requires ciphering."""
+    settings = ClientSettings(authentication=Authentication.HLS_GMAC, keys=KEYS, ciphered=False)
+    _connection, operation, _action = _hls_pass_three(settings)
+    # The answer to HLS pass 3, in clear: exception-response service-not-allowed, deciphering-error.
+    with pytest.raises(DecryptionError) as raised:
+        operation.receive(bytes.fromhex("D80105"))
+    message = str(raised.value)
+    assert "security policy may require" in message
+    assert "without --no-ciphering" in message
+    assert "wrong keys" not in message
+    plain = _associated()
+    with pytest.raises(DecryptionError, match="security policy may require") as plain_raised:
+        plain.get(FRAME_COUNTER).receive(bytes.fromhex("D80105"))
+    assert "wrong keys" not in str(plain_raised.value)
+
+
+@pytest.mark.parametrize(
+    ("ciphered", "expected"), [(True, "wrong keys?"), (False, "security policy may require")]
+)
+def test_an_aarq_the_meter_could_not_decipher(ciphered: bool, expected: str) -> None:
+    settings = ClientSettings(keys=KEYS, ciphered=ciphered, client_system_title=b"CLI\x00\x00\x00\x00\x07")
+    refusal = AARE(
+        result=AssociationResult.REJECTED_PERMANENT,
+        result_source_diagnostic=AcseServiceUserDiagnostic.NULL,
+        application_context_name=ClientConnection(settings).build_aarq().application_context_name,
+        user_information=ConfirmedServiceError(
+            ConfirmedServiceErrorService.INITIATE_ERROR,
+            ServiceErrorType.APPLICATION_REFERENCE,
+            ApplicationReferenceError.DECIPHERING_ERROR,
+        ),
+    )
+    operation = ClientConnection(settings).associate()
+    with pytest.raises(AuthenticationFailedError, match=re.escape(expected)):
+        operation.receive(refusal.encode())
+
+
 def test_ciphered_association_needs_a_ciphered_initiate_response() -> None:
     settings = ClientSettings(keys=KEYS, ciphered=True)
     operation = ClientConnection(settings).associate()
@@ -1194,3 +1243,20 @@ def test_dedicated_key_answers_are_deciphered_with_the_proposed_key() -> None:
         else:
             get.receive(ded)
             assert get.result() == Data.unsigned(9)
+
+
+def test_a_value_repeated_after_itself_is_kept_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """The gurux C example server's clock answer: the date-time, then it again (see test_apdu_get)."""
+    connection = _associated()
+    operation = connection.get(CosemAttributeDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 2))
+    answer = bytearray.fromhex("c401c100090c07ea0c070117330900000000090f090c07ea0c070117330900000000090f")
+    answer[2] = operation.request[2]  # our invoke id
+    with caplog.at_level("WARNING"):
+        assert operation.receive(bytes(answer)) is None
+    assert operation.result() == Data.octet_string(bytes.fromhex("07ea0c070117330900000000"))
+    assert "18 bytes after the value that repeat it" in caplog.text
+    other = connection.get(CosemAttributeDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 2))
+    garbled = bytearray.fromhex("c401c100090c07ea0c070117330900000000090f")
+    garbled[2] = other.request[2]
+    with pytest.raises(DecodeError, match="2 unexpected bytes"):
+        other.receive(bytes(garbled))

@@ -11,6 +11,7 @@ from custom_components.dlms_cosem.dlms.apdu import (
     AcseServiceUserDiagnostic,
     ApplicationContextName,
     AssociationResult,
+    AuthenticationMechanism,
     BlockNumberAccess,
     ConfirmedServiceError,
     ConfirmedServiceErrorService,
@@ -33,24 +34,30 @@ from custom_components.dlms_cosem.dlms.apdu import (
     WriteRequest,
     WriteResponse,
 )
-from custom_components.dlms_cosem.dlms.axdr import Data, encode_data
+from custom_components.dlms_cosem.dlms.axdr import Data, DataTag, encode_data
 from custom_components.dlms_cosem.dlms.client import (
     Authentication,
     ClientConnection,
     ClientSettings,
-    InvalidSettingsError,
+    NegotiatedContext,
+    Operation,
     Referencing,
-    ServiceUnsupportedError,
 )
 from custom_components.dlms_cosem.dlms.errors import (
     AccessDeniedError,
     AssociationRejectedError,
+    AuthenticationFailedError,
     DecodeError,
     ObjectUndefinedError,
     ProtocolError,
     ServiceError,
 )
 from custom_components.dlms_cosem.dlms.obis import ObisCode
+from custom_components.dlms_cosem.dlms.security import (
+    SecurityKeys,
+    hls_gmac_response,
+    verify_hls_gmac_response,
+)
 
 SN = ApplicationContextName.SHORT_NAME_REFERENCING_NO_CIPHERING
 LN = ApplicationContextName.LOGICAL_NAME_REFERENCING_NO_CIPHERING
@@ -58,6 +65,10 @@ ENERGY = ObisCode(1, 0, 1, 8, 0, 255)
 SERIAL = ObisCode(0, 0, 96, 1, 0, 255)
 PROFILE = ObisCode(1, 0, 99, 1, 0, 255)
 SN_CONFORMANCE = DEFAULT_SN_CLIENT_CONFORMANCE
+EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+CLIENT_TITLE = bytes.fromhex("4D4D4D0000000001")
+METER_TITLE = bytes.fromhex("4B464D1020000001")
 
 
 def _refusal(context: ApplicationContextName = LN) -> bytes:
@@ -149,11 +160,93 @@ def test_explicit_ln_never_retries() -> None:
         operation.receive(_refusal())
 
 
-def test_explicit_sn_proposes_short_names_and_hls_is_refused() -> None:
+def test_explicit_sn_proposes_short_names() -> None:
     operation = ClientConnection(ClientSettings(referencing=Referencing.SN)).associate()
     assert AARQ.decode(operation.request).application_context_name is SN
-    with pytest.raises(InvalidSettingsError, match="HLS-GMAC is not supported with short name"):
-        ClientSettings(referencing=Referencing.SN, authentication=Authentication.HLS_GMAC)
+
+
+def _hls_sn(
+    challenge: bytes = b"StoC-challenge!!",
+) -> tuple[ClientConnection, Operation[NegotiatedContext], bytes]:
+    settings = ClientSettings(
+        referencing=Referencing.SN,
+        authentication=Authentication.HLS_GMAC,
+        keys=SecurityKeys(EK, AK),
+        client_system_title=CLIENT_TITLE,
+        invocation_counter=1,
+    )
+    connection = ClientConnection(settings, random_bytes=lambda n: bytes(range(n)))
+    operation = connection.associate()
+    aarq = AARQ.decode(operation.request)
+    assert aarq.application_context_name is SN
+    assert aarq.mechanism_name is AuthenticationMechanism.HIGH_LEVEL_GMAC
+    assert aarq.calling_authentication_value == bytes(range(16))
+    aare = AARE(
+        result=AssociationResult.ACCEPTED,
+        result_source_diagnostic=AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED,
+        application_context_name=SN,
+        user_information=InitiateResponse(SN_CONFORMANCE, 512, vaa_name=VAA_NAME_SN),
+        responding_ap_title=METER_TITLE,
+        mechanism_name=AuthenticationMechanism.HIGH_LEVEL_GMAC,
+        responding_authentication_value=challenge,
+    )
+    request = operation.receive(aare.encode())
+    assert request is not None
+    return connection, operation, request
+
+
+def test_hls_gmac_by_short_name_reads_reply_to_hls_authentication() -> None:
+    """Pass 3 is a read of Association SN method 8 (0xFA00 + 0x20 + 7 * 8) with f(StoC) as parameter."""
+    connection, operation, request = _hls_sn()
+    (spec,) = ReadRequest.decode(request).specifications
+    assert isinstance(spec, ParameterizedAccess)
+    assert (spec.name, spec.selector) == (0xFA58, 0)
+    assert spec.parameter.tag is DataTag.OCTET_STRING
+    assert isinstance(spec.parameter.value, bytes)
+    verify_hls_gmac_response(  # raises unless f(StoC) is right for our title and keys
+        system_title=CLIENT_TITLE,
+        encryption_key=EK,
+        authentication_key=AK,
+        challenge=b"StoC-challenge!!",
+        response=spec.parameter.value,
+    )
+    answer = hls_gmac_response(
+        system_title=METER_TITLE,
+        invocation_counter=9,
+        encryption_key=EK,
+        authentication_key=AK,
+        challenge=bytes(range(16)),
+    )
+    assert operation.receive(ReadResponse((Data.octet_string(answer),)).encode()) is None
+    assert connection.associated
+    assert operation.result().vaa_name == VAA_NAME_SN
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        ReadResponse((DataAccessResult.READ_WRITE_DENIED,)),
+        ReadResponse((Data.null_data(),)),
+        ReadResponse(
+            (
+                Data.octet_string(
+                    hls_gmac_response(
+                        system_title=METER_TITLE,
+                        invocation_counter=9,
+                        encryption_key=EK,
+                        authentication_key=bytes(16),  # not the meter's key
+                        challenge=bytes(range(16)),
+                    )
+                ),
+            )
+        ),
+    ],
+)
+def test_hls_gmac_by_short_name_fails_on_a_refusal_or_a_wrong_answer(reply: ReadResponse) -> None:
+    connection, operation, _ = _hls_sn()
+    with pytest.raises(AuthenticationFailedError):
+        operation.receive(reply.encode())
+    assert not connection.associated
 
 
 def test_register_value_and_scaler_in_one_read_after_the_object_list() -> None:
@@ -289,10 +382,48 @@ def test_write_sends_one_variable_and_maps_the_result() -> None:
         denied.receive(WriteResponse((DataAccessResult.READ_WRITE_DENIED,)).encode())
 
 
-def test_methods_are_not_offered_by_short_name() -> None:
+def test_a_method_with_a_parameter_is_a_parameterized_read_of_its_name() -> None:
+    """Register reset (class 3 method 1) is at base name + 0x28 (Blue Book); null-data means no return."""
     connection = _associated()
-    with pytest.raises(ServiceUnsupportedError):
-        connection.action(CosemMethodDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 1))
+    operation = connection.action(CosemMethodDescriptor(3, ENERGY, 1), Data.integer(0))
+    request = operation.receive(_with_names(connection, operation.request))
+    assert request is not None
+    assert ReadRequest.decode(request) == ReadRequest((ParameterizedAccess(0x2028, 0, Data.integer(0)),))
+    assert operation.receive(ReadResponse((Data.null_data(),)).encode()) is None
+    assert operation.result() is None
+
+
+def test_a_method_without_a_parameter_reads_its_name_and_returns_the_data() -> None:
+    """Profile generic capture (class 7 method 2): base name + 0x58 + 8."""
+    connection = _associated()
+    operation = connection.action(CosemMethodDescriptor(7, PROFILE, 2))
+    request = operation.receive(_with_names(connection, operation.request))
+    assert request is not None
+    assert ReadRequest.decode(request) == ReadRequest((VariableName(0x3060),))
+    assert operation.receive(ReadResponse((Data.unsigned(7),)).encode()) is None
+    assert operation.result() == Data.unsigned(7)
+    refused = connection.action(CosemMethodDescriptor(7, PROFILE, 2))
+    with pytest.raises(AccessDeniedError):
+        refused.receive(ReadResponse((DataAccessResult.READ_WRITE_DENIED,)).encode())
+
+
+def test_without_parameterized_access_a_method_parameter_is_written() -> None:
+    connection = _associated(SN_CONFORMANCE & ~Conformance.PARAMETERIZED_ACCESS)
+    operation = connection.action(CosemMethodDescriptor(3, ENERGY, 1), Data.integer(0))
+    request = operation.receive(_with_names(connection, operation.request))
+    assert request is not None
+    assert WriteRequest.decode(request) == WriteRequest((VariableName(0x2028),), (Data.integer(0),))
+    assert operation.receive(WriteResponse((DataAccessResult.SUCCESS,)).encode()) is None
+    assert operation.result() is None
+
+
+def test_methods_of_unlisted_objects_or_classes_without_short_name_methods_are_undefined() -> None:
+    connection = _associated()
+    operation = connection.action(CosemMethodDescriptor(1, SERIAL, 1))  # Data (class 1) has no methods
+    with pytest.raises(ObjectUndefinedError, match="no methods by short name"):
+        operation.receive(_with_names(connection, operation.request))
+    with pytest.raises(ObjectUndefinedError, match="not in the object list"):
+        connection.action(CosemMethodDescriptor(8, ObisCode(0, 0, 1, 0, 0, 255), 1))  # no request sent
 
 
 def test_a_refused_multiple_read_falls_back_to_one_variable_at_a_time() -> None:

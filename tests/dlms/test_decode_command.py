@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.dlms_cosem.dlms.__main__ import main
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
 
 VECTORS = json.loads((Path(__file__).parent.parent / "fixtures" / "public_vectors.json").read_text())
 PUSH = {vector["id"]: vector for vector in VECTORS["push"]}
@@ -125,7 +126,7 @@ def test_keys_never_appear_in_output() -> None:
 
 def test_runs_as_a_module() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "decode", AIDON],
+        [sys.executable, "-m", STACK_PACKAGE, "decode", AIDON],
         capture_output=True,
         text=True,
         check=False,

@@ -26,6 +26,8 @@ from custom_components.dlms_cosem.dlms.errors import DecodeError, DlmsError
 from custom_components.dlms_cosem.dlms.hdlc.fcs import _register, _register_reference
 from custom_components.dlms_cosem.dlms.reader import ByteReader
 from custom_components.dlms_cosem.dlms.units import scale_value
+from tests.dlms.stack import INSTALLED as STACK_INSTALLED
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
 
 from .test_axdr import any_data
 
@@ -135,14 +137,17 @@ def test_scaling_equals_exact_decimal_scaling(raw: int | float, scaler: int) -> 
 @pytest.mark.parametrize("module", ["telegram", "listener"])
 def test_push_path_imports_no_client_simulator_or_cli_code(module: str) -> None:
     """The push decoder and listener load without the client, the simulator and the CLI."""
-    code = (
-        "import sys, types\n"
-        # The integration package's own __init__ (Home Assistant glue) is not part of the push path.
+    # The integration package's own __init__ (Home Assistant glue) is not part of the push path.
+    stub_integration = (
         "package = types.ModuleType('custom_components.dlms_cosem')\n"
         f"package.__path__ = [{str(ROOT / 'custom_components' / 'dlms_cosem')!r}]\n"
         "sys.modules['custom_components.dlms_cosem'] = package\n"
-        f"import custom_components.dlms_cosem.dlms.{module}\n"
-        "prefix = 'custom_components.dlms_cosem.dlms.'\n"
+    )
+    code = (
+        "import sys, types\n"
+        + ("" if STACK_INSTALLED else stub_integration)
+        + f"import {STACK_PACKAGE}.{module}\n"
+        f"prefix = '{STACK_PACKAGE}.'\n"
         "print(' '.join(name[len(prefix):] for name in sys.modules if name.startswith(prefix)))\n"
     )
     result = subprocess.run(

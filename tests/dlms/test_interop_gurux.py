@@ -64,6 +64,7 @@ from custom_components.dlms_cosem.dlms.transport import TcpEndpoint, WrapperTran
 from custom_components.dlms_cosem.dlms.units import ScalerUnit, Unit
 from tests.dlms.peers import PEER_DATA, PEER_LOGICAL_DEVICE_NAME, PEER_REGISTERS, PEER_SERVER_WPORT
 from tests.dlms.peers.gurux_client import FdLink, GuruxSession, Link, SocketLink
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "Gurux-LLS-1"
@@ -532,7 +533,7 @@ def simulate_command() -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "simulate",
         "--tcp",
         "127.0.0.1:0",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -14,6 +15,8 @@ import pytest
 
 from custom_components.dlms_cosem.dlms import __main__ as cli
 from custom_components.dlms_cosem.dlms.cli import decode
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
+from tests.waiting import wait_for
 
 from .test_listener import AIDON, GLO, GLO_APDU, KAMSTRUP, Meter
 from .test_telegram_integrity import HDLC_FIRST, HDLC_REST
@@ -75,7 +78,7 @@ async def test_listen_as_a_process_over_tcp_with_a_key() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "listen",
         "--port",
         f"socket://127.0.0.1:{port}",
@@ -107,13 +110,21 @@ async def test_listen_as_a_process_over_tcp_with_a_key() -> None:
         assert secret.lower() not in (stdout + stderr).decode().lower()
 
 
+def _has_open(pid: int, path: str) -> bool:
+    """Whether process ``pid`` has ``path`` open (Linux /proc)."""
+    fds = f"/proc/{pid}/fd"
+    with contextlib.suppress(OSError):
+        return any(os.readlink(f"{fds}/{fd}") == path for fd in os.listdir(fds))
+    return False
+
+
 async def test_listen_as_a_process_on_a_pty() -> None:
     master, slave = os.openpty()
     path = os.ttyname(slave)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "listen",
         "--port",
         path,
@@ -130,7 +141,10 @@ async def test_listen_as_a_process_on_a_pty() -> None:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await asyncio.sleep(1.5)  # the process starts and opens the port
+        # Bytes written before the process has opened and set up the port are lost: wait until it has
+        # the port open, however slowly it starts under load, then for the line settings and flush.
+        await wait_for(lambda: _has_open(process.pid, path), 20.0)
+        await asyncio.sleep(1.0)
         for chunk in (AIDON[:100], AIDON[100:], KAMSTRUP):
             os.write(master, chunk)
             await asyncio.sleep(0.3)

@@ -53,6 +53,7 @@ from custom_components.dlms_cosem.dlms.transport import HdlcTransport, SerialEnd
 from custom_components.dlms_cosem.dlms.transport.base import ApduTransport
 from custom_components.dlms_cosem.dlms.transport.wrapper import WrapperTransport
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 3, 10, 12, 7, 30, tzinfo=UTC)
@@ -693,7 +694,7 @@ def test_object_requests_parse_both_obis_forms() -> None:
 @contextmanager
 def simulate_process(*arguments: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``python -m ... simulate`` until its listening line; terminated and waited for afterwards."""
-    command = [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "simulate", *arguments]
+    command = [sys.executable, "-m", STACK_PACKAGE, "simulate", *arguments]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -715,7 +716,7 @@ def test_read_process_against_simulate_process_over_the_wrapper_with_hls_gmac() 
         command = [
             sys.executable,
             "-m",
-            "custom_components.dlms_cosem.dlms",
+            STACK_PACKAGE,
             "read",
             "--host",
             host,

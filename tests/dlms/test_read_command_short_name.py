@@ -9,14 +9,16 @@ import sys
 
 import pytest
 
-from .test_read_command import ENERGY, REPO, SERIAL, STARTUP_TIMEOUT, VOLTAGE, simulate_process
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
+
+from .test_read_command import AUTH_KEY, ENERGY, KEY, REPO, SERIAL, STARTUP_TIMEOUT, VOLTAGE, simulate_process
 
 
 def _read(host: str, port: str, *arguments: str) -> subprocess.CompletedProcess[bytes]:
     command = [
         sys.executable,
         "-m",
-        "custom_components.dlms_cosem.dlms",
+        STACK_PACKAGE,
         "read",
         "--host",
         host,
@@ -58,3 +60,31 @@ def test_read_process_with_logical_names_only_is_refused_clearly() -> None:
     assert done.returncode != 0
     assert b"application context name not supported" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("ciphering", [[], ["--no-ciphering"]], ids=["ciphered", "authentication-only"])
+def test_read_process_with_hls_gmac_by_short_name(ciphering: list[str]) -> None:
+    """``read --sn --auth hls-gmac``: pass 3 by Association SN method 8, then registers and the serial."""
+    keys = ["--auth", "hls-gmac", "--key", KEY, "--auth-key", AUTH_KEY]
+    with simulate_process("--tcp", "127.0.0.1:0", "--sn", *keys) as (_, address):
+        host, port = address.rsplit(":", 1)
+        done = _read(host, port, "--sn", "--client-address", "1", *keys, *ciphering, VOLTAGE, ENERGY, SERIAL)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    values = {record["obis"]: record for record in map(json.loads, done.stdout.decode().splitlines())}
+    assert values[SERIAL]["value"] == "12345678"
+    assert values[ENERGY]["unit"] == "Wh"
+    assert isinstance(values[ENERGY]["raw"], int)
+    assert values[VOLTAGE]["value"] == pytest.approx(values[VOLTAGE]["raw"] / 10)
+    for secret in (KEY, AUTH_KEY):
+        assert secret.lower().encode() not in (done.stdout + done.stderr).lower()
+
+
+def test_read_process_with_a_wrong_key_by_short_name_fails_authentication() -> None:
+    keys = ["--auth", "hls-gmac", "--key", KEY]
+    with simulate_process("--tcp", "127.0.0.1:0", "--sn", *keys, "--auth-key", AUTH_KEY) as (_, address):
+        host, port = address.rsplit(":", 1)
+        done = _read(host, port, "--sn", "--client-address", "1", *keys, "--auth-key", "00" * 16, SERIAL)
+    assert done.returncode != 0
+    assert b"Traceback" not in done.stderr
+    assert b"12345678" not in done.stdout

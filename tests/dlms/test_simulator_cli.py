@@ -49,6 +49,7 @@ from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_telegram
 from custom_components.dlms_cosem.dlms.transport.streams import TcpEndpoint
 from custom_components.dlms_cosem.dlms.transport.wrapper import WrapperTransport
 from custom_components.dlms_cosem.dlms.wrapper import WrapperFramer, WrapperPdu
+from tests.dlms.stack import PACKAGE as STACK_PACKAGE
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "pa55-w0rd"
@@ -60,7 +61,7 @@ STARTUP_TIMEOUT = 10.0
 @contextmanager
 def simulator(*arguments: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Start the command, wait for its listening line, and make sure it is gone afterwards."""
-    command = [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "simulate", *arguments]
+    command = [sys.executable, "-m", STACK_PACKAGE, "simulate", *arguments]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

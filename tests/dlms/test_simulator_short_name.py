@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -14,13 +15,19 @@ from custom_components.dlms_cosem.dlms.apdu import (
     ApduTag,
     ApplicationContextName,
     AssociationResult,
+    AuthenticationMechanism,
     BlockNumberAccess,
+    DataAccessResult,
     InitiateRequest,
+    ParameterizedAccess,
     ReadRequest,
     VariableName,
+    WriteRequest,
+    WriteResponse,
 )
 from custom_components.dlms_cosem.dlms.axdr import Data
 from custom_components.dlms_cosem.dlms.client import (
+    Authentication,
     ClientSettings,
     DlmsClient,
     Referencing,
@@ -28,8 +35,20 @@ from custom_components.dlms_cosem.dlms.client import (
     RegisterValue,
 )
 from custom_components.dlms_cosem.dlms.cosem_datetime import CosemDateTime
-from custom_components.dlms_cosem.dlms.errors import AssociationRejectedError, ObjectUndefinedError
+from custom_components.dlms_cosem.dlms.errors import (
+    AccessDeniedError,
+    AssociationRejectedError,
+    AuthenticationFailedError,
+    ObjectUndefinedError,
+)
 from custom_components.dlms_cosem.dlms.obis import ObisCode
+from custom_components.dlms_cosem.dlms.security import SecurityKeys
+from custom_components.dlms_cosem.dlms.simulator.disconnect_control import (
+    DISCONNECT_CONTROL,
+    REMOTE_DISCONNECT,
+    REMOTE_RECONNECT,
+    DisconnectControl,
+)
 from custom_components.dlms_cosem.dlms.simulator.model import (
     ACTIVE_ENERGY_IMPORT,
     CLOCK,
@@ -214,3 +233,110 @@ async def test_ciphered_short_name_association_reads_glo_ciphered() -> None:
     assert ApduTag.READ_REQUEST not in sent  # nothing went in clear after the AARQs
     assert meter.security.client_invocation_counter > 0
     await client.close()
+
+
+# --- methods by short name (no ACTION service) -----------------------------------------------------------
+
+
+def test_base_names_resolve_methods_at_the_blue_book_offsets() -> None:
+    meter = _meter()
+    names = BaseNames(meter)
+    hls = names.resolve_method(0xFA58)  # Association SN: first method at 0x20, method 8
+    assert hls is not None
+    assert (hls[0].class_id, hls[1]) == (12, 8)
+    energy = names.base_name(meter.objects[ACTIVE_ENERGY_IMPORT])
+    assert energy is not None
+    reset = names.resolve_method(energy + 0x28)  # Register reset
+    assert reset is not None
+    assert (reset[0].logical_name, reset[1]) == (ACTIVE_ENERGY_IMPORT, 1)
+    assert names.resolve_method(energy + 0x30) is None  # a Register has one method
+    assert names.resolve_method(energy + 0x08) is None  # an attribute, not a method
+    control = names.base_name(meter.objects[DISCONNECT_CONTROL])
+    assert control is not None
+    reconnect = names.resolve_method(control + 0x28)
+    assert reconnect is not None
+    assert reconnect[1] == REMOTE_RECONNECT
+
+
+async def test_execute_by_short_name_reads_the_method_name_and_runs_it() -> None:
+    meter = _meter(MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=b"12345678"))
+    transport = SimulatorTransport(meter, client_sap=1, short_names=True)
+    settings = ClientSettings(
+        client_address=1, authentication=Authentication.LLS, password=b"12345678", referencing=Referencing.SN
+    )
+    control = meter.objects[DISCONNECT_CONTROL]
+    assert isinstance(control, DisconnectControl)
+    assert control.output_state
+    async with DlmsClient(transport, settings) as client:
+        assert await client.action(DISCONNECT_CONTROL, 70, REMOTE_DISCONNECT, Data.integer(0)) is None
+        assert not control.output_state
+        assert await client.get(DISCONNECT_CONTROL, 70, 2) == Data.boolean(False)
+        await client.action(DISCONNECT_CONTROL, 70, REMOTE_RECONNECT, Data.integer(0))
+        assert control.output_state
+    base = BaseNames(meter).base_name(control)
+    assert base is not None
+    reads = [ReadRequest.decode(raw) for raw in transport.sent if raw[0] == ApduTag.READ_REQUEST]
+    assert ReadRequest((ParameterizedAccess(base + 0x20, 0, Data.integer(0)),)) in reads
+
+
+async def test_a_public_client_cannot_run_methods_by_short_name() -> None:
+    meter = _meter(MeterSecurity(authentication=AuthenticationMechanism.LOW_LEVEL, password=b"12345678"))
+    client = DlmsClient(
+        SimulatorTransport(meter, short_names=True), ClientSettings(referencing=Referencing.SN)
+    )
+    async with client:
+        with pytest.raises(AccessDeniedError):
+            await client.action(DISCONNECT_CONTROL, 70, REMOTE_DISCONNECT, Data.integer(0))
+    control = meter.objects[DISCONNECT_CONTROL]
+    assert isinstance(control, DisconnectControl)
+    assert control.output_state
+
+
+def test_writing_a_method_name_runs_the_method_and_answers_only_the_result() -> None:
+    """gurux's Python client calls methods this way (a WriteRequest of the method's name)."""
+    meter = _meter()
+    server = ServerConnection(meter, short_names=True)
+    request = AARQ(
+        application_context_name=SN,
+        user_information=InitiateRequest(DEFAULT_SN_CLIENT_CONFORMANCE, 1024),
+    )
+    aare = server.handle(request.encode())
+    assert aare is not None
+    assert AARE.decode(aare).accepted
+    control = meter.objects[DISCONNECT_CONTROL]
+    assert isinstance(control, DisconnectControl)
+    base = BaseNames(meter).base_name(control)
+    assert base is not None
+    answer = server.handle(WriteRequest((VariableName(base + 0x20),), (Data.integer(0),)).encode())
+    assert answer is not None
+    assert WriteResponse.decode(answer) == WriteResponse((DataAccessResult.SUCCESS,))
+    assert not control.output_state
+
+
+async def test_hls_gmac_by_short_name_with_ciphering_and_a_wrong_key() -> None:
+    keys = SecurityKeys(KEYS.encryption_key, KEYS.authentication_key)
+    meter = _meter(MeterSecurity(authentication=AuthenticationMechanism.HIGH_LEVEL_GMAC, keys=keys))
+    settings = ClientSettings(
+        client_address=1,
+        authentication=Authentication.HLS_GMAC,
+        keys=keys,
+        ciphered=True,
+        referencing=Referencing.SN,
+        invocation_counter=1,  # above the meter's last accepted (0)
+    )
+    transport = SimulatorTransport(meter, client_sap=1, short_names=True)
+    async with DlmsClient(transport, settings) as client:
+        assert client.context is not None
+        assert client.context.application_context_name is (
+            ApplicationContextName.SHORT_NAME_REFERENCING_WITH_CIPHERING
+        )
+        (serial,) = await client.read_registers([RegisterReference(SERIAL_NUMBER, 1)])
+        assert isinstance(serial, RegisterValue)
+        assert serial.raw == meter.read(SERIAL_NUMBER)
+    assert ApduTag.READ_REQUEST not in [raw[0] for raw in transport.sent]  # pass 3 went ciphered too
+
+    wrong = dataclasses.replace(settings, keys=SecurityKeys(KEYS.encryption_key, bytes(16)))
+    refused = DlmsClient(SimulatorTransport(meter, client_sap=1, short_names=True), wrong)
+    with pytest.raises(AuthenticationFailedError):
+        await refused.connect()
+    await refused.close()

@@ -4,6 +4,8 @@ No tasks: the pty master is watched with ``loop.add_reader`` and the TCP server 
 so every test can close all of it synchronously-ish and leave nothing behind.
 """
 
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import errno

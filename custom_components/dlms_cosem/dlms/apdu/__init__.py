@@ -111,6 +111,7 @@ if TYPE_CHECKING:
     )
     from .short_name import (
         ATTRIBUTE_NAME_STEP,
+        FIRST_METHOD_OFFSETS,
         BlockNumberAccess,
         DataBlockResult,
         ParameterizedAccess,
@@ -123,6 +124,8 @@ if TYPE_CHECKING:
         WriteResponse,
         attribute_name,
         decode_read_results,
+        method_name,
+        method_of_name,
     )
     from .tags import (
         CIPHERED_TAGS,
@@ -144,6 +147,7 @@ _EXPORTS = {
     "AARE": "acse",
     "AARQ": "acse",
     "ATTRIBUTE_NAME_STEP": "short_name",
+    "FIRST_METHOD_OFFSETS": "short_name",
     "AccessError": "service_errors",
     "AcseServiceProviderDiagnostic": "acse",
     "AcseServiceUserDiagnostic": "acse",
@@ -245,6 +249,8 @@ _EXPORTS = {
     "WriteResponseType": "tags",
     "XdlmsTag": "tags",
     "attribute_name": "short_name",
+    "method_name": "short_name",
+    "method_of_name": "short_name",
     "decode_action_request": "action",
     "decode_action_response": "action",
     "decode_apdu": "decode",
@@ -267,6 +273,7 @@ __all__ = [
     "DEFAULT_MAX_REASSEMBLED_SIZE",
     "DEFAULT_SN_CLIENT_CONFORMANCE",
     "DLMS_VERSION",
+    "FIRST_METHOD_OFFSETS",
     "RLRE",
     "RLRQ",
     "VAA_NAME_LN",
@@ -373,6 +380,8 @@ __all__ = [
     "decode_set_request",
     "decode_set_response",
     "is_ciphered",
+    "method_name",
+    "method_of_name",
     "split_general_block_transfer",
 ]
 

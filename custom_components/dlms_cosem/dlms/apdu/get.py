@@ -34,6 +34,9 @@ type GetDataResult = Data | DataAccessResult
 
 _RESULT_DATA = 0
 _RESULT_DATA_ACCESS_RESULT = 1
+#: A repeated value must be at least this long to count as one: a shorter encoding (``11 05``, an
+#: unsigned 5) turns up in unrelated bytes by chance.
+_MIN_REPEATED_VALUE = 5
 
 
 def read_get_data_result(reader: ByteReader) -> GetDataResult:
@@ -201,10 +204,15 @@ def decode_get_request(raw: bytes) -> GetRequest:
 
 @dataclass(frozen=True, slots=True)
 class GetResponseNormal:
-    """``Get-Response-Normal``: the value of one attribute or the reason it could not be read."""
+    """``Get-Response-Normal``: the value of one attribute or the reason it could not be read.
+
+    ``repeated_tail`` counts bytes a meter sent after the value that only repeat it (see
+    :func:`decode_get_response`); 0 for a well-formed answer.
+    """
 
     result: GetDataResult
     invoke_id_and_priority: InvokeIdAndPriority = field(default_factory=InvokeIdAndPriority)
+    repeated_tail: int = 0
 
     TAG: ClassVar[ApduTag] = ApduTag.GET_RESPONSE
     CHOICE: ClassVar[GetResponseType] = GetResponseType.NORMAL
@@ -283,12 +291,39 @@ class GetResponseWithList:
 type GetResponse = GetResponseNormal | GetResponseWithDatablock | GetResponseWithList
 
 
+def _repeated_tail(reader: ByteReader, value_start: int) -> int:
+    """Bytes after a complete value that carry that same value again: taken, and their count; else 0.
+
+    A Get-Response-Normal holds exactly one Get-Data-Result (IEC 62056-5-3), so bytes after it make
+    the APDU malformed, and in general nothing tells which part is right: a container whose count was
+    cut short parses as a complete but wrong value with the rest left over. The one tolerated case is a
+    tail that contains the value's own encoding again: the gurux C example server (GuruxDLMS.c, its clock
+    read handler) answers the clock as ``09 0C <date-time> 09 0F 09 0C <same date-time> 09 0F``. Two
+    identical copies of the value corroborate it, so it is kept (the client logs a warning). Other
+    clients accept any tail silently (gurux's parser stops after the first value) or not at all
+    (dlms-cosem 25.1.0's A-XDR parser did not return on that answer); see docs/INTEROP.md.
+    """
+    value = reader.buffer[value_start : reader.position]
+    tail = reader.buffer[reader.position :]
+    if not tail or len(value) < _MIN_REPEATED_VALUE or value not in tail:
+        return 0
+    reader.take(len(tail), "repeated value")
+    return len(tail)
+
+
 def decode_get_response(raw: bytes) -> GetResponse:
-    """Parse a Get-Response (tag 0xC4) of any CHOICE."""
+    """Parse a Get-Response (tag 0xC4) of any CHOICE.
+
+    Bytes after the result are an error, except after a normal response's value when they repeat it
+    (:func:`_repeated_tail`).
+    """
     reader, choice, invoke = open_service_apdu(raw, ApduTag.GET_RESPONSE)
     response: GetResponse
     if choice == GetResponseType.NORMAL:
-        response = GetResponseNormal(read_get_data_result(reader), invoke)
+        value_start = reader.position + 1  # after the get-data-result choice
+        result = read_get_data_result(reader)
+        repeated = _repeated_tail(reader, value_start) if isinstance(result, Data) else 0
+        response = GetResponseNormal(result, invoke, repeated)
     elif choice == GetResponseType.WITH_DATABLOCK:
         last_block = read_boolean(reader, "last-block")
         block_number = reader.u32("block number")

@@ -12,8 +12,10 @@ the ``raw-data`` (see :func:`decode_read_results`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from types import MappingProxyType
+from typing import ClassVar, Final, Self
 
 from ..axdr import Data, decode_data, encode_data
 from ..errors import DecodeError, EncodeError
@@ -26,6 +28,25 @@ from .tags import ApduTag, ReadResponseType, VariableAccessSpecificationType, Wr
 OBJECT_NAME_MAX = 0xFFFF
 #: Variable names between the attributes of one object: attribute n is at base name + 8 (n - 1).
 ATTRIBUTE_NAME_STEP = 8
+
+#: Where each class's methods start, from the object's base name (IEC 62056-6-2, the Blue Book's "short
+#: name" column of every interface class): method m is at base name + offset + 8 (m - 1). The offsets are
+#: fixed per class and do not follow from the attribute count (Register: 3 attributes, reset at 0x28).
+#: Classes not listed here have no methods reachable by short name in this stack.
+FIRST_METHOD_OFFSETS: Final[Mapping[int, int]] = MappingProxyType(
+    {
+        3: 0x28,  # Register: reset
+        4: 0x38,  # Extended register: reset
+        5: 0x48,  # Demand register: reset, next_period
+        7: 0x58,  # Profile generic: reset, capture, ...
+        8: 0x60,  # Clock: adjust_to_quarter ... shift_time
+        9: 0x20,  # Script table: execute
+        12: 0x20,  # Association SN: ... method 8, reply_to_HLS_authentication, at 0x58
+        18: 0x40,  # Image transfer: image_transfer_initiate ... image_activate
+        40: 0x38,  # Push setup: push
+        70: 0x20,  # Disconnect control: remote_disconnect, remote_reconnect
+    }
+)
 
 _VAS = VariableAccessSpecificationType
 
@@ -343,6 +364,30 @@ class WriteResponse:
                 raise DecodeError(f"unknown write-response choice {choice}")
         finish(reader, "write-response")
         return cls(tuple(results))
+
+
+def method_name(base_name: int, class_id: int, method: int) -> int:
+    """The variable name of method ``method`` (1-based) of a ``class_id`` object at ``base_name``.
+
+    Short name meters have no ACTION service: a method is invoked by reading (or writing) this name.
+    """
+    first = FIRST_METHOD_OFFSETS.get(class_id)
+    if first is None:
+        raise EncodeError(f"class {class_id} has no methods by short name here")
+    if method < 1:
+        raise EncodeError(f"method {method} has no short name (methods start at 1)")
+    name = base_name + first + ATTRIBUTE_NAME_STEP * (method - 1)
+    if name > OBJECT_NAME_MAX:
+        raise EncodeError(f"method {method} of base name 0x{base_name:04X} is past 0xFFFF")
+    return name
+
+
+def method_of_name(class_id: int, offset: int) -> int | None:
+    """Which method of a ``class_id`` object sits ``offset`` past its base name (None: no method)."""
+    first = FIRST_METHOD_OFFSETS.get(class_id)
+    if first is None or offset < first or (offset - first) % ATTRIBUTE_NAME_STEP:
+        return None
+    return (offset - first) // ATTRIBUTE_NAME_STEP + 1
 
 
 def attribute_name(base_name: int, attribute: int) -> int:

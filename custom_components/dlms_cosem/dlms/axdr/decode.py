@@ -207,7 +207,7 @@ def decode_data(reader: ByteReader, depth: int = 0) -> Data:
     if depth <= MAX_NESTING_DEPTH:
         try:
             value, end = _fast(data, start, depth)
-        except _ReferenceNeededError, IndexError, struct.error, DlmsError:
+        except (_ReferenceNeededError, IndexError, struct.error, DlmsError):
             pass
         else:
             reader.seek(end)

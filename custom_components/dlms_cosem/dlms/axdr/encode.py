@@ -57,7 +57,7 @@ def _encode_value(tag: DataTag, value: object, out: bytearray, depth: int) -> No
                 raise EncodeError(f"{tag.name} needs a float, got {type(value).__name__}")
             try:
                 out += FLOAT_FORMATS[tag].pack(value)
-            except OverflowError, struct.error:
+            except (OverflowError, struct.error):
                 raise EncodeError(f"{value!r} does not fit {tag.name}") from None
         case DataTag.OCTET_STRING:
             if not isinstance(value, bytes | bytearray | memoryview):

@@ -1,1 +1,1 @@
-"""Command-line tools: ``python -m custom_components.dlms_cosem.dlms COMMAND``."""
+"""Command-line tools: ``dlms-cosem-stack COMMAND``, or ``python -m custom_components.dlms_cosem.dlms``."""

@@ -456,7 +456,7 @@ async def start_counter(
     public = transport(PUBLIC_CLIENT_ADDRESS)
     try:
         counter = await read_frame_counter(public, frame_counter)
-    except PortUnavailableError, MeterNotRespondingError:
+    except (PortUnavailableError, MeterNotRespondingError):
         raise
     except DlmsError as exc:
         warn(f"frame counter {frame_counter} not read as the public client ({describe_error(exc)})")

@@ -172,7 +172,7 @@ class DlmsClient:
                 try:
                     await self._ensure_associated()
                     return await self._run(make())
-                except ServiceError, EncodeError:
+                except (ServiceError, EncodeError):
                     raise  # the meter answered (or nothing was sent): the association is fine
                 except ConnectionLostError as exc:
                     await self._drop()

@@ -38,7 +38,6 @@ from ..apdu import (
 )
 from ..axdr import Data, DataTag
 from ..errors import (
-    AssociationRejectedError,
     AuthenticationFailedError,
     DecodeError,
     DecryptionError,
@@ -261,13 +260,8 @@ class ClientConnection(ShortNameServices):
 
     def _short_name_retry(self, refusal: bytes, challenge: bytes | None) -> Steps[bytes]:
         """Associate again with short name referencing; the LN refusal stands if SN is refused too."""
-        if challenge is not None:
-            raise AssociationRejectedError(
-                "application context name not supported: the meter may only accept short name "
-                "referencing, where HLS-GMAC is not supported"
-            )
         self._referencing = Referencing.SN
-        answer = yield self.build_aarq(None).encode()
+        answer = yield self.build_aarq(challenge).encode()
         try:
             accepted = AARE.decode(answer).accepted
         except DecodeError:
@@ -313,7 +307,7 @@ class ClientConnection(ShortNameServices):
             self._protection.server_system_title = title
         information = self._aare_user_information(aare)
         if not aare.accepted or isinstance(information, ConfirmedServiceError):
-            raise rejection(aare, information)
+            raise rejection(aare, information, ciphered=self._settings.ciphered)
         if information is None:
             raise ProtocolError("the AARE accepts the association but carries no InitiateResponse")
         if aare.application_context_name is not self._application_context():
@@ -346,11 +340,14 @@ class ClientConnection(ShortNameServices):
             # Authentication only, in the security suite of the keys (the low nibble of the control).
             control=AUTHENTICATED_BIT | self._settings.control.security_suite,
         )
-        method = CosemMethodDescriptor(
-            ASSOCIATION_LN_CLASS_ID, CURRENT_ASSOCIATION, REPLY_TO_HLS_AUTHENTICATION
-        )
         try:
-            returned = yield from self._action_steps(method, Data.octet_string(answer))
+            if self.short_name_referencing:
+                returned = yield from self._sn_hls_reply_steps(Data.octet_string(answer))
+            else:
+                method = CosemMethodDescriptor(
+                    ASSOCIATION_LN_CLASS_ID, CURRENT_ASSOCIATION, REPLY_TO_HLS_AUTHENTICATION
+                )
+                returned = yield from self._action_steps(method, Data.octet_string(answer))
         except (ServiceError, NotAssociatedError) as exc:
             raise AuthenticationFailedError(
                 f"the meter did not accept our answer to its challenge ({exc})"
@@ -374,7 +371,7 @@ class ClientConnection(ShortNameServices):
                 challenge=challenge,
                 response=returned.value,
             )
-        except DecodeError, DecryptionError:
+        except (DecodeError, DecryptionError):
             raise AuthenticationFailedError(
                 "the meter's answer to our challenge does not verify (wrong keys?)"
             ) from None

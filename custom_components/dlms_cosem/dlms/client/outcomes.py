@@ -72,10 +72,30 @@ def describe_service_error(error: ConfirmedServiceError) -> str:
     return f"{enum_text(error.service)}: {text}"
 
 
+#: Said when a meter reports a deciphering error for something we did not cipher: "wrong keys?" would send
+#: the user checking keys that were never used. A meter whose security policy requires authenticated
+#: encryption answers a request in clear that way (the gurux C server does, with HLS-GMAC and no ciphering).
+POLICY_MAY_REQUIRE_CIPHERING = (
+    "this association is not ciphered, and the meter's security policy may require it (authenticated "
+    "encryption): give the encryption and authentication keys and cipher the association, in the read "
+    "command --key and --auth-key without --no-ciphering"
+)
+
+
+def deciphering_hint(*, ciphered: bool, what: str) -> str:
+    """Why a meter could not decipher ``what``: wrong keys when we ciphered, its policy when we did not."""
+    if ciphered:
+        return f"the meter could not decipher {what}: wrong keys?"
+    return f"the meter could not decipher {what}; {POLICY_MAY_REQUIRE_CIPHERING}"
+
+
 def rejection(
-    aare: AARE, information: InitiateResponse | ConfirmedServiceError | None
+    aare: AARE, information: InitiateResponse | ConfirmedServiceError | None, *, ciphered: bool = True
 ) -> AssociationRejectedError:
-    """The error for an AARE that does not accept the association, with the reason it gives."""
+    """The error for an AARE that does not accept the association, with the reason it gives.
+
+    ``ciphered`` says whether our AARQ was ciphered, which decides what a deciphering error means.
+    """
     diagnostic = aare.result_source_diagnostic
     reason = diagnostic.name.lower().replace("_", " ")
     if isinstance(diagnostic, AcseServiceProviderDiagnostic):
@@ -91,5 +111,5 @@ def rejection(
         and information.error_type is ServiceErrorType.APPLICATION_REFERENCE
         and information.value == ApplicationReferenceError.DECIPHERING_ERROR
     ):
-        return AuthenticationFailedError(f"{reason} (the meter could not decipher the AARQ: wrong keys?)")
+        return AuthenticationFailedError(f"{reason} ({deciphering_hint(ciphered=ciphered, what='the AARQ')})")
     return AssociationRejectedError(reason)

@@ -242,7 +242,7 @@ async def read_profile_range(
                 first, last = first.astimezone(zone), last.astimezone(zone)
             buffer = await client.read_profile(info.obis, start=first, end=last)
             return _within(decode_entries(info, buffer, zone=zone), start, end), False
-        except ServiceError, DecodeError:
+        except (ServiceError, DecodeError):
             pass
     entries = await _read_by_entry(client, info, start, end, now, zone)
     return _within(entries, start, end), True

@@ -7,6 +7,7 @@ and release live in :mod:`.connection`, security in :mod:`.protection`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from ..apdu import (
@@ -49,6 +50,7 @@ from .operation import AssociationState, NegotiatedContext, Operation, Steps
 from .outcomes import (
     NotAssociatedError,
     ServiceUnsupportedError,
+    deciphering_hint,
     describe_attribute,
     describe_method,
     describe_service_error,
@@ -57,6 +59,8 @@ from .outcomes import (
 )
 from .protection import Protection, wire_size
 from .settings import ClientSettings
+
+_LOGGER = logging.getLogger(__name__)
 
 #: Bound on the blocks of one GET, so a meter sending empty blocks forever cannot hold the client.
 DEFAULT_MAX_BLOCKS = 100_000
@@ -103,7 +107,8 @@ class XdlmsServices:
         service = response.service_error
         text = f"{what}: exception-response {enum_text(response.state_error)}, {enum_text(service)}"
         if service is ExceptionServiceError.DECIPHERING_ERROR:
-            return DecryptionError(f"{text} (the meter could not decipher the request: wrong keys?)")
+            hint = deciphering_hint(ciphered=self._settings.ciphered, what="the request")
+            return DecryptionError(f"{text} ({hint})")
         if service is ExceptionServiceError.INVOCATION_COUNTER_ERROR:
             if response.invocation_counter is not None:
                 self._protection.advance_invocation_counter(response.invocation_counter)
@@ -175,6 +180,12 @@ class XdlmsServices:
         result: GetDataResult
         if isinstance(response, GetResponseNormal):
             result = response.result
+            if response.repeated_tail:
+                _LOGGER.warning(
+                    "%s: the meter sent %d bytes after the value that repeat it; the value is kept",
+                    what,
+                    response.repeated_tail,
+                )
         elif isinstance(response, GetResponseWithDatablock):
             reassembler = GetDatablockReassembler(self._max_reassembled_size)
             blocks: Steps[Data | DataAccessResult] = self._collect_blocks(

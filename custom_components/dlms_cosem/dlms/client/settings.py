@@ -92,8 +92,6 @@ class ClientSettings:
             raise InvalidSettingsError("authentication must be an Authentication value")
         if not isinstance(self.referencing, Referencing):
             raise InvalidSettingsError("referencing must be a Referencing value")
-        if self.referencing is Referencing.SN and self.authentication is Authentication.HLS_GMAC:
-            raise InvalidSettingsError("HLS-GMAC is not supported with short name referencing")
         if not 0 <= self.client_address <= 0xFFFF:
             raise InvalidSettingsError(f"client address {self.client_address} outside 0..65535")
         _check_title(self.client_system_title, "client system title")

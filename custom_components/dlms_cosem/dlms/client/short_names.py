@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..apdu import DataAccessResult, attribute_name
+from ..apdu import DataAccessResult, attribute_name, method_name
 from ..axdr import INTEGER_TAGS, CompactArray, Data, DataTag
 from ..errors import DecodeError, EncodeError, ServiceError
 from ..obis import ObisCode
@@ -24,6 +24,8 @@ ASSOCIATION_SN_BASE_NAME = 0xFA00
 OBJECT_LIST_ATTRIBUTE = 2
 #: Variable name of the current association's object list (0xFA08).
 OBJECT_LIST_NAME = attribute_name(ASSOCIATION_SN_BASE_NAME, OBJECT_LIST_ATTRIBUTE)
+#: Association SN method 8, reply_to_HLS_authentication (0xFA58 on the current association).
+REPLY_TO_HLS_AUTHENTICATION_SN = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,7 @@ class ShortNames:
         self.objects = objects
         self._by_obis = {obj.obis: obj for obj in objects}
 
-    def variable_name(self, class_id: int, obis: ObisCode, attribute: int, what: str) -> int | ServiceError:
-        """The variable name of an attribute, or the error a logical name meter would have given."""
+    def _object(self, class_id: int, obis: ObisCode, what: str) -> ShortNameObject | ServiceError:
         obj = self._by_obis.get(obis)
         if obj is None and obis == CURRENT_ASSOCIATION and class_id == ASSOCIATION_SN_CLASS_ID:
             obj = ShortNameObject(ASSOCIATION_SN_BASE_NAME, class_id, 0, obis)
@@ -90,6 +91,23 @@ class ShortNames:
             return result_error(
                 DataAccessResult.OBJECT_CLASS_INCONSISTENT, f"{what} (the meter lists class {obj.class_id})"
             )
+        return obj
+
+    def method_name(self, class_id: int, obis: ObisCode, method: int, what: str) -> int | ServiceError:
+        """The variable name that invokes a method, or the error a logical name meter would have given."""
+        obj = self._object(class_id, obis, what)
+        if isinstance(obj, ServiceError):
+            return obj
+        try:
+            return method_name(obj.base_name, class_id, method)
+        except EncodeError as err:
+            return result_error(DataAccessResult.OBJECT_UNDEFINED, f"{what} ({err})")
+
+    def variable_name(self, class_id: int, obis: ObisCode, attribute: int, what: str) -> int | ServiceError:
+        """The variable name of an attribute, or the error a logical name meter would have given."""
+        obj = self._object(class_id, obis, what)
+        if isinstance(obj, ServiceError):
+            return obj
         if attribute < 1:
             return result_error(DataAccessResult.OBJECT_UNDEFINED, f"{what} (no short name for attribute 0)")
         try:

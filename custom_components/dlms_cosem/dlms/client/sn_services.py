@@ -31,15 +31,23 @@ from ..apdu import (
     WriteRequest,
     WriteResponse,
     decode_read_results,
+    method_name,
 )
-from ..axdr import Data
+from ..axdr import Data, DataTag
 from ..errors import ProtocolError, ServiceError
 from ..reader import encode_length
 from .objects import CURRENT_ASSOCIATION, ObjectListEntry, parse_object_list
 from .operation import Operation, Steps
 from .outcomes import ServiceUnsupportedError, describe_attribute, describe_method, result_error
 from .services import XdlmsServices, with_selection
-from .short_names import OBJECT_LIST_NAME, ShortNames, parse_short_name_object_list
+from .short_names import (
+    ASSOCIATION_SN_BASE_NAME,
+    ASSOCIATION_SN_CLASS_ID,
+    OBJECT_LIST_NAME,
+    REPLY_TO_HLS_AUTHENTICATION_SN,
+    ShortNames,
+    parse_short_name_object_list,
+)
 
 SHORT_NAME_CONTEXTS = frozenset(
     {
@@ -114,12 +122,17 @@ class ShortNameServices(XdlmsServices):
         return Operation(self._write_steps(attribute, value))
 
     def action(self, method: CosemMethodDescriptor, parameters: Data | None = None) -> Operation[Data | None]:
-        """Invoke a method; short name methods (read/write at per-class offsets) are not offered."""
-        if self.short_name_referencing:
-            raise ServiceUnsupportedError(
-                f"{describe_method(method)}: methods by short name are not supported"
-            )
-        return super().action(method, parameters)
+        """Invoke a method; its return value, if any.
+
+        Short name referencing has no ACTION service: the method's own variable name (base name + the
+        class's first method offset + 8 (m - 1), Blue Book) is read, with the parameter in a
+        parameterized-access, and the ReadResponse carries the return value. A meter that did not
+        negotiate parameterized-access gets the parameter written instead (no return value then).
+        """
+        if not self.short_name_referencing:
+            return super().action(method, parameters)
+        self._require_associated()
+        return Operation(self._sn_action_steps(method, parameters))
 
     def object_list(self) -> Operation[list[ObjectListEntry]]:
         """The objects of the current association: Association LN or Association SN ``object_list``."""
@@ -284,6 +297,50 @@ class ShortNameServices(XdlmsServices):
             block = response.block
         raise ProtocolError(f"{what}: more than {self._max_blocks} blocks")
 
+    # --- methods -----------------------------------------------------------------------------------
+
+    def _sn_action_steps(self, method: CosemMethodDescriptor, parameters: Data | None) -> Steps[Data | None]:
+        names = yield from self._short_names_steps()
+        what = describe_method(method)
+        name = names.method_name(method.class_id, method.instance_id, method.method_id, what)
+        if isinstance(name, ServiceError):
+            raise name
+        if parameters is not None and not (
+            self._context is not None and self._context.allows(Conformance.PARAMETERIZED_ACCESS)
+        ):
+            yield from self._write_specification_steps(VariableName(name), parameters, what)
+            return None
+        return (yield from self._invoke_by_reading(name, parameters, what))
+
+    def _invoke_by_reading(self, name: int, parameters: Data | None, what: str) -> Steps[Data | None]:
+        """Read a method's name: the return value (None for null-data) or the meter's refusal.
+
+        The selector of the parameterized-access means nothing for a method; 0 is sent (the gurux C
+        server and this stack's simulator ignore it).
+        """
+        spec: VariableAccessSpecification = (
+            VariableName(name) if parameters is None else ParameterizedAccess(name, 0, parameters)
+        )
+        (result,) = yield from self._read_steps((spec,), what)
+        if isinstance(result, DataAccessResult):
+            raise result_error(result, what)
+        return None if result.tag is DataTag.NULL_DATA else result
+
+    def _sn_hls_reply_steps(self, answer: Data) -> Steps[Data | None]:
+        """HLS pass 3 and 4 by short name: Association SN's reply_to_HLS_authentication (method 8).
+
+        Its base name is the vaa-name of the InitiateResponse (0xFA00 when the meter gave none): the
+        object list cannot be read before the association is authenticated.
+        """
+        context = self._context
+        base = context.vaa_name if context is not None and context.vaa_name is not None else None
+        name = method_name(
+            ASSOCIATION_SN_BASE_NAME if base is None else base,
+            ASSOCIATION_SN_CLASS_ID,
+            REPLY_TO_HLS_AUTHENTICATION_SN,
+        )
+        return (yield from self._invoke_by_reading(name, answer, "reply_to_HLS_authentication"))
+
     # --- WRITE -------------------------------------------------------------------------------------
 
     def _write_steps(self, attribute: CosemAttributeDescriptor, value: Data) -> Steps[None]:
@@ -291,8 +348,12 @@ class ShortNameServices(XdlmsServices):
         planned = self._plan(names, CosemAttributeDescriptorWithSelection(attribute))
         if isinstance(planned, ServiceError):
             raise planned
-        what = describe_attribute(attribute)
-        request = WriteRequest((planned,), (value,))
+        yield from self._write_specification_steps(planned, value, describe_attribute(attribute))
+
+    def _write_specification_steps(
+        self, specification: VariableAccessSpecification, value: Data, what: str
+    ) -> Steps[None]:
+        request = WriteRequest((specification,), (value,))
         response = WriteResponse.decode(
             (yield from self._exchange(request.encode(), ApduTag.WRITE_RESPONSE, what))
         )

@@ -55,7 +55,7 @@ def _server_address(text: str) -> HdlcAddress:
     logical, _, physical = text.partition("/")
     try:
         return server_address(int(logical), int(physical) if physical else None)
-    except ValueError, DlmsError:
+    except (ValueError, DlmsError):
         raise argparse.ArgumentTypeError("expected LOGICAL[/PHYSICAL], e.g. 1/17") from None
 
 

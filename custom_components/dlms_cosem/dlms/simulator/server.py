@@ -15,7 +15,8 @@ API (stable; the link layers and the client's tests use it in memory)::
   negotiated as proposed & supported, the client's max receive PDU size; rejections carry the
   diagnostics the Green Book names (authentication-failure, application-context-name-not-supported,
   ...). A second AARQ replaces the association.
-- HLS-GMAC pass 3-4: ACTION on Association LN 0.0.40.0.0.255 method 1 with f(StoC), answered with
+- HLS-GMAC pass 3-4: ACTION on Association LN 0.0.40.0.0.255 method 1 (with short names: a read of
+  Association SN's reply_to_HLS_authentication, 0xFA58) with f(StoC), answered with
   f(CtoS); until then every other request is denied.
 - In a ciphered context every request must be glo-ciphered (or general-glo-ciphering) under the
   global key with an invocation counter above the last one accepted (replays are refused with
@@ -268,9 +269,6 @@ class ServerConnection(ShortNameServices):
     def _access_level(self, aarq: AARQ) -> tuple[AuthenticationMechanism, AccessLevel]:
         security = self.meter.security
         mechanism = aarq.mechanism_name or AuthenticationMechanism.LOWEST_LEVEL
-        if self._base_names is not None and mechanism is AuthenticationMechanism.HIGH_LEVEL_GMAC:
-            # HLS pass 3 is an ACTION on Association LN: not offered in short name mode.
-            raise RejectedError(AcseServiceUserDiagnostic.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED)
         if mechanism is security.authentication:
             return mechanism, AccessLevel.MANAGEMENT
         if mechanism is AuthenticationMechanism.LOWEST_LEVEL:

@@ -4,6 +4,13 @@ Each variable of a request is answered on its own (data or data-access-error), i
 A ReadResponse longer than the client's max receive PDU size goes out as data-block-results when
 block transfer with READ was negotiated: the raw data is the Data encoding of a single variable or the
 ``SEQUENCE OF`` CHOICE of several, and each block-number-access acknowledging block n gets block n + 1.
+
+Methods (short name referencing has no ACTION service): reading a method's name invokes it, with the
+parameter of a parameterized-access (its selector carries no meaning for a method and is ignored) or
+none, and answers its return value (null-data when it returns nothing); writing a method's name
+invokes it with the written value and answers only the result. That is how gurux's short name clients
+call methods: the C library reads with parameterized-access, the Python one writes. Association SN's
+reply_to_HLS_authentication (0xFA58) is the one method open before the association is authenticated.
 """
 
 from __future__ import annotations
@@ -29,11 +36,12 @@ from ..apdu import (
 from ..apdu.short_name import encode_read_results
 from ..axdr import Data, encode_data
 from ..errors import DlmsError
+from .access import MethodAccess
 from .answers import NOT_SUPPORTED, Protection
 from .association import ServerAssociation
 from .ln_services import LogicalNameServices
-from .model import AccessFailureError, AssociationStatus
-from .short_names import BaseNames
+from .model import AccessFailureError, AssociationStatus, CosemObject
+from .short_names import REPLY_TO_HLS_AUTHENTICATION, AssociationSN, BaseNames
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,6 +97,11 @@ class ShortNameServices(LogicalNameServices):
         assert self._base_names is not None
         if isinstance(spec, BlockNumberAccess):
             return DataAccessResult.OTHER_REASON  # only alone, to continue a long read
+        method = self._base_names.resolve_method(spec.name)
+        if method is not None:
+            parameter = spec.parameter if isinstance(spec, ParameterizedAccess) else None
+            result = self._invoke_by_name(*method, parameter, association)
+            return Data.null_data() if result is None else result
         found = self._base_names.resolve(spec.name)
         if found is None:
             return DataAccessResult.OBJECT_UNDEFINED
@@ -166,6 +179,10 @@ class ShortNameServices(LogicalNameServices):
         assert self._base_names is not None
         if isinstance(spec, ParameterizedAccess | BlockNumberAccess):
             return DataAccessResult.OTHER_REASON  # writes go by variable name only
+        method = self._base_names.resolve_method(spec.name)
+        if method is not None:
+            result = self._invoke_by_name(*method, value, association)
+            return result if isinstance(result, DataAccessResult) else DataAccessResult.SUCCESS
         found = self._base_names.resolve(spec.name)
         if found is None:
             return DataAccessResult.OBJECT_UNDEFINED
@@ -183,6 +200,28 @@ class ShortNameServices(LogicalNameServices):
             _LOGGER.debug("Writing variable 0x%04X failed: %s", spec.name, err)
             return DataAccessResult.OTHER_REASON
         return DataAccessResult.SUCCESS
+
+    # --- methods -----------------------------------------------------------------------------------
+
+    def _invoke_by_name(
+        self, obj: CosemObject, method: int, parameter: Data | None, association: ServerAssociation
+    ) -> Data | DataAccessResult | None:
+        """Run ``method`` of ``obj``: its return value (None: nothing), or why it was refused."""
+        is_hls_reply = isinstance(obj, AssociationSN) and method == REPLY_TO_HLS_AUTHENTICATION
+        if association.status is not AssociationStatus.ASSOCIATED and not is_hls_reply:
+            return DataAccessResult.READ_WRITE_DENIED
+        if obj.method_access(method, association.level) is MethodAccess.NO_ACCESS:
+            return DataAccessResult.READ_WRITE_DENIED
+        try:
+            return obj.invoke(method, parameter, self._context(association))
+        except AccessFailureError as failure:
+            return failure.result
+        except DlmsError as err:
+            _LOGGER.debug("Method %s/%d by short name failed: %s", obj.logical_name, method, err)
+            return DataAccessResult.OTHER_REASON
+        finally:
+            if association.status is AssociationStatus.NON_ASSOCIATED and self._association is association:
+                self._association = None  # HLS failed: the association is gone
 
     def _on_write(self, request: WriteRequest, association: ServerAssociation) -> WriteResponse:
         return WriteResponse(

@@ -174,7 +174,7 @@ class HdlcTransport:
                     self._link.max_retries = min(self._max_retries, DISCONNECT_RETRIES)
                     self._link.disconnect()
                     await self._exchange(Disconnected)
-        except DlmsError, OSError:
+        except (DlmsError, OSError):
             pass
         finally:
             await self._release()

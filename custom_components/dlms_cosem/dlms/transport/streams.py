@@ -129,5 +129,5 @@ async def close_stream(writer: asyncio.StreamWriter) -> None:
     try:
         writer.close()
         await writer.wait_closed()
-    except OSError, RuntimeError, serialx.SerialException:
+    except (OSError, RuntimeError, serialx.SerialException):
         pass
