@@ -34,7 +34,7 @@ Values a user can trust (issue 19): a telegram comes out only when it arrived wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from .apdu import DataNotification, GeneralBlockTransfer
@@ -65,6 +65,7 @@ from .security import (
     read_ciphered_apdu,
     unprotect,
 )
+from .text import TextFramer, decode_text_telegram, is_text_telegram
 from .wrapper import WrapperFramer
 
 MAX_TELEGRAM_BYTES = 8192
@@ -104,6 +105,8 @@ class Framing(StrEnum):
     MBUS = "mbus"
     WRAPPER = "wrapper"
     APDU = "apdu"
+    TEXT = "text"
+    """IEC 62056-21 text: P1 telegrams and data readouts (see :mod:`.text`)."""
 
 
 # Pushes carry the response header; the command header is taken too, as in HDLC information fields.
@@ -135,6 +138,8 @@ class Telegram:
     system_title: bytes | None = None
     invocation_counter: int | None = None
     long_invoke_id: int | None = None
+    identification: str | None = None
+    """A text telegram's identification line (``ISK5\\2M550T-1013``); None for binary telegrams."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +212,8 @@ def _decode_push(
     if not is_ciphered_tag(apdu[0]):
         if authenticate:
             raise UnauthenticatedTelegramError
+        if is_text_telegram(apdu):
+            return _text_telegram(framing, apdu)
         notification = parsed if isinstance(parsed, DataNotification) else _decode_notification(apdu)
         return _telegram(framing, apdu, notification, known_profile=known_profile)
     ciphered = parsed if isinstance(parsed, CipheredApdu) else decode_ciphered_apdu(apdu)
@@ -215,7 +222,18 @@ def _decode_push(
     if authenticate and not ciphered.control.authenticated:
         raise UnauthenticatedTelegramError
     clear = unprotect(ciphered, keys)
+    security = _security_level(ciphered.control.authenticated, ciphered.control.encrypted)
     try:
+        if is_text_telegram(clear.plaintext):
+            # The Luxembourg Smarty ciphers its P1 text telegram instead of a Data-Notification.
+            text = _text_telegram(framing, clear.plaintext)
+            return replace(
+                text,
+                security=security,
+                authenticated=clear.verified,
+                system_title=clear.system_title,
+                invocation_counter=clear.invocation_counter,
+            )
         notification = _decode_notification(clear.plaintext)
     except DlmsError as err:
         if not clear.verified and ciphered.control.encrypted:
@@ -225,11 +243,24 @@ def _decode_push(
         framing,
         clear.plaintext,
         notification,
-        security=_security_level(ciphered.control.authenticated, ciphered.control.encrypted),
+        security=security,
         authenticated=clear.verified,
         system_title=clear.system_title,
         invocation_counter=clear.invocation_counter,
         known_profile=known_profile,
+    )
+
+
+def _text_telegram(framing: Framing, raw: bytes) -> Telegram:
+    """A text telegram (P1 or readout) as a telegram: its data sets are the content's objects."""
+    text = decode_text_telegram(raw)
+    content = text.content
+    return Telegram(
+        framing=framing,
+        apdu=raw,
+        content=content,
+        timestamp=content.clock(),
+        identification=text.frame.identification,
     )
 
 
@@ -279,6 +310,7 @@ class _Candidates:
     hdlc: HdlcFramer = field(default_factory=HdlcFramer)
     mbus: MbusFramer = field(default_factory=MbusFramer)
     wrapper: WrapperFramer = field(default_factory=WrapperFramer)
+    text: TextFramer = field(default_factory=lambda: TextFramer(MAX_TELEGRAM_BYTES))
 
 
 class TelegramDecoder:
@@ -322,6 +354,8 @@ class TelegramDecoder:
                 apdus.extend((Framing.WRAPPER, apdu) for apdu in self._from_wrapper(data))
             case Framing.APDU:
                 apdus.extend(self._from_bare(data, final=False))
+            case Framing.TEXT:
+                apdus.extend((Framing.TEXT, frame) for frame in self._from_text(data))
         self._sync_frame_errors()
         return self._decode_all(apdus)
 
@@ -335,6 +369,21 @@ class TelegramDecoder:
         if not cut and self._held_frame() is not None:
             return []
         self._burst_start = True
+        if self.framing is Framing.TEXT:
+            # A pause inside a text telegram is kept; a silence ends it (whole if its last line was '!').
+            return (
+                self._decode_all((Framing.TEXT, frame) for frame in self._candidates.text.flush())
+                if cut
+                else []
+            )
+        if self.framing is None and cut:
+            text = [
+                frame
+                for frame in self._candidates.text.flush()
+                if isinstance(frame, bytes) and _is_text(frame)
+            ]
+            if text:
+                return self._decode_all(self._settle(Framing.TEXT, text))
         cut_frame = self._cut_frame()
         dropped = self._drop_reassembly() if cut else False
         if cut_frame is not None:
@@ -360,7 +409,12 @@ class TelegramDecoder:
         Bytes of a frame, segments, blocks and a bare APDU's start would otherwise be joined to what
         the next connection brings. The framing, the statistics and the meter's list profile stay.
         """
-        for framer in (self._candidates.hdlc, self._candidates.mbus, self._candidates.wrapper):
+        for framer in (
+            self._candidates.hdlc,
+            self._candidates.mbus,
+            self._candidates.wrapper,
+            self._candidates.text,
+        ):
             framer.reset()
         self._drop_reassembly()
         self._pending.clear()
@@ -426,7 +480,17 @@ class TelegramDecoder:
         ]
         if wrapper:
             return self._settle(Framing.WRAPPER, wrapper)
+        # Text telegrams settle the framing by a whole frame; a text telegram cut short before the
+        # framing is known is no evidence of anything (a listener that started in the middle).
+        text = [frame for frame in self._from_text(data) if isinstance(frame, bytes) and _is_text(frame)]
+        if text:
+            return self._settle(Framing.TEXT, text)
         return self._from_bare(data, final=False)
+
+    def _from_text(self, data: bytes) -> list[bytes | DlmsError]:
+        frames = self._candidates.text.feed(data)
+        self.statistics.frames += sum(isinstance(frame, bytes) for frame in frames)
+        return frames
 
     def _settle(
         self, framing: Framing, apdus: Sequence[bytes | DlmsError]
@@ -567,6 +631,8 @@ class TelegramDecoder:
                 self.statistics.frame_errors = framers.mbus.checksum_errors
             case Framing.WRAPPER:
                 self.statistics.frame_errors = framers.wrapper.errors
+            case Framing.TEXT:
+                self.statistics.frame_errors = framers.text.errors
             case _:
                 self.statistics.frame_errors = 0
 
@@ -614,6 +680,15 @@ class TelegramDecoder:
             return _decode_push(apdu, self._keys, framing, self._list_profile, parsed)
         except DlmsError as err:
             return TelegramFailure(framing, apdu, err, *_security_header(apdu))
+
+
+def _is_text(frame: bytes) -> bool:
+    """True when a text frame decodes: a checksum of 8 bits (BCC) or none (old P1) settles nothing."""
+    try:
+        decode_text_telegram(frame)
+    except DlmsError:
+        return False
+    return True
 
 
 def _too_large(what: str) -> TelegramTooLargeError:
