@@ -43,6 +43,7 @@ from .cosem_datetime import CosemDateTime
 from .errors import (
     DecodeError,
     DlmsError,
+    FrameError,
     IncompleteTelegramError,
     MissingKeyError,
     SecurityError,
@@ -683,9 +684,15 @@ class TelegramDecoder:
 
 
 def _is_text(frame: bytes) -> bool:
-    """True when a text frame decodes: a checksum of 8 bits (BCC) or none (old P1) settles nothing."""
+    """True when a text frame is a text telegram: it decodes, or only its checksum does not match.
+
+    The framer's cut alone is not enough to settle the framing (noise between binary frames can hold
+    ``/``, a line feed and ``!``); a frame whose lines all parse is.
+    """
     try:
         decode_text_telegram(frame)
+    except FrameError:
+        return True
     except DlmsError:
         return False
     return True

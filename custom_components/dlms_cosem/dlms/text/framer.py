@@ -9,9 +9,9 @@ Its structure is what lets it resynchronise on anything else on the line:
 
 - a byte that is no text (binary frames, noise) ends a candidate at once, and the search goes on after
   it, so the work is linear in the bytes fed;
-- a ``/`` that starts a line inside a telegram starts the next one: the telegram before it was cut
-  (its end was lost), and is reported as an :class:`~..errors.IncompleteTelegramError` instead of
-  being joined to the next;
+- a ``/`` that starts a line, or that an identification line follows, inside a telegram starts the
+  next one: the telegram before it was cut (its end was lost), and is reported as an
+  :class:`~..errors.IncompleteTelegramError` instead of being joined to the next;
 - nothing grows past ``max_size`` bytes (:class:`~..errors.TelegramTooLargeError`).
 
 Bytes are taken without their eighth bit: optical ports run 7E1, and a bridge set to 8N1 leaves the
@@ -23,7 +23,16 @@ from __future__ import annotations
 from enum import Enum
 
 from ..errors import DlmsError, IncompleteTelegramError, TelegramTooLargeError
-from .frames import CR, END_CHARACTER, ETX, LF, MAX_IDENTIFICATION_LENGTH, START_CHARACTER, STX
+from .frames import (
+    CR,
+    END_CHARACTER,
+    ETX,
+    LF,
+    MAX_IDENTIFICATION_LENGTH,
+    MIN_IDENTIFICATION_LENGTH,
+    START_CHARACTER,
+    STX,
+)
 
 _SEVEN_BITS = bytes(byte & 0x7F for byte in range(256))
 _TEXT = frozenset({CR, LF, *range(0x20, 0x7F)})
@@ -165,10 +174,17 @@ class TextFramer:
                 return self._take(index + 2)
             if byte not in _TEXT:
                 return self._abandon(index)
-            if byte == START_CHARACTER and buffer[index - 1] == LF:
-                self._drop(index)
-                self.errors += 1
-                return IncompleteTelegramError("a text telegram was cut: the next one started before its end")
+            if byte == START_CHARACTER:
+                starts = self._starts_telegram(index)
+                if starts is None:
+                    self._checked = index
+                    return None
+                if starts:
+                    self._drop(index)
+                    self.errors += 1
+                    return IncompleteTelegramError(
+                        "a text telegram was cut: the next one started before its end"
+                    )
             if byte == END_CHARACTER and buffer[index - 1] == LF and not readout:
                 trailer_end = buffer.find(b"\n", index, index + _MAX_TRAILER)
                 if trailer_end >= 0:
@@ -184,6 +200,22 @@ class TextFramer:
             self.errors += 1
             return TelegramTooLargeError(f"text telegram larger than {self.max_size} bytes: dropped")
         return None
+
+    def _starts_telegram(self, index: int) -> bool | None:
+        """Whether the ``/`` at ``index`` starts a telegram (None: its line has not ended yet).
+
+        At a line start it does. Elsewhere it does when an identification line follows it: up to the
+        line end, no parenthesis (a ``/`` in a value, such as the unit ``m3/h``, is followed by the
+        value's closing one). That is how a telegram cut in the middle of a line is told.
+        """
+        buffer = self._buffer
+        if buffer[index - 1] == LF:
+            return True
+        end = buffer.find(b"\n", index, index + MAX_IDENTIFICATION_LENGTH + 2)
+        if end < 0:
+            return None if len(buffer) < index + MAX_IDENTIFICATION_LENGTH + 2 else False
+        line = buffer[index + 1 : end]
+        return b"(" not in line and b")" not in line and len(line.rstrip(b"\r")) >= MIN_IDENTIFICATION_LENGTH
 
     def _take(self, end: int) -> bytes:
         frame = bytes(self._buffer[:end])

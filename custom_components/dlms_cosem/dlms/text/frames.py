@@ -106,12 +106,10 @@ def _identification(raw: bytes) -> tuple[str, int]:
     end = raw.find(b"\n")
     if end < 0:
         raise DecodeError("text telegram without a line end after its identification")
+    # Only its length is checked: it names the meter and carries no values, and one published P1
+    # telegram has a control character in it (its CRC covers it).
     line = _text(raw[1:end].rstrip(b"\r"), "identification line")
-    if (
-        len(line) < MIN_IDENTIFICATION_LENGTH
-        or len(line) > MAX_IDENTIFICATION_LENGTH
-        or not line.isprintable()
-    ):
+    if not MIN_IDENTIFICATION_LENGTH <= len(line) <= MAX_IDENTIFICATION_LENGTH:
         raise DecodeError("text telegram with a malformed identification line")
     return line, end + 1
 
@@ -133,12 +131,15 @@ def decode_text_frame(raw: bytes | bytearray | memoryview) -> TextFrame:
     data = bytes(raw)
     if not data:
         raise DecodeError("empty text telegram")
-    stx = data.find(bytes((STX,)))
-    if data[0] == START_CHARACTER and (stx < 0 or data.find(b"!") < stx):
-        return _p1(data)
-    if stx < 0:
+    if data[0] == STX:
+        return _readout(data, 0)
+    if data[0] != START_CHARACTER:
         raise DecodeError("not a text telegram: it starts with neither '/' nor STX")
-    return _readout(data, stx)
+    # A readout's data message follows its identification line; a P1 telegram's data lines do.
+    line_end = data.find(b"\n")
+    if 0 <= line_end < len(data) - 1 and data[line_end + 1] == STX:
+        return _readout(data, line_end + 1)
+    return _p1(data)
 
 
 def _p1(data: bytes) -> TextFrame:
@@ -151,7 +152,8 @@ def _p1(data: bytes) -> TextFrame:
     digits = trailer.strip(b"\r\n")
     checked = False
     if digits:
-        if len(digits) != CRC_DIGITS or not _is_hex(digits):
+        # Four digits, though one gateway drops the leading zeros ("!B9F"): the number is what counts.
+        if len(digits) > CRC_DIGITS or not _is_hex(digits):
             raise DecodeError("text telegram with a malformed CRC after '!'")
         expected = int(digits, 16)
         if crc16(data[: bang + 1]) != expected:
@@ -161,13 +163,7 @@ def _p1(data: bytes) -> TextFrame:
 
 
 def _readout(data: bytes, stx: int) -> TextFrame:
-    identification = None
-    if stx:
-        if data[0] != START_CHARACTER:
-            raise DecodeError("bytes before the data message that are no identification")
-        identification, line_end = _identification(data)
-        if data[line_end:stx].strip(b"\r\n"):
-            raise DecodeError("bytes between the identification and the data message")
+    identification = _identification(data)[0] if stx else None
     etx = data.find(bytes((ETX,)), stx + 1)
     if etx < 0 or etx + 1 >= len(data):
         raise DecodeError("readout data message without ETX and its block check character")

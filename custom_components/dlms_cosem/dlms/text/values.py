@@ -7,7 +7,8 @@ statistics, the plausibility guard) then treats text and binary telegrams alike.
 
 - A value without a unit stays text, exactly as sent: ``0002`` (a tariff), hexadecimal identifiers
   and bitmaps (the error register ``F.F(0000A000)``) are no decimal numbers, and reading them as one
-  would show a wrong value.
+  would show a wrong value. Only a number with a decimal point (``4.556``, a power factor; the
+  Smarty's ``00.007`` reactive power) is a number without a unit (unit "count").
 - A time stamp ``YYMMDDhhmmss`` with ``S`` (summer) or ``W`` (winter) is a COSEM date-time in the
   meter's local time with its daylight saving flag (DSMR's TST).
 - A data set with a time stamp and one number (``0-1:24.2.1(261207101000W)(01234.567*m3)``, or a
@@ -32,6 +33,7 @@ from .lines import DataSet, parse_id_code
 
 PROFILE_GENERIC_CLASS_ID = 7
 UNIT_SEPARATOR = "*"
+DECIMAL_POINT = "."
 SUMMER = "S"
 WINTER = "W"
 MAX_DIGITS = 18
@@ -148,12 +150,18 @@ def time_stamp(text: str, *, short: bool = False) -> CosemDateTime | None:
 
 
 def _value(text: str) -> tuple[Data, ScalerUnit | None]:
-    """One value: a measurement, a time stamp with S/W, empty, or the text as sent."""
+    """One value: a measurement, a decimal number, a time stamp with S/W, empty, or the text as sent."""
     if not text:
         return Data.null_data(), None
     found = measurement(text)
     if found is not None:
         return found
+    if DECIMAL_POINT in text:
+        # A decimal point makes it a quantity, even without a unit (the Smarty's reactive power, a
+        # power factor); identifiers, tariffs and bitmaps never have one.
+        parsed = _number(text)
+        if parsed is not None:
+            return Data.long64(parsed[0]), ScalerUnit(parsed[1], Unit.COUNT)
     if text[-1] in (SUMMER, WINTER):
         stamp = time_stamp(text)
         if stamp is not None:
