@@ -145,6 +145,10 @@ class TextFramer:
             return 1
         end = buffer.find(b"\n", 0, MAX_IDENTIFICATION_LENGTH + 2)
         if end >= 0:
+            restart = buffer.find(b"/", 1, end)
+            if restart > 0:  # no identification holds '/': the telegram starts at the later one
+                self._drop(restart)
+                return -1
             return end + 1
         if len(buffer) >= MAX_IDENTIFICATION_LENGTH + 2:
             self._drop(1)
@@ -179,6 +183,8 @@ class TextFramer:
                 if starts is None:
                     self._checked = index
                     return None
+                if starts and not self._holds_a_line(data_start, index):
+                    return self._abandon(index)  # a lone STX (noise) is no telegram that was cut
                 if starts:
                     self._drop(index)
                     self.errors += 1
@@ -200,6 +206,11 @@ class TextFramer:
             self.errors += 1
             return TelegramTooLargeError(f"text telegram larger than {self.max_size} bytes: dropped")
         return None
+
+    def _holds_a_line(self, data_start: int, index: int) -> bool:
+        """Whether the candidate up to ``index`` holds a whole line: its identification or a data line."""
+        buffer = self._buffer
+        return buffer[0] == START_CHARACTER or buffer.find(b"\n", data_start, index) >= 0
 
     def _starts_telegram(self, index: int) -> bool | None:
         """Whether the ``/`` at ``index`` starts a telegram (None: its line has not ended yet).

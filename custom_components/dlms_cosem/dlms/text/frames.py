@@ -109,7 +109,7 @@ def _identification(raw: bytes) -> tuple[str, int]:
     # Only its length is checked: it names the meter and carries no values, and one published P1
     # telegram has a control character in it (its CRC covers it).
     line = _text(raw[1:end].rstrip(b"\r"), "identification line")
-    if not MIN_IDENTIFICATION_LENGTH <= len(line) <= MAX_IDENTIFICATION_LENGTH:
+    if not MIN_IDENTIFICATION_LENGTH <= len(line) <= MAX_IDENTIFICATION_LENGTH or "/" in line or "!" in line:
         raise DecodeError("text telegram with a malformed identification line")
     return line, end + 1
 
