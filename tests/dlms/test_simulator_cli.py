@@ -174,6 +174,30 @@ def test_push_mode_over_tcp() -> None:
     assert code == 0
 
 
+@pytest.mark.parametrize("security", [(), ("--push-security", "authenticated-encrypted")])
+def test_p1_and_smarty_push_over_tcp(security: tuple[str, ...]) -> None:
+    """``--push-framing p1``: DSMR text telegrams; with security, as a Luxembourg Smarty sends them."""
+    keys = SecurityKeys(bytes.fromhex(KEY), bytes.fromhex(KEY)) if security else None
+    key_options = ("--key", KEY, "--auth-key", KEY) if security else ()
+    arguments = ("--tcp", "127.0.0.1:0", "--push", "0.05", "--push-framing", "p1", *security, *key_options)
+    with simulator(*arguments) as (process, address):
+        host, port = address.rsplit(":", 1)
+        received = b""
+        with socket.create_connection((host, int(port)), timeout=2) as sock:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while time.monotonic() < deadline:
+                received += sock.recv(4096)
+                events = decode_telegrams([received], keys)
+                if len([event for event in events if isinstance(event, Telegram)]) >= 2:
+                    break
+        code, _, _ = stop(process)
+    telegrams = [event for event in decode_telegrams([received], keys) if isinstance(event, Telegram)]
+    assert len(telegrams) >= 2
+    assert all(telegram.authenticated is bool(security) for telegram in telegrams)
+    assert all(telegram.identification == "SIM5\\2SIMULATED-P1" for telegram in telegrams)
+    assert code == 0
+
+
 def test_push_continues_from_the_invocation_counter_given() -> None:
     """A restarted simulator carries on from a counter the client has not seen (no replay)."""
     arguments = ("--tcp", "127.0.0.1:0", "--push", "0.05", "--push-security", "encrypted", "--key", KEY)

@@ -220,7 +220,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--push-framing",
         choices=[framing.value for framing in PushFraming],
-        help="default: hdlc, or wrapper on TCP",
+        help="default: hdlc, or wrapper on TCP; p1: DSMR 5 text (with --push-security: a Luxembourg Smarty)",
     )
     parser.add_argument(
         "--push-security", choices=tuple(_PUSH_SECURITY), default="none", help="push ciphering"
