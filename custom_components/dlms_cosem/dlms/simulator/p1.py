@@ -40,8 +40,10 @@ _UNITS = {Unit.VOLT: "V", Unit.AMPERE: "A", Unit.HERTZ: "Hz", Unit.CUBIC_METRE: 
 _KILO = 3
 
 
-def _id_code(code: ObisCode) -> str:
-    return f"{code.a}-{code.b}:{code.c}.{code.d}.{code.e}"
+def id_code(code: ObisCode, *, reduced: bool = False) -> str:
+    """``A-B:C.D.E``, or ``C.D.E`` as readouts write it (the meter's own medium and channel)."""
+    groups = f"{code.c}.{code.d}.{code.e}"
+    return groups if reduced else f"{code.a}-{code.b}:{groups}"
 
 
 def _decimal(raw: int, decimals: int) -> str:
@@ -53,7 +55,8 @@ def _decimal(raw: int, decimals: int) -> str:
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
 
 
-def _measurement(value: Data, register: Register) -> str:
+def measurement(value: Data, register: Register) -> str:
+    """A register's value as text telegrams write it: ``001837.512*kWh``."""
     raw = value.value
     if type(raw) is not int:
         raise EncodeError(f"P1 telegrams carry integer registers, not {value.tag.name}")
@@ -97,15 +100,15 @@ def p1_data_lines(meter: SimulatedMeter, objects: Iterable[ObisCode]) -> str:
         value = obj.get(2, context)
         stamp = date_time_from_data(value)
         if stamp is not None:
-            lines.append(f"{_id_code(code)}({time_stamp(stamp)})\r\n")
+            lines.append(f"{id_code(code)}({time_stamp(stamp)})\r\n")
         elif isinstance(obj, ExtendedRegister):
             captured = date_time_from_data(obj.get(EXTENDED_REGISTER_CAPTURE_TIME, context))
             prefix = f"({time_stamp(captured)})" if captured is not None else ""
-            lines.append(f"{_id_code(code)}{prefix}({_measurement(value, obj)})\r\n")
+            lines.append(f"{id_code(code)}{prefix}({measurement(value, obj)})\r\n")
         elif isinstance(obj, Register):
-            lines.append(f"{_id_code(code)}({_measurement(value, obj)})\r\n")
+            lines.append(f"{id_code(code)}({measurement(value, obj)})\r\n")
         else:
-            lines.append(f"{_id_code(code)}({_text_value(value)})\r\n")
+            lines.append(f"{id_code(code)}({_text_value(value)})\r\n")
     return "".join(lines)
 
 
