@@ -380,3 +380,21 @@ def test_framer_counts_and_bounds() -> None:
     assert framer.pending <= 512
     whole = framer.feed(b"/ABC5X\r\n\r\n1-0:1.8.0(1*kWh)\r\n!\r\n")
     assert whole == [b"/ABC5X\r\n\r\n1-0:1.8.0(1*kWh)\r\n!\r\n"]
+
+
+@pytest.mark.parametrize(
+    ("time", "date"), [("0.9.1(14:05:30)", "0.9.2(24-01-31)"), ("0.9.1(140530)", "0.9.2(240131)")]
+)
+def test_a_readout_is_dated_by_its_date_and_time(time: str, date: str) -> None:
+    raw = encode_readout("ABC5METER", f"{time}\r\n{date}\r\n1.8.0(0012345.678*kWh)\r\n")
+    (telegram,) = decode_telegrams([raw])
+    assert isinstance(telegram, Telegram)
+    assert telegram.timestamp is not None
+    assert telegram.timestamp.to_datetime() == datetime(2024, 1, 31, 14, 5, 30)
+
+
+def test_a_readout_without_a_valid_date_has_no_time() -> None:
+    raw = encode_readout("ABC5METER", "0.9.1(25:05:30)\r\n0.9.2(24-01-31)\r\n1.8.0(1*kWh)\r\n")
+    (telegram,) = decode_telegrams([raw])
+    assert isinstance(telegram, Telegram)
+    assert telegram.timestamp is None

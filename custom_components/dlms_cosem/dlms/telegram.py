@@ -260,7 +260,7 @@ def _text_telegram(framing: Framing, raw: bytes) -> Telegram:
         framing=framing,
         apdu=raw,
         content=content,
-        timestamp=content.clock(),
+        timestamp=text.clock,
         identification=text.frame.identification,
     )
 

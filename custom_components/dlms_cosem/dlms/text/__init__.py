@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..cosem_datetime import CosemDateTime
 from ..push import PushContent, PushLayout, PushObject
 from .framer import MAX_TEXT_TELEGRAM_BYTES, TextFramer
 from .frames import (
@@ -24,7 +25,7 @@ from .frames import (
     encode_readout,
 )
 from .lines import DEFAULT_MEDIUM, DataSet, parse_data_block, parse_id_code
-from .values import data_set_objects
+from .values import data_set_objects, readout_clock
 
 __all__ = [
     "MAX_TEXT_TELEGRAM_BYTES",
@@ -57,6 +58,11 @@ class TextTelegram:
     def content(self) -> PushContent:
         """The objects as a push telegram's content (layout ``text``)."""
         return PushContent(PushLayout.TEXT, self.objects)
+
+    @property
+    def clock(self) -> CosemDateTime | None:
+        """The meter's time: the clock object (P1 0-0:1.0.0), else a readout's date and time."""
+        return self.content.clock() or readout_clock(self.objects)
 
 
 def is_text_telegram(data: bytes | bytearray) -> bool:

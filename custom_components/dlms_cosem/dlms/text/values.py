@@ -221,3 +221,33 @@ def data_set_object(data_set: DataSet) -> PushObject:
 def data_set_objects(data_sets: Sequence[DataSet]) -> tuple[PushObject, ...]:
     """The objects of a telegram's data sets, in order."""
     return tuple(data_set_object(data_set) for data_set in data_sets)
+
+
+TIME_OF_DAY = (0, 9, 1)
+"""Groups C.D.E of the local time a readout gives (``0.9.1(12:34:56)`` or ``0.9.1(123456)``)."""
+DATE = (0, 9, 2)
+"""Groups C.D.E of the local date a readout gives (``0.9.2(24-01-31)`` or ``0.9.2(240131)``)."""
+_HHMMSS = 6
+
+
+def readout_clock(objects: Sequence[PushObject]) -> CosemDateTime | None:
+    """The meter's time from a readout's date and time data sets; None without both or when invalid.
+
+    Readouts have no clock object: the local date and time come as two values, which together date
+    the readout as a P1 telegram's 0-0:1.0.0 dates it (no daylight saving flag: the zone's rules
+    decide).
+    """
+    found: dict[tuple[int, int, int], str] = {}
+    for obj in objects:
+        code = obj.obis
+        if code is not None and code.f == 255 and (key := (code.c, code.d, code.e)) in (TIME_OF_DAY, DATE):
+            raw = obj.raw
+            if isinstance(raw, str):
+                found[key] = raw.replace(":", "").replace("-", "")
+    date, time = found.get(DATE), found.get(TIME_OF_DAY)
+    if date is None or time is None or len(date) != _HHMMSS or len(time) != _HHMMSS:
+        return None
+    stamp = time_stamp(date + time)
+    if stamp is None:
+        return None
+    return CosemDateTime(stamp.date, stamp.time, None, None)

@@ -88,7 +88,7 @@ async def read_out(
         framing=Framing.TEXT,
         apdu=b"",
         content=text.content,
-        timestamp=text.content.clock(),
+        timestamp=text.clock,
         identification=text.frame.identification,
     )
     return ReadoutResult(session.identification, session.mode, session.baudrate, telegram)
