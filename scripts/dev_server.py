@@ -1,14 +1,15 @@
-"""A real Home Assistant with this integration and two simulated meters (scripts/develop runs this).
+"""A real Home Assistant with this integration and three simulated meters (scripts/develop runs this).
 
-The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password) and a pushing meter
-(M-Bus telegrams encrypted with AES-GCM every few seconds). Home Assistant runs from the venv with the
-configuration directory given (config/ by default) and its HTTP settings stored (127.0.0.1, the port
-asked for). On the first start the owner is made through the onboarding API (the other onboarding
-steps are marked done: configuration.yaml holds the location), and, unless told otherwise, the two
-meters are added through the integration's own config flow (the REST API the frontend uses), so the
-entries are what a user would get. The meters' ptys change on every start: the entries name stable
-links in the configuration directory (``meters/polled``, ``meters/push``), pointed at the new ptys
-first.
+The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password), a pushing meter
+(M-Bus telegrams encrypted with AES-GCM every few seconds) and a Luxembourg Smarty (DSMR text
+telegrams inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds). Home
+Assistant runs from the venv with the configuration directory given (config/ by default) and its HTTP
+settings stored (127.0.0.1, the port asked for). On the first start the owner is made through the
+onboarding API (the other onboarding steps are marked done: configuration.yaml holds the location),
+and, unless told otherwise, the meters are added through the integration's own config flow (the REST
+API the frontend uses), so the entries are what a user would get. The meters' ptys change on every
+start: the entries name stable links in the configuration directory (``meters/polled``,
+``meters/push``, ``meters/smarty``), pointed at the new ptys first.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.
@@ -43,6 +44,10 @@ PUSH_KEY = "000102030405060708090A0B0C0D0E0F"
 PUSH_INTERVAL = 5  # seconds between the push meter's telegrams
 POLLED_SERIAL = "20260001"
 PUSH_SERIAL = "20260002"
+SMARTY_SERIAL = "20260003"
+SMARTY_KEY = "0F0E0D0C0B0A09080706050403020100"
+SMARTY_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
+"""The authentication key every Luxembourg Smarty meter shares (the encryption key is the meter's own)."""
 START_TIMEOUT = 180.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -99,6 +104,25 @@ class DevStack:
                 "encrypted",
                 "--key",
                 PUSH_KEY,
+            ],
+        )
+        self.start_meter(
+            "smarty",
+            [
+                "--serial",
+                SMARTY_SERIAL,
+                "--invocation-counter",
+                str(int(time.time())),
+                "--push",
+                str(PUSH_INTERVAL),
+                "--push-framing",
+                "p1",
+                "--push-security",
+                "authenticated-encrypted",
+                "--key",
+                SMARTY_KEY,
+                "--auth-key",
+                SMARTY_AUTH_KEY,
             ],
         )
 
@@ -259,7 +283,7 @@ class DevStack:
         return self.token(result["result"])
 
     def add_meters(self, token: str) -> list[str]:
-        """Add the two meters through the config flow unless entries exist; the titles of the new ones."""
+        """Add the meters through the config flow unless entries exist; the titles of the new ones."""
         entries = request(self.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=token)
         if entries:
             return []
@@ -281,6 +305,19 @@ class DevStack:
                     {"port": "manual", "baudrate": "2400", "parity": "n"},
                     {"port": str(self.meters["push"].link)},
                     {"security_suite": "0", "encryption_key": PUSH_KEY},
+                ],
+            ),
+            self.run_flow(
+                token,
+                "serial_push",
+                [
+                    {"port": "manual", "baudrate": "115200", "parity": "n"},
+                    {"port": str(self.meters["smarty"].link)},
+                    {
+                        "security_suite": "0",
+                        "encryption_key": SMARTY_KEY,
+                        "authentication_key": SMARTY_AUTH_KEY,
+                    },
                 ],
             ),
         ]
@@ -440,6 +477,7 @@ def main() -> int:
             f"\nHome Assistant is ready after {time.monotonic() - started:.0f} s: {stack.url}\n"
             f"  login: {USERNAME} / {PASSWORD}\n"
             f"  polled meter: LLS password {LLS_PASSWORD}; push meter: encryption key {PUSH_KEY}\n"
+            f"  Smarty meter: encryption key {SMARTY_KEY}, authentication key {SMARTY_AUTH_KEY}\n"
             "Ctrl-C stops Home Assistant and the meters.",
             flush=True,
         )
