@@ -1,15 +1,17 @@
-"""A real Home Assistant with this integration and three simulated meters (scripts/develop runs this).
+"""A real Home Assistant with this integration and four meters (scripts/develop runs this).
 
 The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password), a pushing meter
 (M-Bus telegrams encrypted with AES-GCM every few seconds) and a Luxembourg Smarty (DSMR text
-telegrams inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds). Home
-Assistant runs from the venv with the configuration directory given (config/ by default) and its HTTP
-settings stored (127.0.0.1, the port asked for). On the first start the owner is made through the
-onboarding API (the other onboarding steps are marked done: configuration.yaml holds the location),
-and, unless told otherwise, the meters are added through the integration's own config flow (the REST
-API the frontend uses), so the entries are what a user would get. The meters' ptys change on every
-start: the entries name stable links in the configuration directory (``meters/polled``,
-``meters/push``, ``meters/smarty``), pointed at the new ptys first.
+telegrams inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds); and a
+Norwegian Kaifa meter's HAN port served over TCP as ser2net would (scripts/norwegian_meter.py: list 1
+first, no OBIS codes, totals hourly). Home Assistant runs from the venv with the configuration
+directory given (config/ by default) and its HTTP settings stored (127.0.0.1, the port asked for). On
+the first start the owner is made through the onboarding API (the other onboarding steps are marked
+done: configuration.yaml holds the location), and, unless told otherwise, the meters are added through
+the integration's own config flow (the REST API the frontend uses), so the entries are what a user
+would get. The meters' ptys change on every start: the entries name stable links in the configuration
+directory (``meters/polled``, ``meters/push``, ``meters/smarty``), pointed at the new ptys first; the
+Norwegian meter listens on Home Assistant's port + 1000.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.
@@ -48,6 +50,7 @@ SMARTY_SERIAL = "20260003"
 SMARTY_KEY = "0F0E0D0C0B0A09080706050403020100"
 SMARTY_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
 """The authentication key every Luxembourg Smarty meter shares (the encryption key is the meter's own)."""
+NORWEGIAN_PORT_OFFSET = 1000  # the Norwegian meter listens on Home Assistant's port + 1000
 START_TIMEOUT = 180.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -77,6 +80,8 @@ class DevStack:
     log: Path | None = None
     meters: dict[str, Meter] = field(default_factory=dict)
     home_assistant: subprocess.Popen[bytes] | None = None
+    norwegian: subprocess.Popen[str] | None = None
+    norwegian_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -86,7 +91,12 @@ class DevStack:
 
     def start_meters(self) -> None:
         """The polled and the pushing meter, each on its own pty, linked from config/meters/."""
-        self.start_meter("polled", ["--auth", "lls", "--password", LLS_PASSWORD, "--serial", POLLED_SERIAL])
+        # --image-transfer: firmware identifiers and an image transfer object, so the update entity the
+        # README promises for a polled meter is there.
+        self.start_meter(
+            "polled",
+            ["--auth", "lls", "--password", LLS_PASSWORD, "--serial", POLLED_SERIAL, "--image-transfer"],
+        )
         self.start_meter(
             "push",
             [
@@ -126,6 +136,28 @@ class DevStack:
             ],
         )
 
+    def start_norwegian_meter(self, port: int, hourly: float = 3600.0, list_3_slot: int = 2) -> int:
+        """The Norwegian Kaifa meter on TCP ``port`` of 127.0.0.1 (0: any free one); the port it took."""
+        command = [
+            sys.executable,
+            "scripts/norwegian_meter.py",
+            *("--port", str(port), "--hourly", str(hourly), "--list-3-slot", str(list_3_slot)),
+        ]
+        self.norwegian = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_die_with_us,  # noqa: PLW1509 - only prctl, which is safe there
+        )
+        assert self.norwegian.stdout is not None
+        line = self.norwegian.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Norwegian meter did not start (exit code {self.norwegian.wait()})")
+        self.norwegian_port = int(json.loads(line)["listening"])
+        return self.norwegian_port
+
     def start_meter(self, name: str, options: list[str]) -> Meter:
         command = [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "simulate", "--pty", *options]
         process = subprocess.Popen(
@@ -156,12 +188,16 @@ class DevStack:
             if sock.connect_ex(("127.0.0.1", self.port)) == 0:
                 raise RuntimeError(f"port {self.port} is in use: another Home Assistant? (--port N)")
         self.config.mkdir(parents=True, exist_ok=True)
+        if not (self.config / "configuration.yaml").exists():
+            # Else Home Assistant writes its own, with default_config: camera, stream and ffmpeg, which
+            # need libraries the environment does not have, and discovery the meters do not use.
+            prepare_config(self.config)
         custom = self.config / "custom_components"
         if not custom.exists():
             custom.symlink_to(ROOT / "custom_components")
         skip_onboarding_steps(self.config)
         write_http_config(self.config, self.port)
-        output = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
+        output = fresh_log(self.log) if self.log is not None else subprocess.DEVNULL
         # --skip-pip: everything comes from the venv (requirements_test.txt), nothing is installed.
         self.home_assistant = subprocess.Popen(
             [sys.executable, "-m", "homeassistant", "--config", str(self.config), "--skip-pip"],
@@ -202,6 +238,8 @@ class DevStack:
         if self.home_assistant is not None:
             processes.append(self.home_assistant)
         processes += [meter.process for meter in self.meters.values()]
+        if self.norwegian is not None:
+            processes.append(self.norwegian)
         for process in processes:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -215,6 +253,8 @@ class DevStack:
         for meter in self.meters.values():
             if meter.process.stdout is not None:
                 meter.process.stdout.close()
+        if self.norwegian is not None and self.norwegian.stdout is not None:
+            self.norwegian.stdout.close()
 
     # --- onboarding and the entries ----------------------------------------------------------------
 
@@ -287,7 +327,13 @@ class DevStack:
         entries = request(self.url, "GET", "/api/config/config_entries/entry?domain=dlms_cosem", token=token)
         if entries:
             return []
+        norwegian = []
+        if self.norwegian_port is not None:
+            norwegian.append(
+                self.run_flow(token, "network_push", [{"host": "127.0.0.1", "port": self.norwegian_port}, {}])
+            )
         return [
+            *norwegian,
             self.run_flow(
                 token,
                 "serial_poll",
@@ -428,6 +474,17 @@ def write_http_config(config: Path, port: int) -> None:
     path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
 
 
+def fresh_log(log: Path) -> Any:
+    """The log of this run, opened for writing; the previous run's is kept as ``<log>.1``.
+
+    One run per file, as Home Assistant keeps its own log: appended runs grew without end and mixed
+    tracebacks of earlier starts into what the user reads now.
+    """
+    if log.exists():
+        log.replace(log.with_name(log.name + ".1"))
+    return log.open("wb")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -463,6 +520,8 @@ def main() -> int:
         stack.start_meters()
         for meter in stack.meters.values():
             print(f"develop: {meter.name} meter on {meter.pty} ({meter.link.relative_to(ROOT)})", flush=True)
+        norwegian = stack.start_norwegian_meter(args.port + NORWEGIAN_PORT_OFFSET)
+        print(f"develop: Norwegian Kaifa meter on tcp 127.0.0.1:{norwegian}", flush=True)
         stack.start_home_assistant()
         print(f"develop: starting Home Assistant (log: {stack.log}) ...", flush=True)
         stack.wait_until_serving()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.service import async_get_all_descriptions
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dlms_cosem.const import (
     CONF_ALLOW_CHANGES,
@@ -146,10 +149,15 @@ async def test_read_errors_are_translated_and_leave_the_meter_polled(
     with pytest.raises(ServiceValidationError) as invalid:
         await call(hass, "read", entry, obis="1.0.x.8.0")
     assert invalid.value.translation_key == "invalid_obis"
-    with pytest.raises(HomeAssistantError) as undefined:
+    with pytest.raises(ServiceValidationError) as undefined:
         await call(hass, "read", entry, obis="1.0.99.8.0.255", class_id=3)
-    assert undefined.value.translation_key == "meter_error"
-    assert "object-undefined" in str(undefined.value.translation_placeholders)
+    assert undefined.value.translation_key == "unknown_object"
+    assert undefined.value.translation_placeholders == {
+        "meter": entry.title,
+        "obis": "1.0.99.8.0.255",
+        "class_id": "3",
+        "error": "1.0.99.8.0.255 attribute 2 (class 3): object-undefined",
+    }
     with pytest.raises(ServiceValidationError) as selection:
         await call(hass, "read", entry, obis="1.0.1.8.0.255", from_entry=1)
     assert selection.value.translation_key == "selection_needs_profile"
@@ -167,6 +175,37 @@ async def test_read_errors_are_translated_and_leave_the_meter_polled(
     energy = await call(hass, "read", entry, obis="1.0.1.8.0.255")
     assert energy["unit"] == "Wh"
     assert energy["value"] > 0
+
+
+async def test_reading_an_unknown_object_is_the_callers_mistake_not_a_server_error(
+    hass: HomeAssistant,
+    meter: tuple[SimulatedMeter, int],
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Over the REST API, as a script or a person calls it: 400 with the translated reason, no ERROR."""
+    _, port = meter
+    entry = await set_up(hass, entry_for(port))
+    assert await async_setup_component(hass, "api", {})
+    client = await hass_client()
+    caplog.clear()
+    answer = await client.post(
+        f"/api/services/{DOMAIN}/read?return_response",
+        json={"config_entry_id": entry.entry_id, "obis": "1.0.99.8.0.255", "class_id": 3},
+    )
+    assert answer.status == HTTPStatus.BAD_REQUEST
+    assert (await answer.json())["message"] == (
+        f"{entry.title} has no object 1.0.99.8.0.255 of class 3 "
+        "(1.0.99.8.0.255 attribute 2 (class 3): object-undefined): "
+        "check the OBIS code and the class against the meter's object list"
+    )
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+    # An object the meter has but refuses (the association's secret) is the meter's answer: an error.
+    with pytest.raises(HomeAssistantError) as refused:
+        await call(hass, "read", entry, obis="0.0.40.0.0.255", class_id=15, attribute=7)
+    assert not isinstance(refused.value, ServiceValidationError)
+    assert refused.value.translation_key == "meter_error"
 
 
 # --- write and execute ---------------------------------------------------------------------------------
@@ -230,6 +269,14 @@ async def test_write_and_execute_change_the_meter_and_are_logged_without_secrets
         await call(hass, "execute", entry, obis="1.0.1.8.0.255", method=1, type="integer", value=0)
     assert refused.value.translation_key == "meter_error"
     assert "read-write-denied" in str(refused.value.translation_placeholders)
+
+    # An object the meter does not have is the caller's mistake, for a change as for a read.
+    for action, number in (("write", {"attribute": 2}), ("execute", {"method": 1})):
+        with pytest.raises(ServiceValidationError) as unknown:
+            await call(
+                hass, action, entry, obis="1.0.99.8.0.255", class_id=3, type="unsigned", value=1, **number
+            )
+        assert unknown.value.translation_key == "unknown_object", action
 
     # A value that does not fit its type is refused before anything is sent.
     with pytest.raises(ServiceValidationError) as invalid:
@@ -298,6 +345,9 @@ async def test_set_clock_brings_the_drift_sensor_back_near_zero(
     await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert abs(float(state(hass, drift_id))) < 2
+    # In whole seconds as shown, so a fraction below zero never reads "-0 s".
+    assert state(hass, drift_id).lstrip("-").isdigit()
+    assert state(hass, drift_id) != "-0"
     again = await call(hass, "set_clock", entry, dry_run=True)
     assert abs(again["drift"]) < 2
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import tty
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -357,8 +358,9 @@ async def running(hass: HomeAssistant, line: Coroutine[Any, Any, None]) -> Async
 
 
 async def finish_waiting(hass: HomeAssistant, result: Mapping[str, Any]) -> dict[str, Any]:
-    """The telegram arrived (or did not): continue past the progress step."""
-    assert result["type"] is FlowResultType.SHOW_PROGRESS, result
+    """The telegram arrived (or did not): past the progress step, when the wait took long enough for one."""
+    if result["type"] is not FlowResultType.SHOW_PROGRESS:
+        return dict(result)  # the outcome came within config_flow.PROGRESS_GRACE
     assert result["step_id"] == "wait_telegram"
     assert result["progress_action"] == "wait_telegram"
     assert result["description_placeholders"] == {"timeout": str(round(config_flow.WAIT_TELEGRAM_TIMEOUT))}
@@ -447,12 +449,14 @@ async def test_polled_serial_without_security(
         assert result["step_id"] == "objects"
         labels = {option["value"]: option["label"] for option in selector_options(result, "objects")}
         assert field_default(result, "objects") == POLLED_PRESELECTED
-        result = await configure(hass, result, {"objects": [ENERGY, "0.0.96.1.0.255"]})
+        result = await configure(hass, result, {"objects": [ENERGY, "1.0.32.7.0.255"]})
 
-    assert labels[ENERGY] == "Energy import (1.0.1.8.0.255) - 26\u202f319\u202f870 Wh"
+    # As the sensor shows it: in kWh with three decimals, not the register's Wh.
+    assert labels[ENERGY] == "Energy import (1.0.1.8.0.255) - 26\u202f319.870 kWh"
     assert labels["1.0.32.7.0.255"] == "Voltage L1 (1.0.32.7.0.255) - 228.1 V"
-    assert labels["0.0.96.1.0.255"] == "Serial number (0.0.96.1.0.255) - 12345678"
-    assert labels["0.0.43.1.0.255"] == "0.0.43.1.0.255 - 0"  # no name: the code alone
+    assert "0.0.96.1.0.255" not in labels  # the meter number is the device's serial number, not a sensor
+    assert labels["0.0.43.1.0.255"] == "Meter invocation counter 1 (0.0.43.1.0.255) - 0"
+    assert labels["1.0.1.5.0.255"].startswith("Average power import (last period) (1.0.1.5.0.255) - ")
     assert labels[str(BROKEN)] == str(BROKEN)  # listed, but its value could not be read
     assert list(labels)[: len(POLLED_PRESELECTED)] == POLLED_PRESELECTED
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -469,7 +473,7 @@ async def test_polled_serial_without_security(
         "negotiate_hdlc": True,
         "authentication": "none",
     }
-    assert result["options"] == {CONF_OBJECTS: [ENERGY, "0.0.96.1.0.255"], CONF_SCAN_INTERVAL: 30}
+    assert result["options"] == {CONF_OBJECTS: [ENERGY, "1.0.32.7.0.255"], CONF_SCAN_INTERVAL: 30}
 
 
 async def test_serial_ports_listed_by_the_usb_integration(
@@ -694,7 +698,7 @@ async def test_meter_does_not_answer_on_the_network(hass: HomeAssistant, socket_
     )
     result = await configure(hass, result, {"authentication": "none"})
     assert result["step_id"] == "network"
-    assert result["errors"] == {"base": "cannot_open_port"}
+    assert result["errors"] == {"base": "cannot_connect"}
     assert field_default(result, "hdlc") is False
 
 
@@ -761,7 +765,7 @@ async def test_push_serial_encrypted(
         preselected = field_default(result, "objects")
         result = await configure(hass, result, {"objects": preselected})
     assert preselected == POLLED_PRESELECTED
-    assert labels["0.0.42.0.0.255"] == "Logical device name (0.0.42.0.0.255) - SIM12345678"
+    assert "0.0.42.0.0.255" not in labels  # the logical device name names the device and its maker
     assert "0.0.1.0.0.255" in labels  # the clock, offered but not preselected
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Kaifa SIM12345678"
@@ -839,6 +843,8 @@ async def test_push_meter_is_configured_once(hass: HomeAssistant, socket_enabled
     [
         (0x30, {"encryption_key": EK, "authentication_key": WRONG}, "wrong_key"),
         (0x20, {"encryption_key": WRONG}, "wrong_encryption_key"),
+        # An authenticated telegram without its authentication key: the tag cannot be checked, and says so.
+        (0x30, {"encryption_key": WRONG}, "wrong_key_tag_unchecked"),
         (0x30, {}, "missing_key"),
         # An authentication key for a meter whose telegrams are not authenticated.
         (0x20, {"encryption_key": EK, "authentication_key": AK}, "not_authenticated"),
@@ -873,13 +879,72 @@ async def test_push_garbage_received(hass: HomeAssistant, pty: Pty, short_wait: 
     assert result["errors"] == {"base": "no_valid_frame"}
 
 
-async def test_push_port_cannot_be_opened(hass: HomeAssistant, socket_enabled: None) -> None:
+async def test_push_connection_refused_is_said_at_once(hass: HomeAssistant, socket_enabled: None) -> None:
+    # No progress step: the frontend would miss its end (it listens once it has drawn it) and spin.
     result = await start(hass, "network_push")
     result = await configure(hass, result, {"host": "127.0.0.1", "port": closed_tcp_port()})
+    started = time.monotonic()
     result = await configure(hass, result, {})
-    result = await finish_waiting(hass, result)
+    assert time.monotonic() - started < config_flow.PROGRESS_GRACE
+    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "network"
+    # The network form has no baud rate, parity or serial port to blame.
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_push_port_that_cannot_be_opened_is_said_at_once(hass: HomeAssistant, tmp_path: Any) -> None:
+    missing = str(tmp_path / "ttyUSB7")
+    result = await start(hass, "serial_push")
+    result = await configure(hass, result, {"port": MANUAL_PORT, "baudrate": "115200", "parity": "n"})
+    result = await configure(hass, result, {"port": missing})
+    started = time.monotonic()
+    result = await configure(hass, result, {})
+    assert time.monotonic() - started < config_flow.PROGRESS_GRACE
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "serial"
     assert result["errors"] == {"base": "cannot_open_port"}
+    assert field_default(result, "port") == missing
+
+
+async def test_a_progress_step_lasts_until_the_frontend_listens(
+    hass: HomeAssistant, pty: Pty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The wait outlasts the grace, so the progress step is shown; the probe then fails just after, but
+    # the step ends no sooner than the grace after it was shown, when the dialog listens for its end.
+    monkeypatch.setattr(config_flow, "PROGRESS_GRACE", 0.4)
+    monkeypatch.setattr(config_flow, "WAIT_TELEGRAM_TIMEOUT", 0.5)
+    result = await start(hass, "serial_push")
+    result = await configure(hass, result, {"port": MANUAL_PORT, "baudrate": "115200", "parity": "n"})
+    result = await configure(hass, result, {"port": pty.path})
+    result = await configure(hass, result, {})
+    shown = time.monotonic()
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["description_placeholders"] == {"timeout": "0"}
+    await asyncio.sleep(0.25)  # the probe has ended (no data) by now; the step has not
+    assert hass.config_entries.flow.async_get(result["flow_id"])["step_id"] == "wait_telegram"
+    await hass.async_block_till_done()
+    assert time.monotonic() - shown >= 0.4
+    result = await configure(hass, result)
+    assert result["step_id"] == "serial"
+    assert result["errors"] == {"base": "no_data"}
+
+
+async def test_a_second_entry_on_the_same_port_is_refused_before_the_wait(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    port = closed_tcp_port()
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="Kaifa 7340157011274532",
+        unique_id="7340157011274532",
+        data={"connection_type": "network_push", "host": "127.0.0.1", "port": port},
+    ).add_to_hass(hass)
+    result = await start(hass, "network_push")
+    result = await configure(hass, result, {"host": "127.0.0.1", "port": port})
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert result["description_placeholders"] == {"title": "Kaifa 7340157011274532"}
 
 
 async def test_push_meter_that_names_itself_nowhere(hass: HomeAssistant, pty: Pty, no_setup: None) -> None:
@@ -891,11 +956,15 @@ async def test_push_meter_that_names_itself_nowhere(hass: HomeAssistant, pty: Pt
     async with running(hass, pty.push(telegram)):
         result = await pushed_serial(hass, pty.path)
     assert result["step_id"] == "objects"
+    # No unit pushed: in the unit the code is defined in (Wh), shown as the sensor shows it. The empty
+    # serial number names nothing, and is no sensor either.
     assert selector_options(result, "objects") == [
-        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129\u202f370"},  # no unit pushed
-        {"value": "0.0.96.1.0.255", "label": "Serial number (0.0.96.1.0.255)"},
+        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129.370 kWh"},
     ]
-    result = await configure(hass, result, {})
+    result = await configure(hass, result, {"objects": []})  # everything unticked
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "no_objects"}  # a device without sensors would look broken
+    result = await configure(hass, result, {"objects": [ENERGY]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == pty.path
 
@@ -946,7 +1015,7 @@ async def test_push_meter_of_each_suite_with_keys_of_its_length(
         result = await pushed_serial(hass, pty.path, keys)
         assert result["step_id"] == "objects"
         assert selector_options(result, "objects") == [
-            {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129\u202f370"}
+            {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 129.370 kWh"}
         ]
         result = await configure(hass, result, {"objects": [ENERGY]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -1199,11 +1268,10 @@ async def test_options_of_a_polled_meter(hass: HomeAssistant, no_setup: None) ->
     assert field_default(result, "objects") == [ENERGY, "1.0.72.7.0.255"]
     assert selector_options(result, "objects") == [
         {"value": "1.0.1.7.0.255", "label": "Power import (1.0.1.7.0.255)"},
-        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 12\u202f937 Wh"},
+        {"value": ENERGY, "label": "Energy import (1.0.1.8.0.255) - 12.937 kWh"},
         {"value": "1.0.72.7.0.255", "label": "Voltage L3 (1.0.72.7.0.255)"},
-        {"value": "0.0.96.1.0.255", "label": "Serial number (0.0.96.1.0.255)"},
-        {"value": "1.0.0.2.0.255", "label": f"Firmware version (1.0.0.2.0.255) - {'x' * 31}…"},
-        {"value": "1.0.13.7.0.255", "label": "Power factor (1.0.13.7.0.255) - 0.988"},
+        # The serial number and firmware are the device's, not sensors; the ratio shows as its percentage.
+        {"value": "1.0.13.7.0.255", "label": "Power factor (1.0.13.7.0.255) - 98.8 %"},
     ]
     result = dict(
         await hass.config_entries.options.async_configure(
@@ -1482,14 +1550,15 @@ async def test_reconfigure_a_push_meter_to_a_closed_port(
     result = await configure(hass, result, {"host": "127.0.0.1", "port": data["port"]})
     result = await finish_waiting(hass, result)
     assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {"base": "cannot_open_port"}
+    assert result["errors"] == {"base": "cannot_connect"}
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
 
 
 async def test_a_meter_removed_while_it_is_probed_stays_removed(
-    hass: HomeAssistant, pty: Pty, no_setup: None, short_wait: None
+    hass: HomeAssistant, pty: Pty, no_setup: None, short_wait: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(config_flow, "PROGRESS_GRACE", 0.2)  # the wait (1 s) shows its progress step
     data = {"connection_type": "serial_push", "port": pty.path, "baudrate": 115200, "parity": "n"}
     entry = await loaded(hass, MockConfigEntry(domain=DOMAIN, unique_id="SIM", data=data))
     result = dict(await entry.start_reconfigure_flow(hass))

@@ -15,6 +15,7 @@ from typing import Any
 
 import homeassistant
 import pytest
+import yaml
 from awesomeversion import AwesomeVersion
 from homeassistant.const import Platform
 from homeassistant.const import __version__ as ha_version
@@ -195,6 +196,17 @@ def test_hacs_json() -> None:
     assert (ROOT / "README.md").is_file()
 
 
+def test_a_license_hacs_accepts_and_the_readme_names_it() -> None:
+    """HACS fails a repository without a license; the README says which one and why it fits."""
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in license_text
+    assert "Version 2.0, January 2004" in license_text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in license_text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## License" in readme
+    assert "Apache License 2.0 (`LICENSE`)" in readme
+
+
 @pytest.mark.parametrize(
     ("name", "size"), [("icon.png", (256, 256)), ("icon@2x.png", (512, 512)), ("logo.png", None)]
 )
@@ -246,3 +258,14 @@ def test_every_quality_scale_claim_names_what_shows_it() -> None:
         for section in re.findall(r'"([^"]+)"', comment):
             assert section in sections, (line.strip(), section)
     assert named_tests >= 30
+
+
+def test_no_quality_scale_rule_is_left_to_do() -> None:
+    """Every rule of hassfest's quality scale is done, or exempt with the reason why."""
+    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text(encoding="utf-8"))["rules"]
+    assert len(rules) >= 50
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in {"done", "exempt"}, name
+        if status == "exempt":
+            assert rule["comment"].strip(), name

@@ -341,7 +341,8 @@ def test_generic_cumulative_energy_is_a_total() -> None:
     description = describe(ObisCode.parse("1-0:15.8.0"), "Wh")
     assert description.device_class is SensorDeviceClass.ENERGY
     assert description.state_class is SensorStateClass.TOTAL
-    reactive = describe(ObisCode.parse("1-0:3.8.1"), "varh")
+    # Reactive energy in quadrant I (5.8.0) is not in the catalog either.
+    reactive = describe(ObisCode.parse("1-0:5.8.0"), "varh")
     assert reactive.device_class is SensorDeviceClass.REACTIVE_ENERGY
     assert reactive.state_class is SensorStateClass.TOTAL
 
@@ -395,7 +396,11 @@ def test_catalog_translation_keys() -> None:
         "energy_export",
         "energy_export_tariff",
         "reactive_energy_import",
+        "reactive_energy_import_tariff",
         "reactive_energy_export",
+        "reactive_energy_export_tariff",
+        "average_power_import",
+        "average_power_export",
         "power_import",
         "power_export",
         "power_import_phase",
@@ -413,6 +418,8 @@ def test_catalog_translation_keys() -> None:
         "meter_clock",
         "serial_number",
         "equipment_identifier",
+        "meter_type",
+        "meter_invocation_counter",
         "logical_device_name",
         "firmware_version",
         "list_identifier",
@@ -462,7 +469,7 @@ def _catalog_codes() -> list[ObisCode]:
 
 def test_every_numeric_entry_is_consistent_with_home_assistant() -> None:
     codes = _catalog_codes()
-    assert len(codes) == 52
+    assert len(codes) == 83
     for code in codes:
         description = describe(code, None)
         device_class = description.device_class
@@ -492,3 +499,40 @@ def test_a_pushed_object_becomes_a_reading_the_catalog_understands() -> None:
         PushObject(ObisCode.parse("0-0:42.0.0"), Data.octet_string(b"KFM1200"))
     )
     assert name == MeterReading(value="KFM1200", unit=None, raw="KFM1200")
+
+
+@pytest.mark.parametrize(
+    ("code", "key", "placeholders", "device_class", "state_class"),
+    [
+        (
+            "1.0.3.8.1.255",
+            "reactive_energy_import_tariff",
+            {"tariff": "1"},
+            "reactive_energy",
+            "total_increasing",
+        ),
+        (
+            "1.0.4.8.2.255",
+            "reactive_energy_export_tariff",
+            {"tariff": "2"},
+            "reactive_energy",
+            "total_increasing",
+        ),
+        ("1.0.1.5.0.255", "average_power_import", None, "power", "measurement"),
+        ("0.0.96.1.7.255", "meter_type", None, None, None),
+        ("0.0.43.1.0.255", "meter_invocation_counter", {"number": "1"}, None, None),
+    ],
+)
+def test_codes_a_real_meter_sends_are_named(
+    code: str,
+    key: str,
+    placeholders: dict[str, str] | None,
+    device_class: str | None,
+    state_class: str | None,
+) -> None:
+    # Seen unnamed on real and simulated meters (issue "the first week"): named as their siblings are.
+    description = describe(ObisCode.parse(code), None)
+    assert description.translation_key == key
+    assert description.translation_placeholders == placeholders
+    assert description.device_class == device_class
+    assert description.state_class == state_class

@@ -160,6 +160,8 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
     names = STRINGS["entity"]["sensor"]
     assert PLACEHOLDER.findall(names["energy_import_tariff"]["name"]) == ["tariff"]
     assert PLACEHOLDER.findall(names["energy_export_tariff"]["name"]) == ["tariff"]
+    assert PLACEHOLDER.findall(names["reactive_energy_import_tariff"]["name"]) == ["tariff"]
+    assert PLACEHOLDER.findall(names["reactive_energy_export_tariff"]["name"]) == ["tariff"]
     for key in (
         "power_import_phase",
         "power_export_phase",
@@ -170,12 +172,21 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
         assert PLACEHOLDER.findall(names[key]["name"]) == ["phase"], key
     assert PLACEHOLDER.findall(names["obis_generic"]["name"]) == ["obis"]
     assert PLACEHOLDER.findall(names["push_value"]["name"]) == ["position", "count"]
-    for key in ("event_counter", "event_code", "error_register", "alarm_register"):
+    for key in (
+        "event_counter",
+        "event_code",
+        "error_register",
+        "alarm_register",
+        "meter_invocation_counter",
+    ):
         assert PLACEHOLDER.findall(names[key]["name"]) == ["number"], key
     assert sorted(PLACEHOLDER.findall(names["billing_value"]["name"])) == ["obis", "period"]
     unplaced = CATALOG_TRANSLATION_KEYS - {
         "energy_import_tariff",
         "energy_export_tariff",
+        "reactive_energy_import_tariff",
+        "reactive_energy_export_tariff",
+        "meter_invocation_counter",
         "power_import_phase",
         "power_export_phase",
         "voltage_phase",
@@ -194,14 +205,33 @@ def test_entity_name_placeholders_match_the_catalog() -> None:
 
 def test_icons_name_known_entities() -> None:
     icons = load(INTEGRATION / "icons.json")
-    assert set(icons) == {"entity"}
+    assert set(icons) == {"entity", "services"}
     sensor_icons = icons["entity"]["sensor"]
     assert set(sensor_icons) <= set(STRINGS["entity"]["sensor"])
     for key, icon in sensor_icons.items():
-        assert set(icon) == {"default"}, key
+        assert set(icon) <= {"default", "state"}, key
         assert icon["default"].startswith("mdi:"), key
-    # Identifiers and link health have no device class to give them an icon.
+        # An enum sensor's icon follows its state: every state named is one of its states.
+        states = icon.get("state", {})
+        assert set(states) <= set(STRINGS["entity"]["sensor"][key].get("state", {})), key
+        assert all(value.startswith("mdi:") for value in states.values()), key
+    # Identifiers and link health have no device class to give them an icon; nor have the disconnector's
+    # enum sensors and unnamed values (the default would be an eye).
     assert {"serial_number", "list_identifier", "frames", "decryption_failures"} <= set(sensor_icons)
+    assert {"disconnector_output", "disconnector_control_state", "push_value", "obis_generic"} <= set(
+        sensor_icons
+    )
+    assert set(sensor_icons["disconnector_output"]["state"]) == {"connected", "disconnected"}
+
+
+def test_every_action_has_an_icon() -> None:
+    """hassfest's icons schema: each action of services.yaml has its icon, and no icon names another."""
+    icons = load(INTEGRATION / "icons.json")["services"]
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
+    assert set(icons) == set(actions)
+    for action, icon in icons.items():
+        assert set(icon) == {"service"}, action
+        assert re.fullmatch(r"mdi:[a-z0-9-]+", icon["service"]), action
 
 
 def _steps() -> list[dict[str, Any]]:
@@ -291,10 +321,14 @@ def test_the_keys_the_flows_use() -> None:
     assert PLACEHOLDER.findall(config["progress"]["wait_telegram"]) == ["timeout"]
     assert set(config["error"]) == {
         "cannot_open_port",
+        "cannot_connect",
         "no_data",
         "no_valid_frame",
+        "no_valid_frame_network",
+        "no_objects",
         "wrong_key",
         "wrong_encryption_key",
+        "wrong_key_tag_unchecked",
         "missing_key",
         "not_authenticated",
         "association_rejected",

@@ -19,6 +19,7 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 
@@ -34,7 +35,6 @@ from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 
 NOW = datetime(2024, 5, 1, 10, 7, 30, tzinfo=UTC)
 VOLTAGE = "1.0.32.7.0.255"
-SERIAL = "0.0.96.1.0.255"
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +81,7 @@ async def udp_flow(hass: HomeAssistant, host: str, port: int, wport: int) -> dic
     )
     result = await configure(hass, result, {"authentication": "none"})
     if result["type"] is FlowResultType.FORM and result["step_id"] == "objects":
-        result = await configure(hass, result, {"objects": [SERIAL, VOLTAGE]})
+        result = await configure(hass, result, {"objects": [VOLTAGE]})
     return result
 
 
@@ -120,7 +120,10 @@ async def test_two_meters_behind_one_udp_gateway_are_two_polled_entries(
         assert isinstance(coordinator, DlmsPollCoordinator)
         assert coordinator.client is not None
         assert isinstance(coordinator.client._transport, UdpTransport)  # polled over UDP
-        assert state(hass, entry, SERIAL) == serial
+        # Each meter's serial number names its own device.
+        device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, serial), entry.entry_id)
+        assert device is not None
+        assert device.serial_number == serial
         raw = meter.read(ObisCode.parse(VOLTAGE)).value
         assert isinstance(raw, int)
         assert float(state(hass, entry, VOLTAGE)) == pytest.approx(raw / 10)

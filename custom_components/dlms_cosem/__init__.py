@@ -5,14 +5,16 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
+from .channels import async_remove_channel_device, async_remove_stale_channels
 from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
 from .coordinator import DlmsCoordinator, disputed_issue_id, repair_issue_id, replay_issue_id
 from .entry_store import CounterStore
-from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData, MeterIdentity
+from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData
 from .poll_coordinator import DlmsPollCoordinator
 from .push_coordinator import DlmsPushCoordinator
 from .services import async_setup_services
@@ -38,18 +40,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) ->
         DlmsPushCoordinator(hass, entry) if connection.is_push else DlmsPollCoordinator(hass, entry)
     )
     await coordinator.async_config_entry_first_refresh()
-    identity = MeterIdentity(
-        serial_number=coordinator.identity.serial_number or entry.unique_id,
-        system_title=coordinator.identity.system_title,
-        logical_device_name=coordinator.identity.logical_device_name,
-        firmware=coordinator.identity.firmware,
-    )
-    entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=identity)
+    # What the meter said of itself so far; a pushing meter completes it with its telegrams.
+    entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=coordinator.identity)
     history = entry.options.get(CONF_HISTORY) and "recorder" in hass.config.components
     if isinstance(coordinator, DlmsPollCoordinator) and history:
         from .history import async_start_history  # noqa: PLC0415 - loads the recorder: only when used
 
         entry.runtime_data.history = async_start_history(hass, entry, coordinator)
+    async_remove_stale_channels(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if isinstance(coordinator, DlmsPushCoordinator):
         entry.async_create_background_task(
@@ -61,6 +59,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) ->
 async def async_unload_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> bool:
     """Unload a meter's config entry; the coordinator shuts down (closing the port) on unload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: DlmsCosemConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """The delete button of a device page: an M-Bus channel's device that is not live, nothing else."""
+    return await async_remove_channel_device(hass, entry, device)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> None:

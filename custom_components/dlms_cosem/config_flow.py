@@ -67,7 +67,7 @@ from .flow_forms import (
     wrapper_section,
 )
 from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
-from .models import MeterIdentity
+from .models import DlmsCosemConfigEntry, MeterIdentity
 from .options_flow import DlmsCosemOptionsFlow
 from .probe import (
     MeterProbe,
@@ -80,6 +80,15 @@ __all__ = ["MANUAL_PORT", "SECRET_UNCHANGED", "DlmsCosemConfigFlow", "DlmsCosemO
 
 WAIT_TELEGRAM_TIMEOUT: float = DEFAULT_WAIT_TELEGRAM
 """Seconds the flow listens for a pushed telegram (meters push every 1 to 10 seconds)."""
+
+PROGRESS_GRACE: float = 2.0
+"""Seconds a probe may take before the dialog shows its progress step, and the least it shows it.
+
+The frontend listens for a progress step's end only once it has drawn the step: a probe that ends
+before (a port that does not open, a refused connection, a meter that pushes at once) would end
+unheard, and the dialog would spin for ever. So a quick probe answers with its outcome directly, and
+a progress step, once shown, lasts long enough for the frontend to be listening.
+"""
 
 # Failures the connection settings explain; the others are about the password or keys.
 # Failures whose cure is on the connection form (port, line settings, addresses); the others are shown on
@@ -98,7 +107,10 @@ CONNECTION_ERRORS: Final = frozenset(
         "cannot_encode",
     }
 )
+NETWORK_ERRORS: Final = {"cannot_open_port": "cannot_connect", "no_valid_frame": "no_valid_frame_network"}
+"""The errors that read differently on a network form (host and port, no line settings)."""
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"
+PUSH_KINDS: Final = frozenset(kind.value for kind in ConnectionType if kind.is_push)
 
 
 # --- titles and ports ---------------------------------------------------------------------------------
@@ -108,6 +120,13 @@ def entry_title(identity: MeterIdentity, unique_id: str) -> str:
     """The manufacturer (when its FLAG ID is known) and what names the meter."""
     name = identity.manufacturer or DEFAULT_TITLE
     return f"{name} {identity.serial_number or identity.logical_device_name or unique_id}"
+
+
+def _listening_place(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """A serial port's path, or a bridge's host and port: where a pushing meter is listened to."""
+    if CONF_HOST in data:
+        return (str(data[CONF_HOST]).strip().lower(), str(data.get(CONF_PORT)))
+    return (str(data.get(CONF_PORT)),)
 
 
 async def async_serial_ports(hass: HomeAssistant) -> dict[str, str]:
@@ -142,6 +161,18 @@ async def _async_usb_serial_ports(hass: HomeAssistant) -> dict[str, str]:
     return await hass.async_add_executor_job(by_id)
 
 
+async def _shown_until_done(probing: asyncio.Task[MeterProbe], at_least: float) -> None:
+    """End with the probe, but not sooner than ``at_least`` seconds from now (see PROGRESS_GRACE).
+
+    The flow manager cancels this task when the user closes the dialog: the probe stops with it.
+    """
+    try:
+        await asyncio.gather(asyncio.wait([probing]), asyncio.sleep(at_least))
+    except asyncio.CancelledError:
+        probing.cancel()
+        raise
+
+
 # --- config flow --------------------------------------------------------------------------------------
 
 
@@ -155,12 +186,13 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         self._errors: dict[str, str] = {}
         self._probe: MeterProbe | None = None
         self._wait_task: asyncio.Task[MeterProbe] | None = None
+        self._progress_task: asyncio.Task[None] | None = None
         self._unloaded_entry: ConfigEntry | None = None
         self._restoring: asyncio.Task[None] | None = None
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: DlmsCosemConfigEntry) -> OptionsFlow:
         """Polling interval or telegram timeout, and the objects shown."""
         return DlmsCosemOptionsFlow()
 
@@ -309,6 +341,11 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         """Meet the meter with the settings in ``_data``: a polled one at once, a pushing one meanwhile."""
         if self.source in (SOURCE_RECONFIGURE, SOURCE_REAUTH):
             await self._async_release_entry()
+        elif self._kind.is_push and (entry := self._entry_on_the_same_port()) is not None:
+            # Said before the wait: the port is that entry's, so no telegram would come anyway.
+            return self.async_abort(
+                reason="already_configured", description_placeholders={"title": entry.title}
+            )
         if self._kind.is_push:
             return await self.async_step_wait_telegram()
         try:
@@ -325,23 +362,42 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
                 probe_push_meter(self.hass, dict(self._data), WAIT_TELEGRAM_TIMEOUT),
                 f"{DOMAIN} waiting for a telegram",
             )
-        if not self._wait_task.done():
+            await asyncio.wait([self._wait_task], timeout=PROGRESS_GRACE)  # see PROGRESS_GRACE
+            if self._wait_task.done():
+                return await self._async_waited(progress=False)
+            self._progress_task = self.hass.async_create_task(
+                _shown_until_done(self._wait_task, PROGRESS_GRACE), f"{DOMAIN} telegram wait shown"
+            )
+        assert self._progress_task is not None
+        if not self._progress_task.done():
             return self.async_show_progress(
                 step_id="wait_telegram",
                 progress_action="wait_telegram",
                 description_placeholders={"timeout": str(round(WAIT_TELEGRAM_TIMEOUT))},
-                progress_task=self._wait_task,
+                progress_task=self._progress_task,
             )
-        task, self._wait_task = self._wait_task, None
+        return await self._async_waited(progress=True)
+
+    async def _async_waited(self, *, progress: bool) -> ConfigFlowResult:
+        """The wait's outcome: the form that explains a failure, or the objects of the meter heard."""
+        task, self._wait_task, self._progress_task = self._wait_task, None, None
+        assert task is not None
         try:
             self._probe = task.result()
         except ProbeError as err:
             self._probe_failed(err.reason)
-            return self.async_show_progress_done(next_step_id=self._error_step(err.reason))
-        return self.async_show_progress_done(next_step_id="probed")
+            step_id = self._error_step(err.reason)
+            if progress:
+                return self.async_show_progress_done(next_step_id=step_id)
+            return await self._async_error_step(step_id)
+        if progress:
+            return self.async_show_progress_done(next_step_id="probed")
+        return await self.async_step_probed()
 
     def _probe_failed(self, reason: str) -> None:
-        self._errors = {"base": reason}
+        # A network form has no serial port, baud rate or parity to blame.
+        shown = reason if self._kind.is_serial else NETWORK_ERRORS.get(reason, reason)
+        self._errors = {"base": shown}
         self._restore_entry()
 
     def _error_step(self, reason: str) -> str:
@@ -380,15 +436,31 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_mismatch()
             self._unloaded_entry = None  # reloaded with the new data below
             return self.async_update_reload_and_abort(self._existing_entry(), data=self._data)
-        self._abort_if_unique_id_configured()
+        if (
+            entry := self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, probe.unique_id)
+        ) is not None:
+            return self.async_abort(
+                reason="already_configured", description_placeholders={"title": entry.title}
+            )
         return await self.async_step_objects()
+
+    def _entry_on_the_same_port(self) -> ConfigEntry | None:
+        """The entry of a pushing meter that listens where this one would (one listener per port)."""
+        where = _listening_place(self._data)
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_CONNECTION_TYPE) in PUSH_KINDS and _listening_place(entry.data) == where:
+                return entry
+        return None
 
     async def async_step_objects(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Which of the meter's objects become sensors; energy, power, voltage and current to start with."""
         probe = self._probe
         assert probe is not None
-        if user_input is not None:
-            options: dict[str, Any] = {CONF_OBJECTS: list(user_input.get(CONF_OBJECTS, []))}
+        errors: dict[str, str] = {}
+        if user_input is not None and not user_input.get(CONF_OBJECTS):
+            errors["base"] = "no_objects"  # a device without sensors would look broken
+        elif user_input is not None:
+            options: dict[str, Any] = {CONF_OBJECTS: list(user_input[CONF_OBJECTS])}
             if self._kind.is_push:
                 options[CONF_PUSH_TIMEOUT] = DEFAULT_PUSH_TIMEOUT
             else:
@@ -402,6 +474,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=probatio.Schema(
                 {probatio.Optional(CONF_OBJECTS, default=preselected): objects_selector(probe.objects)}
             ),
+            errors=errors,
         )
 
     # --- reconfigure and reauth ----------------------------------------------------------------------

@@ -64,6 +64,7 @@ def history_storage_key(entry_id: str) -> str:
 # entry.options
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_OBJECTS: Final = "objects"
+CONF_MBUS_CHANNELS: Final = "mbus_channels"  # M-Bus channels met: a new one is shown by itself
 CONF_PUSH_TIMEOUT: Final = "push_timeout"
 # Off unless the user turns it on: the write and execute actions and the disconnector switch need it.
 CONF_ALLOW_CHANGES: Final = "allow_changes"

@@ -108,7 +108,11 @@ class ClockDriftSensor(DlmsCosemEntity, SensorEntity):
     @property
     @override
     def native_value(self) -> float | None:
-        return self._drift()
+        drift = self._drift()
+        if drift is None:
+            return None
+        # Whole seconds, as shown: a drift of -0.3 s would otherwise read "-0 s".
+        return round(drift) or 0
 
 
 class DisconnectorSensor(DlmsCosemEntity, SensorEntity):

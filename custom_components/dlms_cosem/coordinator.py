@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -40,6 +41,8 @@ from .entity import entry_identifier
 from .entry_store import CounterStore
 from .guard import Dispute, PlausibilityGuard
 from .guard.statistics_step import StatisticsStepRemover
+from .media import mbus_channel
+from .meter_identity import merged
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
 
 if TYPE_CHECKING:
@@ -111,6 +114,40 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         """Holds back values that cannot be true; made with the stored baselines at setup."""
         self.statistics_steps = StatisticsStepRemover(hass)
         """Takes accepted jumps of totals out of the long-term statistics."""
+
+    @callback
+    def _learned_identity(self, seen: MeterIdentity) -> None:
+        """Complete the meter's identity with what a telegram or poll showed, and its device with it.
+
+        A pushing meter names itself only in its telegrams (and Norwegian meters only in some of
+        them), so the device gets its maker, model, serial number and firmware when they arrive.
+        Nothing known is blanked: a telegram that does not carry the meter number keeps it.
+        """
+        identity = merged(self.identity, seen)
+        if identity == self.identity or self.config_entry is None:
+            return
+        self.identity = identity
+        entry = self.config_entry
+        runtime = getattr(entry, "runtime_data", None)
+        if runtime is not None:
+            runtime.identity = merged(runtime.identity, identity)
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier((DOMAIN, entry_identifier(entry)), entry.entry_id)
+        if device is None:
+            return  # the entities make it with this identity
+        if (
+            (identity.manufacturer or device.manufacturer) != device.manufacturer
+            or (identity.model or device.model) != device.model
+            or (identity.serial_number or device.serial_number) != device.serial_number
+            or (identity.firmware or device.sw_version) != device.sw_version
+        ):
+            registry.async_update_device(
+                device.id,
+                manufacturer=identity.manufacturer or device.manufacturer,
+                model=identity.model or device.model,
+                serial_number=identity.serial_number or device.serial_number,
+                sw_version=identity.firmware or device.sw_version,
+            )
 
     @callback
     def _load_guard(self) -> None:
@@ -206,6 +243,23 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         self.counters.save_guard_baselines(self.guard.baselines)
         self._disputes_changed()
         return True
+
+    @property
+    def present_channels(self) -> frozenset[int]:
+        """M-Bus channels with a device now: those with an object among the latest readings."""
+        snapshot: MeterSnapshot | None = self.data
+        if snapshot is None:
+            return frozenset()
+        return frozenset(channel for obis in snapshot.readings if (channel := mbus_channel(obis)) is not None)
+
+    @property
+    def absent_channels(self) -> frozenset[int]:
+        """M-Bus channels known to have no device (their devices are stale).
+
+        None here: a telegram without a channel proves nothing, since meters push their M-Bus values
+        in another list than the power values, some only once an hour. The polled meter says it.
+        """
+        return frozenset()
 
     @property
     def selected_objects(self) -> list[ObisCode]:

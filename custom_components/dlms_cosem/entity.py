@@ -15,14 +15,21 @@ def entry_identifier(entry: DlmsCosemConfigEntry) -> str:
 
 
 def meter_device_info(entry: DlmsCosemConfigEntry, identity: MeterIdentity) -> DeviceInfo:
-    """The meter's registry entry; without a name it takes the config entry's title."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, entry_identifier(entry))},
-        manufacturer=identity.manufacturer,
-        model=identity.model,
-        serial_number=identity.serial_number,
-        sw_version=identity.firmware,
-    )
+    """The meter's registry entry; without a name it takes the config entry's title.
+
+    Only what is known: the registry keeps what an earlier telegram or poll told (a pushing meter
+    names itself in its telegrams, after the entities are made), and None would blank it.
+    """
+    info = DeviceInfo(identifiers={(DOMAIN, entry_identifier(entry))})
+    if identity.manufacturer is not None:
+        info["manufacturer"] = identity.manufacturer
+    if identity.model is not None:
+        info["model"] = identity.model
+    if identity.serial_number is not None:
+        info["serial_number"] = identity.serial_number
+    if identity.firmware is not None:
+        info["sw_version"] = identity.firmware
+    return info
 
 
 class DlmsCosemEntity(CoordinatorEntity[DataUpdateCoordinator[MeterSnapshot]]):

@@ -77,6 +77,8 @@ class MeterIdentity:
     logical_device_name: str | None = None
     model: str | None = None
     firmware: str | None = None
+    list_maker: str | None = None
+    """The maker the meter's list identifier names (Norwegian lists carry no FLAG ID)."""
 
     @property
     def flag_id(self) -> str | None:
@@ -85,8 +87,12 @@ class MeterIdentity:
 
     @property
     def manufacturer(self) -> str | None:
-        """The manufacturer's name when its FLAG ID is a known one."""
-        return flag_manufacturer(self.system_title) or flag_manufacturer(self.logical_device_name)
+        """The manufacturer's name when its FLAG ID (or its list identifier) is a known one."""
+        return (
+            flag_manufacturer(self.system_title)
+            or flag_manufacturer(self.logical_device_name)
+            or self.list_maker
+        )
 
 
 @dataclass(slots=True)

@@ -231,7 +231,7 @@ def _energy(translation_key: str, **placeholders: str) -> DlmsSensorEntityDescri
     )
 
 
-def _reactive_energy(translation_key: str) -> DlmsSensorEntityDescription:
+def _reactive_energy(translation_key: str, **placeholders: str) -> DlmsSensorEntityDescription:
     return _quantity(
         translation_key,
         SensorDeviceClass.REACTIVE_ENERGY,
@@ -239,6 +239,7 @@ def _reactive_energy(translation_key: str) -> DlmsSensorEntityDescription:
         precision=3,
         state_class=SensorStateClass.TOTAL_INCREASING,
         suggested_unit=UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
+        placeholders=placeholders or None,
     )
 
 
@@ -299,7 +300,18 @@ _ELECTRICITY: Final[dict[tuple[int, int, int], DlmsSensorEntityDescription]] = {
     (2, 8, 0): _energy("energy_export"),
     **{(2, 8, tariff): _energy("energy_export_tariff", tariff=str(tariff)) for tariff in _TARIFFS},
     (3, 8, 0): _reactive_energy("reactive_energy_import"),
+    **{
+        (3, 8, tariff): _reactive_energy("reactive_energy_import_tariff", tariff=str(tariff))
+        for tariff in _TARIFFS
+    },
     (4, 8, 0): _reactive_energy("reactive_energy_export"),
+    **{
+        (4, 8, tariff): _reactive_energy("reactive_energy_export_tariff", tariff=str(tariff))
+        for tariff in _TARIFFS
+    },
+    # The average over the last demand period (a demand register's "last average value").
+    (1, 5, 0): _power("average_power_import"),
+    (2, 5, 0): _power("average_power_export"),
     (1, 7, 0): _power("power_import"),
     (2, 7, 0): _power("power_export"),
     **{
@@ -380,6 +392,9 @@ _ABSTRACT: Final[dict[tuple[int, int, int], DlmsSensorEntityDescription]] = {
     ),
     (96, 1, 0): _text("serial_number"),
     (96, 1, 1): _text("equipment_identifier"),
+    (96, 1, 7): _text("meter_type"),
+    # The invocation counter of a security setup (0-0:43.0.e): a count, not a quantity to keep statistics of.
+    **{(43, 1, e): _diagnostic_number("meter_invocation_counter", number=str(e + 1)) for e in _INSTANCES},
     (42, 0, 0): _text("logical_device_name"),
     **{
         (96, 15, e): _diagnostic_number("event_counter", SensorStateClass.TOTAL_INCREASING, number=str(e + 1))

@@ -67,15 +67,15 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
         available = getattr(coordinator, "available_objects", None)
         if isinstance(available, Mapping):
             readings.update(available)
-        selected = []
+        selected: list[ObisCode] = []
         for text in entry.options.get(CONF_OBJECTS, []):
             try:
                 obis = ObisCode.parse(text)
             except DlmsError:
                 continue  # the coordinator ignores it too
             readings.setdefault(obis, None)
-            selected.append(str(obis))
-        choices = object_choices(readings, await async_object_names(self.hass))
+            selected.append(obis)
+        choices = object_choices(readings, await async_object_names(self.hass), selected)
         fields: dict[Any, Any] = {}
         if push:
             fields[
@@ -90,7 +90,9 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                     default=int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
                 )
             ] = number_selector(1, 3600, "s")
-        fields[probatio.Optional(CONF_OBJECTS, default=selected)] = objects_selector(choices)
+        fields[probatio.Optional(CONF_OBJECTS, default=[str(obis) for obis in selected])] = objects_selector(
+            choices
+        )
         guarded = bool(entry.options.get(CONF_PLAUSIBILITY, DEFAULT_PLAUSIBILITY))
         fields[probatio.Optional(CONF_PLAUSIBILITY, default=guarded)] = BooleanSelector()
         if not push:

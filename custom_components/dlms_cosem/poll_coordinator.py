@@ -35,7 +35,8 @@ from .dlms.obis import ObisCode
 from .dlms.push import plain_value
 from .dlms.units import ScalerUnit
 from .firmware import FirmwareObjects, FirmwareState, read_firmware
-from .media import MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_identity_objects
+from .media import MBUS_CHANNELS, MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_channel, mbus_identity_objects
+from .meter_identity import METER_TYPE_CODES
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_state import capture_time as captured_data
 from .meter_values import clock_drift, meter_time
@@ -66,6 +67,15 @@ def capture_time(item: Data | DlmsError | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt_util.get_default_time_zone())
 
 
+def _serial_text(value: object) -> str:
+    """An M-Bus device's serial as text; "" when the channel has no device (empty, zero)."""
+    if isinstance(value, bytes):
+        value = value.rstrip(b"\x00").hex().upper()
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value) if value else ""
+    return value.strip() if isinstance(value, str) else ""
+
+
 class DlmsPollCoordinator(DlmsCoordinator):
     """Polls a meter: the association is kept, values read with GET-with-list, scalers cached."""
 
@@ -85,7 +95,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
         """Firmware identifiers and image transfer status of the last poll (the update entity's)."""
         self.profiles: list[ObisCode] = []  # Profile Generic objects listed, for the history backfill
         self.mbus_media: dict[int, int] = {}  # M-Bus channel -> EN 13757-3 medium (device type)
-        self.mbus_serials: dict[int, str] = {}
+        self.mbus_serials: dict[int, str] = {}  # M-Bus channel -> its device's serial ("" for none)
+        self._channel_objects: list[ObisCode] = []  # the channels' device types and serials listed
+        self._listed_channels: frozenset[int] = frozenset()  # channels with any object listed
+        self._channels_answered: set[int] = set()  # channels whose device type or serial the last poll read
 
     @override
     async def _async_setup(self) -> None:
@@ -107,7 +120,11 @@ class DlmsPollCoordinator(DlmsCoordinator):
             await self.client.connect()
             entries = await self.client.read_object_list()
             listed = {entry.obis for entry in entries}
-            wanted = [obis for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE) if obis in listed]
+            wanted = [
+                obis
+                for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE, *METER_TYPE_CODES)
+                if obis in listed
+            ]
             channels = [obis for obis in mbus_identity_objects() if obis in listed]
             identity = await self.client.get_many([(obis, 1, 2) for obis in [*wanted, *channels]])
             self._learn_objects(entries)
@@ -115,6 +132,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
         except DlmsError as err:
             raise self._update_failed(err) from err
         self.firmware_objects = FirmwareObjects.from_object_list(entries)
+        self._channel_objects = channels
+        self._listed_channels = frozenset(
+            channel for entry in entries if (channel := mbus_channel(entry.obis)) is not None
+        )
         self._learn_channels(channels, identity[len(wanted) :])
         texts: dict[ObisCode, str] = {}
         for obis, item in zip(wanted, identity[: len(wanted)], strict=True):
@@ -125,17 +146,47 @@ class DlmsPollCoordinator(DlmsCoordinator):
             logical_device_name=texts.get(LOGICAL_DEVICE_NAME),
             serial_number=texts.get(SERIAL_NUMBER),
             firmware=texts.get(FIRMWARE),
+            model=next((texts[obis] for obis in METER_TYPE_CODES if obis in texts), None),
         )
         self.guard.observe_meter(self.identity.serial_number, checked=True)
 
-    def _learn_channels(self, objects: list[ObisCode], values: Sequence[Data | DlmsError]) -> None:
-        """The medium and serial of each M-Bus channel the meter lists."""
+    def _learn_channels(self, objects: list[ObisCode], values: Sequence[Data | DlmsError | None]) -> None:
+        """The medium and serial of each M-Bus channel the meter lists; an unanswered one keeps its last."""
+        self._channels_answered = set()
         for obis, item in zip(objects, values, strict=True):
-            value = plain_value(item) if isinstance(item, Data) else None
-            if obis.c == MBUS_DEVICE_TYPE_C and isinstance(value, int) and not isinstance(value, bool):
-                self.mbus_media[obis.b] = value
-            elif isinstance(value, str):
-                self.mbus_serials[obis.b] = value
+            if not isinstance(item, Data):
+                continue
+            self._channels_answered.add(obis.b)
+            value = plain_value(item)
+            if obis.c == MBUS_DEVICE_TYPE_C:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    self.mbus_media[obis.b] = value
+            else:
+                self.mbus_serials[obis.b] = _serial_text(value)
+
+    @property
+    @override
+    def present_channels(self) -> frozenset[int]:
+        """Channels whose device type or serial names a device, or whose values were read."""
+        named = {channel for channel, medium in self.mbus_media.items() if medium}
+        named |= {channel for channel, serial in self.mbus_serials.items() if serial}
+        return frozenset(named) | super().present_channels
+
+    @property
+    @override
+    def absent_channels(self) -> frozenset[int]:
+        """Channels the meter does not list, and listed ones whose device type and serial name none.
+
+        Only what the meter answered counts: a channel whose device type and serial were not read
+        (refused, not listed) is absent only when none of its objects are listed, so a value that
+        failed once does not make a device stale.
+        """
+        unnamed = {
+            channel
+            for channel in self._channels_answered
+            if not self.mbus_media.get(channel) and not self.mbus_serials.get(channel)
+        }
+        return frozenset(set(MBUS_CHANNELS) - self._listed_channels) | (unnamed - self.present_channels)
 
     def _learn_objects(self, entries: list[ObjectListEntry]) -> None:
         for entry in entries:
@@ -153,8 +204,10 @@ class DlmsPollCoordinator(DlmsCoordinator):
 
         wanted = [obis for obis in self.selected_objects if obis in self._classes]
         refs = [RegisterReference(obis, self._classes[obis]) for obis in wanted]
-        # The clock, disconnectors and capture times go in the same request as the values.
+        # The clock, disconnectors and capture times go in the same request as the values; so do the
+        # M-Bus channels' device types and serials, so a gas or water meter connected later is seen.
         watched = watched_attributes(self.object_classes, wanted)
+        watched += [(obis, self.object_classes.get(obis, 1), 2) for obis in self._channel_objects]
         before = dt_util.utcnow()
         try:
             results, extras = (
@@ -164,6 +217,9 @@ class DlmsPollCoordinator(DlmsCoordinator):
             raise self._update_failed(err) from err
         middle = before + (dt_util.utcnow() - before) / 2
         attributes, drift = self._watched(watched, extras, middle)
+        self._learn_channels(
+            self._channel_objects, [attributes.get((obis, 2)) for obis in self._channel_objects]
+        )
         # An M-Bus channel's value is as old as its capture time (read with the value, in the clock's watch).
         captured = {
             obis: moment

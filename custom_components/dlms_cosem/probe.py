@@ -8,13 +8,16 @@ with the flow's error key, so the user sees why (port, baud rate, key, password)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, cast
 
 from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.components.sensor.const import UNIT_CONVERTERS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 
 from .connection import (
     client_settings,
@@ -45,6 +48,7 @@ from .dlms.errors import (
     SecurityError,
     ServiceError,
     UnauthenticatedTelegramError,
+    UncheckedTagError,
     WrongEncryptionKeyError,
 )
 from .dlms.listener import LinkStatus, ListenerEvent, PushListener
@@ -54,8 +58,9 @@ from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.streams import close_stream, open_stream
 from .dlms.transport.udp import UdpEndpoint
+from .meter_identity import IDENTITY_CODES, identity_from_readings
 from .models import MeterIdentity, MeterReading
-from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe, ha_unit, state_value
+from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe
 from .positions import keyed_objects, position_of
 
 LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
@@ -67,6 +72,17 @@ VALUE_CLASSES: Final = frozenset({1, 3, 4, 5})
 PRESELECTED_DEVICE_CLASSES: Final = frozenset(
     {SensorDeviceClass.ENERGY, SensorDeviceClass.POWER, SensorDeviceClass.VOLTAGE, SensorDeviceClass.CURRENT}
 )
+
+CODED_TELEGRAM_WAIT: float = 12.0
+"""Seconds the probe listens on after a telegram of bare values for one that names its objects.
+
+Norwegian Kaifa meters push list 1 (active power alone, no code, no list identifier) every 2 seconds
+and list 2 (with the list identifier that names every value, and the meter number) every 10: the flow
+would otherwise offer one unnamed value and name the meter after its port.
+"""
+
+# Value group D of what is preselected: instantaneous values (7) and totals (8).
+_PRESELECTED_KINDS: Final = frozenset({7, 8})
 
 # Shorter than the coordinator's link timeouts: the user is waiting in front of the form.
 PROBE_RESPONSE_TIMEOUT: float = 5.0
@@ -107,6 +123,7 @@ _REASONS: Final[tuple[tuple[type[Exception], str], ...]] = (
     (PortUnavailableError, "cannot_open_port"),
     (MeterNotRespondingError, "timeout"),
     (AuthenticationTagMismatchError, "wrong_key"),
+    (UncheckedTagError, "wrong_key_tag_unchecked"),
     (WrongEncryptionKeyError, "wrong_encryption_key"),
     (MissingKeyError, "missing_key"),
     (UnauthenticatedTelegramError, "not_authenticated"),
@@ -162,42 +179,74 @@ def _name(obis: ObisCode, unit: str | None, names: Mapping[str, str]) -> str | N
     return template.format(**(description.translation_placeholders or {}))
 
 
-def _number(value: float) -> str:
-    if isinstance(value, float):
-        value = round(value, 3)
-    return f"{value:,}".replace(",", _THOUSANDS)
+def _number(value: float, decimals: int | None = None) -> str:
+    if decimals is not None:
+        text = f"{value:,.{decimals}f}"
+    else:
+        text = f"{round(value, 3) if isinstance(value, float) else value:,}"
+    return text.replace(",", _THOUSANDS)
 
 
-def _value_text(reading: MeterReading) -> str | None:
-    value = state_value(reading)
-    if isinstance(value, int | float):
-        unit = ha_unit(reading.unit)
-        return f"{_number(value)} {unit}" if unit else _number(value)
+def _value_text(obis: ObisCode, reading: MeterReading) -> str | None:
+    """The value as its sensor will show it: scaled, in the unit and with the decimals it is shown in.
+
+    A register pushed without its scaler and unit reads in the unit its code is defined in (an energy
+    register in Wh), shown in kWh as the sensor shows it: "4 408.736 kWh", not "4 408 736".
+    """
+    description = describe(obis, reading.unit)
+    value = description.value_fn(reading)
+    if isinstance(value, datetime):
+        return dt_util.as_local(value).strftime("%Y-%m-%d %H:%M:%S")  # no microseconds
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        unit = description.native_unit_of_measurement
+        shown = description.suggested_unit_of_measurement or unit
+        converter = UNIT_CONVERTERS.get(description.device_class)
+        if shown != unit and converter is not None and {unit, shown} <= converter.VALID_UNITS:
+            value = converter.convert(value, unit, shown)
+        else:
+            shown = unit
+        text = _number(value, description.suggested_display_precision)
+        return f"{text} {shown}" if shown else text
     if not isinstance(value, str):
         return None
     return value if len(value) <= _MAX_TEXT else f"{value[: _MAX_TEXT - 1]}…"
 
 
 def object_label(obis: ObisCode, reading: MeterReading | None, names: Mapping[str, str]) -> str:
-    """The sensor's name, the code and what it reads now: "Energy import (1.0.1.8.0.255) - 12 937 Wh"."""
+    """The sensor's name, the code and what it reads now: "Energy import (1.0.1.8.0.255) - 12.937 kWh"."""
     name = _name(obis, reading.unit if reading else None, names)
     # A positional key is no code a user could look up: the name says all there is.
     label = name if name and position_of(obis) else f"{name} ({obis})" if name else str(obis)
-    value = _value_text(reading) if reading is not None else None
+    value = _value_text(obis, reading) if reading is not None else None
     return f"{label} - {value}" if value else label
 
 
 def is_preselected(obis: ObisCode, unit: str | None) -> bool:
-    """Energy, power, voltage and current registers the catalog knows."""
-    return catalog_entry(obis) is not None and describe(obis, unit).device_class in PRESELECTED_DEVICE_CLASSES
+    """Energy, power, voltage and current registers the catalog knows: the totals and instantaneous values.
+
+    Demand averages (value group D 4 and 5) are offered, not preselected: they repeat the power.
+    """
+    return (
+        obis.d in _PRESELECTED_KINDS
+        and catalog_entry(obis) is not None
+        and describe(obis, unit).device_class in PRESELECTED_DEVICE_CLASSES
+    )
 
 
 def object_choices(
-    readings: Mapping[ObisCode, MeterReading | None], names: Mapping[str, str]
+    readings: Mapping[ObisCode, MeterReading | None],
+    names: Mapping[str, str],
+    selected: Collection[ObisCode] = (),
 ) -> list[ObjectChoice]:
-    """The objects as the flows offer them: preselected first, then known ones, then by code."""
+    """The objects as the flows offer them: preselected first, then known ones, then by code.
+
+    Who the meter is (meter number, type, firmware, list identifier) is the device's maker, model,
+    serial number and firmware, not a sensor: offered only where an earlier choice made it one.
+    """
     choices = []
     for obis, reading in readings.items():
+        if obis in IDENTITY_CODES and obis not in selected:
+            continue
         preselected = is_preselected(obis, reading.unit if reading else None)
         label = object_label(obis, reading, names)
         choices.append((not preselected, catalog_entry(obis) is None, obis, label, preselected))
@@ -291,30 +340,6 @@ async def _probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> M
 # --- push meters --------------------------------------------------------------------------------------
 
 
-# Where meters push their serial number: 0.0.96.1.0.255 (Aidon, Kaifa and most others; channel 1 in
-# Norway), or Kamstrup's 1.1.0.0.5.255.
-_SERIAL_NUMBER_CODES: Final = frozenset(
-    {SERIAL_NUMBER, ObisCode(0, 1, 96, 1, 0, 255), ObisCode(1, 0, 0, 0, 5, 255), ObisCode(1, 1, 0, 0, 5, 255)}
-)
-
-
-def _push_identity(telegram: Telegram) -> MeterIdentity:
-    serial_number = None
-    logical_device_name = None
-    for obj in telegram.content.objects:
-        if obj.obis is None:
-            continue
-        if serial_number is None and obj.obis in _SERIAL_NUMBER_CODES:
-            serial_number = _text(obj.data)
-        elif obj.obis == LOGICAL_DEVICE_NAME:
-            logical_device_name = _text(obj.data)
-    return MeterIdentity(
-        serial_number=serial_number,
-        system_title=telegram.system_title,
-        logical_device_name=logical_device_name,
-    )
-
-
 def _push_readings(objects: tuple[PushObject, ...]) -> dict[ObisCode, MeterReading | None]:
     return {key: MeterReading.from_push_object(obj) for key, obj in keyed_objects(objects)}
 
@@ -351,9 +376,13 @@ async def _probe_push_meter(
     # An async generator: closing it closes the stream (the port is exclusive while open).
     events = cast("AsyncGenerator[ListenerEvent]", listener.events())
     telegram: Telegram | None = None
+    bare: Telegram | None = (
+        None  # a telegram whose values are all unnamed, while one that names them is awaited
+    )
     opened = False
+    loop = asyncio.get_running_loop()
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) as waiting:
             async for event in events:
                 if isinstance(event, LinkStatus):
                     # The listener retries for ever; the flow reports a port that never opened.
@@ -366,9 +395,14 @@ async def _probe_push_meter(
                     if isinstance(event.error, SecurityError):
                         raise event.error
                     LOGGER.debug("Telegram not decoded: %s", event.error)
-                else:
+                elif _names_its_values(event):
                     telegram = event
                     break
+                elif bare is None:
+                    bare = event
+                    deadline = waiting.when()
+                    until = loop.time() + CODED_TELEGRAM_WAIT
+                    waiting.reschedule(until if deadline is None else min(deadline, until))
     except TimeoutError:
         pass
     finally:
@@ -376,13 +410,38 @@ async def _probe_push_meter(
         # The listener only starts closing its stream; the entry opens the port right after the probe.
         for writer in streams:
             await close_stream(writer)
+    telegram = telegram or bare
     if telegram is None:
         raise ProbeError("no_valid_frame" if listener.decoder.statistics.bytes_received else "no_data")
-    identity = _push_identity(telegram)
+    readings = _push_readings(telegram.content.objects)
+    if telegram.content.list_profile is not None:
+        _expect_hourly_totals(readings)
+    identity = identity_from_readings(readings, telegram.system_title)
     unique_id = (
         identity.serial_number
         or (identity.system_title.hex().upper() if identity.system_title else None)
         or identity.logical_device_name
         or _fallback_id(data)
     )
-    return MeterProbe(identity, unique_id, object_choices(_push_readings(telegram.content.objects), names))
+    return MeterProbe(identity, unique_id, object_choices(readings, names))
+
+
+_ENERGY_TOTALS: Final = (1, 2, 3, 4)  # value group C of active and reactive energy, import and export
+
+
+def _expect_hourly_totals(readings: dict[ObisCode, MeterReading | None]) -> None:
+    """Offer the four energy totals a Norwegian list meter sends only once an hour (in list 3).
+
+    A meter with a known list identifier (KFM_001, Kamstrup_V0001, AIDON_V0001) sends its totals on the
+    hour, so the flow rarely hears them: without this, the Energy panel's sensor would be missing until
+    the user found it in the options an hour later. They come in the channel of its active power.
+    """
+    for key in list(readings):
+        if (key.a, key.c, key.d, key.e, key.f) == (1, 1, 7, 0, 255):
+            for c in _ENERGY_TOTALS:
+                readings.setdefault(ObisCode(1, key.b, c, 8, 0, 255), None)
+
+
+def _names_its_values(telegram: Telegram) -> bool:
+    """Whether any value came with its OBIS code (its own, or one its list identifier gives)."""
+    return any(obj.obis is not None for obj in telegram.content.objects)

@@ -36,8 +36,9 @@ from .dlms.obis import ObisCode
 from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.telegram import Telegram, TelegramFailure
 from .link_state import LinkState, SinceLastTelegram
+from .meter_identity import identity_from_readings
 from .meter_values import is_cumulative, local_instant
-from .models import MeterIdentity, MeterReading, MeterSnapshot
+from .models import MeterReading, MeterSnapshot
 from .positions import keyed_objects
 from .pushed_history import profile_history
 
@@ -185,8 +186,7 @@ class DlmsPushCoordinator(DlmsCoordinator):
             self._readings.pop(key, None)  # unavailable until the user accepts the new value
         self.link_statistics.last_update = now
         self.link_statistics.invocation_counter = telegram.invocation_counter
-        if telegram.system_title is not None and self.identity.system_title is None:
-            self.identity = MeterIdentity(system_title=telegram.system_title)
+        self._learned_identity(identity_from_readings(arrived, telegram.system_title))
         self._arm_stale_timer()
         history = self.guard.screen_history(profile_history(telegram.content, zone))
         self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp, history=history))

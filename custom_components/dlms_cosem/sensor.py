@@ -9,22 +9,26 @@ from datetime import datetime
 from typing import Any, Final, override
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.components.sensor.const import UNIT_CONVERTERS
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .billing import describe_billing
-from .const import CONF_OBJECTS
+from .channels import ChannelFollower
+from .const import CONF_OBJECTS, DOMAIN
 from .control_sensors import control_sensors
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
@@ -133,7 +137,7 @@ async def async_setup_entry(
             waiting.append(obis)
             continue
         unit = reading.unit if reading else None
-        entities.append(DlmsCosemSensor(entry, obis, _describe(coordinator, obis, unit), channels(obis)))
+        entities.append(value_sensor(entry, obis, _describe(coordinator, obis, unit), channels(obis)))
     entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
     entities.extend(control_sensors(entry))
     if entry.runtime_data.history is not None:
@@ -141,8 +145,7 @@ async def async_setup_entry(
 
         entities.append(HistoryProgressSensor(entry, entry.runtime_data.history))
     async_add_entities(entities)
-    if not waiting:
-        return
+    shown = {entity.obis for entity in entities if isinstance(entity, DlmsCosemSensor)}
 
     @callback
     def _add_arrived() -> None:
@@ -154,14 +157,32 @@ async def async_setup_entry(
             return
         for obis in arrived:
             waiting.remove(obis)
+        shown.update(arrived)
         async_add_entities(
-            DlmsCosemSensor(
+            value_sensor(
                 entry, obis, _describe(coordinator, obis, snapshot.readings[obis].unit), channels(obis)
             )
             for obis in arrived
         )
 
+    @callback
+    def _show(codes: list[ObisCode]) -> None:
+        """Objects selected while running (a new M-Bus channel): made once their values arrive.
+
+        One shown before whose entity went with its stale device is made again.
+        """
+        registry = er.async_get(hass)
+        prefix = entry_identifier(entry)
+        for obis in codes:
+            live = obis in shown and registry.async_get_entity_id("sensor", DOMAIN, f"{prefix}_{obis}")
+            if not live and obis not in waiting:
+                waiting.append(obis)
+        _add_arrived()
+
     entry.async_on_unload(coordinator.async_add_listener(_add_arrived))
+    follower = ChannelFollower(hass, entry, _show)
+    entry.async_on_unload(coordinator.async_add_listener(follower))
+    follower()  # a polled meter's first values came before the platform: the channels present now
 
 
 def _channel_devices(
@@ -187,7 +208,7 @@ def _channel_devices(
             meter_device_id,
             channel,
             _media(coordinator).get(channel),
-            serials.get(channel),
+            serials.get(channel) or None,
         )
 
     return device
@@ -234,6 +255,11 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         self._importing: set[datetime] = set()  # rows whose import is under way
         if device_info is not None:
             self._attr_device_info = device_info  # an M-Bus channel's own device
+
+    @property
+    def obis(self) -> ObisCode:
+        """The object this sensor shows."""
+        return self._obis
 
     @callback
     def _handle_coordinator_update(self) -> None:
@@ -329,6 +355,96 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         if converter is not None and {unit, native} <= converter.VALID_UNITS:
             return converter.convert(value, unit, native)
         return None
+
+
+TOTALS: Final = frozenset({SensorStateClass.TOTAL, SensorStateClass.TOTAL_INCREASING})
+
+
+def value_sensor(
+    entry: DlmsCosemConfigEntry,
+    obis: ObisCode,
+    description: DlmsSensorEntityDescription,
+    device_info: DeviceInfo | None = None,
+) -> DlmsCosemSensor:
+    """The sensor of one object: a total keeps its last value across restarts and reloads."""
+    if description.state_class in TOTALS:
+        return DlmsCosemTotalSensor(entry, obis, description, device_info)
+    return DlmsCosemSensor(entry, obis, description, device_info)
+
+
+@dataclass
+class TotalStoredData(SensorExtraStoredData):
+    """A total's last value, and when the meter gave it."""
+
+    read_at: datetime | None = None
+
+    @override
+    def as_dict(self) -> dict[str, Any]:
+        return super().as_dict() | {"read_at": self.read_at.isoformat() if self.read_at else None}
+
+
+class DlmsCosemTotalSensor(DlmsCosemSensor, RestoreSensor):
+    """A total (energy, volume) that shows its last value after a restart until the meter sends it again.
+
+    Meters send their totals less often than the rest (Norwegian lists once an hour, M-Bus gas meters
+    every 15 minutes to a day): without this, the Energy panel's sensors would be blank for up to an
+    hour after every restart or reload (saving the options reloads). A restored value never passes for
+    a fresh one: it carries ``value_restored: true`` and ``read_at`` (when the meter gave it; not
+    ``restored``, which Home Assistant gives the placeholder of an entity not set up), it is not a
+    reading for the statistics or the plausibility guard, and it goes unavailable with the link.
+    """
+
+    _restored: MeterReading | None = None
+    _read_at: datetime | None = None
+    _last: MeterReading | None = None
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if super()._reading() is not None:
+            return  # the meter's value is there already
+        stored = await self.async_get_last_extra_data()
+        if stored is None:
+            return
+        data = stored.as_dict()
+        last = SensorExtraStoredData.from_dict(data)
+        if (
+            last is None
+            or not isinstance(last.native_value, int | float)
+            or isinstance(last.native_value, bool)
+            or last.native_unit_of_measurement != self.native_unit_of_measurement
+        ):
+            return  # nothing to show, or in a unit this entity no longer has
+        self._restored = MeterReading(value=last.native_value, unit=None, raw=None)
+        read_at = data.get("read_at")
+        self._read_at = dt_util.parse_datetime(read_at) if isinstance(read_at, str) else None
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        reading = super()._reading()
+        if reading is not None and reading is not self._last:
+            self._last = reading
+            self._read_at = reading.captured or dt_util.utcnow()
+            self._restored = None  # the meter sent it: the restored value is done with
+        super()._handle_coordinator_update()
+
+    @override
+    def _reading(self) -> MeterReading | None:
+        return super()._reading() or self._restored
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        attributes = super().extra_state_attributes
+        if self._restored is None or super()._reading() is not None:
+            return attributes
+        return {**(attributes or {}), "value_restored": True, "read_at": self._read_at}
+
+    @property
+    @override
+    def extra_restore_state_data(self) -> TotalStoredData:
+        return TotalStoredData(self.native_value, self.native_unit_of_measurement, self._read_at)
 
 
 class DlmsLinkSensor(DlmsCosemEntity, SensorEntity):

@@ -22,7 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import AUTH_HLS_GMAC, AUTH_LLS, CONF_ALLOW_CHANGES, CONF_AUTHENTICATION, DOMAIN, LOGGER
 from .dlms.axdr import Data
-from .dlms.errors import DlmsError, EncodeError
+from .dlms.errors import DlmsError, EncodeError, ObjectUndefinedError
 from .dlms.obis import ObisCode
 from .meter_state import CLOCK, CLOCK_CLASS_ID, CLOCK_TIME
 from .meter_values import (
@@ -167,7 +167,26 @@ def _value(call: ServiceCall, *, required: bool) -> Data | None:
         ) from None
 
 
-def _meter_error(entry: DlmsCosemConfigEntry, err: DlmsError) -> HomeAssistantError:
+def _meter_error(
+    entry: DlmsCosemConfigEntry, err: DlmsError, obis: ObisCode | None = None, class_id: int | None = None
+) -> HomeAssistantError:
+    """What the caller sees when the meter refused.
+
+    An object the meter does not have is the caller's mistake (a typo in the OBIS code, a wrong
+    class): a validation error, which the API answers with 400 and Home Assistant does not log as
+    its own failure. Everything else (no answer, access denied, a broken link) stays an error.
+    """
+    if isinstance(err, ObjectUndefinedError) and obis is not None and class_id is not None:
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_object",
+            translation_placeholders={
+                "meter": entry.title,
+                "obis": str(obis),
+                "class_id": str(class_id),
+                "error": str(err),
+            },
+        )
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="meter_error",
@@ -224,7 +243,7 @@ async def _read(call: ServiceCall) -> ServiceResponse:
             return answer
         answer.update(await _read_value(client, obis, class_id, attribute))
     except DlmsError as err:
-        raise _meter_error(entry, err) from err
+        raise _meter_error(entry, err, obis, class_id) from err
     return answer
 
 
@@ -307,7 +326,7 @@ async def _change(
         returned = await apply(client, obis, class_id, value)
     except DlmsError as err:
         LOGGER.info("%s on %s refused: %s", what.capitalize(), entry.title, err)
-        raise _meter_error(entry, err) from err
+        raise _meter_error(entry, err, obis, class_id) from err
     LOGGER.info("%s on %s: done", what.capitalize(), entry.title)
     await coordinator.async_request_refresh()
     answer: dict[str, Any] = {"obis": str(obis), "class_id": class_id, kind: number, "success": True}

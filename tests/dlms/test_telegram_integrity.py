@@ -21,6 +21,7 @@ from custom_components.dlms_cosem.dlms.errors import (
     DecodeError,
     IncompleteTelegramError,
     TelegramTooLargeError,
+    UncheckedTagError,
     WrongEncryptionKeyError,
 )
 from custom_components.dlms_cosem.dlms.hdlc import HdlcFramer
@@ -309,6 +310,33 @@ def test_a_plaintext_with_a_client_tag_imports_nothing(monkeypatch: pytest.Monke
     with pytest.raises(DecodeError, match="expected a Data-Notification"):
         decode_push_apdu(bytes([tag]) + bytes(20))
     assert imports == []
+
+
+@pytest.mark.parametrize(
+    ("control", "error", "says"),
+    [
+        (0x20, WrongEncryptionKeyError, "does not authenticate"),
+        (0x30, UncheckedTagError, "no authentication key was given"),
+    ],
+)
+def test_a_wrong_encryption_key_says_whether_a_tag_went_unchecked(
+    control: int, error: type[Exception], says: str
+) -> None:
+    """A meter that authenticates is not said not to: its tag went unchecked for want of the key."""
+    sender = SecurityKeys(encryption_key=bytes(range(16)), authentication_key=bytes(range(16, 32)))
+    notification = bytes([ApduTag.DATA_NOTIFICATION]) + bytes(20)
+    ciphered = protect(
+        ApduTag.GENERAL_GLO_CIPHERING,
+        notification,
+        sender,
+        system_title=SYSTEM_TITLE,
+        invocation_counter=7,
+        control=control,
+    ).encode()
+    wrong = SecurityKeys(encryption_key=bytes(16), authentication_key=None)
+    with pytest.raises(error, match=says) as raised:
+        decode_push_apdu(ciphered, wrong)
+    assert (raised.type is UncheckedTagError) == (control == 0x30)
 
 
 BARE = [

@@ -83,6 +83,24 @@ class WrongEncryptionKeyError(DecryptionError):
         super().__init__(message)
 
 
+class UncheckedTagError(WrongEncryptionKeyError):
+    """Authenticated ciphertext decrypted to garbage, and no authentication key was given to check its tag.
+
+    The meter does authenticate: the tag would tell a wrong encryption key from damaged data, but it
+    cannot be checked without the authentication key. Saying "this meter does not authenticate" here
+    would send the user after the wrong setting.
+    """
+
+    def __init__(
+        self,
+        message: str = (
+            "wrong encryption key (the telegram is authenticated, but its tag could not be checked "
+            "because no authentication key was given)"
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
 class UnauthenticatedTelegramError(SecurityError):
     """An authentication key is configured but the telegram is not authenticated (a downgrade).
 

@@ -20,6 +20,7 @@ from .errors import (
     DlmsError,
     MissingKeyError,
     UnauthenticatedTelegramError,
+    UncheckedTagError,
     WrongEncryptionKeyError,
 )
 from .list_identifiers import ListProfile
@@ -161,6 +162,8 @@ def decode_push(
         notification = _decode_notification(clear.plaintext)
     except DlmsError as err:
         if not clear.verified and ciphered.control.encrypted:
+            if ciphered.control.authenticated:
+                raise UncheckedTagError from err  # a tag was there, no key to check it with
             raise WrongEncryptionKeyError from err
         raise
     return _telegram(

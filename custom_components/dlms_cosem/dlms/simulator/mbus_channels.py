@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..apdu import DataAccessResult
 from ..axdr import Data
 from ..obis import ObisCode
 from ..units import ScalerUnit, Unit
+from .access import AccessFailureError
 from .electricity import REFERENCE_INSTANT, seconds_since_reference
 from .interface_classes import DataObject, ExtendedRegister
 
@@ -85,6 +87,21 @@ def add_mbus_channels(
                 _capture_time(meter, mbus),
             )
         )
+
+
+def add_empty_mbus_channel(meter: SimulatedMeter, channel: int) -> None:
+    """A channel with no M-Bus device, as IDIS meters list one: device type 0, no serial, no reading.
+
+    :func:`add_mbus_channels` on the same channel later connects a device (the objects are replaced),
+    and this disconnects it again.
+    """
+    meter.add(DataObject(device_type(channel), Data.unsigned(0)))
+    meter.add(DataObject(channel_serial(channel), Data.octet_string(b"")))
+    meter.add(ExtendedRegister(channel_value(channel), _unavailable, LITRES, _unavailable))
+
+
+def _unavailable(_instant: datetime) -> Data:
+    raise AccessFailureError(DataAccessResult.OBJECT_UNAVAILABLE)
 
 
 def _reading(meter: SimulatedMeter, mbus: MbusChannel) -> Callable[[datetime], Data]:

@@ -1,0 +1,104 @@
+"""Who the meter is, from what it sends: meter number, maker, model and firmware for the device registry.
+
+A pushing meter names itself only in its telegrams, each country's list in its own objects: the meter
+number (device ID 1, 0-0:96.1.0, or Kamstrup's 1-1:0.0.5), the meter type (0-0:96.1.7 for Aidon and
+Kaifa, 1-1:96.1.1 for Kamstrup), the active firmware identifier (1-0:0.2.0) and the list identifier
+(1-1:0.2.129, "KFM_001"). The maker comes from the FLAG ID that opens the system title or the logical
+device name, or else from the list identifier. Values a meter sends without codes become these objects
+by structure first (see :mod:`.positions`), so they are found here the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from .dlms.obis import ObisCode
+from .manufacturers import flag_manufacturer
+from .models import MeterIdentity, MeterReading
+
+LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
+METER_NUMBER_CODES: Final = (
+    ObisCode(0, 0, 96, 1, 0, 255),  # device ID 1: the meter number (Aidon, Kaifa and most others)
+    ObisCode(0, 1, 96, 1, 0, 255),  # the same on channel 1 (some Norwegian lists)
+    ObisCode(1, 0, 0, 0, 5, 255),
+    ObisCode(1, 1, 0, 0, 5, 255),  # Kamstrup's meter number (GS1 number)
+)
+"""Where meters send their meter number, most common first."""
+METER_TYPE_CODES: Final = (
+    ObisCode(0, 0, 96, 1, 7, 255),  # Aidon, Kaifa: "MA304H4D", "6525"
+    ObisCode(1, 1, 96, 1, 1, 255),  # Kamstrup: "6841121BN243101040"
+    ObisCode(1, 0, 96, 1, 1, 255),
+)
+"""Where meters send their type (the model); 0-0:96.1.1 is device ID 2, an identifier, not a type."""
+FIRMWARE_CODES: Final = (
+    ObisCode(1, 0, 0, 2, 0, 255),  # active firmware identifier
+    ObisCode(1, 1, 0, 2, 0, 255),
+    ObisCode(0, 0, 0, 2, 0, 255),
+)
+LIST_IDENTIFIER_CODES: Final = (ObisCode(1, 1, 0, 2, 129, 255), ObisCode(1, 0, 0, 2, 129, 255))
+IDENTITY_CODES: Final = frozenset(
+    {LOGICAL_DEVICE_NAME, *METER_NUMBER_CODES, *METER_TYPE_CODES, *FIRMWARE_CODES, *LIST_IDENTIFIER_CODES}
+)
+"""Every object that says who the meter is."""
+
+# List identifiers whose leading letters are not the maker's FLAG ID (Aidon's is ADN).
+_LIST_MAKERS: Final = {"AIDON": "Aidon"}
+_MAX_IDENTIFIER = 64
+
+
+def text_of(reading: MeterReading | None) -> str | None:
+    """An identifier as text: a string stripped of padding, binary in hex, a number in decimal."""
+    if reading is None:
+        return None
+    value = reading.value
+    if isinstance(value, bytes):
+        value = value.rstrip(b"\x00").hex().upper()
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip("\x00 ")
+    return value[:_MAX_IDENTIFIER] or None
+
+
+def _first(readings: Mapping[ObisCode, MeterReading | None], codes: tuple[ObisCode, ...]) -> str | None:
+    for code in codes:
+        if (text := text_of(readings.get(code))) is not None:
+            return text
+    return None
+
+
+def list_maker(list_identifier: str | None) -> str | None:
+    """The maker a list identifier names: "KFM_001" -> Kaifa, "Kamstrup_V0001" -> Kamstrup."""
+    if not list_identifier:
+        return None
+    head = list_identifier.split("_", 1)[0].upper()
+    return _LIST_MAKERS.get(head) or flag_manufacturer(list_identifier)
+
+
+def identity_from_readings(
+    readings: Mapping[ObisCode, MeterReading | None], system_title: bytes | None = None
+) -> MeterIdentity:
+    """The meter's identity from the objects it sent (a telegram's, or a poll's)."""
+    list_identifier = _first(readings, LIST_IDENTIFIER_CODES)
+    return MeterIdentity(
+        serial_number=_first(readings, METER_NUMBER_CODES),
+        system_title=system_title,
+        logical_device_name=_first(readings, (LOGICAL_DEVICE_NAME,)),
+        model=_first(readings, METER_TYPE_CODES),
+        firmware=_first(readings, FIRMWARE_CODES),
+        list_maker=list_maker(list_identifier),
+    )
+
+
+def merged(known: MeterIdentity, seen: MeterIdentity) -> MeterIdentity:
+    """What is known, completed (never blanked) by what a telegram or poll showed since."""
+    return MeterIdentity(
+        serial_number=seen.serial_number or known.serial_number,
+        system_title=seen.system_title or known.system_title,
+        logical_device_name=seen.logical_device_name or known.logical_device_name,
+        model=seen.model or known.model,
+        firmware=seen.firmware or known.firmware,
+        list_maker=seen.list_maker or known.list_maker,
+    )

@@ -1,0 +1,1 @@
+"""scripts/develop's Home Assistant, started as a developer starts it."""
