@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.dlms_cosem.dlms.errors import FrameError, MeterNotRespondingError
+from custom_components.dlms_cosem.dlms.errors import ConnectionLostError, FrameError, MeterNotRespondingError
 from custom_components.dlms_cosem.dlms.iec62056_21 import ACK, Send, SetLine, Wait
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
@@ -181,6 +181,23 @@ async def test_read_out_of_a_meter_that_never_answers(socket_enabled: None) -> N
         port = server.sockets[0].getsockname()[1]
         with pytest.raises(MeterNotRespondingError):
             await read_out(TcpEndpoint("127.0.0.1", port), ReadoutSettings(answer_timeout=0.1, max_retries=1))
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_read_out_of_a_port_that_closes(socket_enabled: None) -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        writer.write(b"/ISk5MT1")  # the identification cut short
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        with pytest.raises(ConnectionLostError, match="closed"):
+            await read_out(TcpEndpoint("127.0.0.1", port), ReadoutSettings(answer_timeout=2.0))
     finally:
         server.close()
         await server.wait_closed()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from ..errors import ConnectionLostError
 from ..iec62056_21 import Identification, OpeningAction, Send, SetLine, Wait
 from ..telegram import Framing, Telegram
 from ..text.readout import DataReadout, ReadoutMode
@@ -73,7 +74,9 @@ async def read_out(
                 actions = session.receive(data)
                 if actions:
                     deadline = loop.time() + settings.answer_timeout
-            elif loop.time() >= deadline or reader.at_eof():
+            elif reader.at_eof():
+                raise ConnectionLostError("the port closed during the IEC 62056-21 readout")
+            elif loop.time() >= deadline:
                 actions = session.on_timeout()  # raises MeterNotRespondingError after the retries
                 deadline = loop.time() + settings.answer_timeout
             else:
