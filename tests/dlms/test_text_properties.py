@@ -17,7 +17,7 @@ from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.text import TextFramer, decode_text_telegram, encode_p1_telegram
 
 _REAL = [
-    bytes.fromhex(frame)
+    bytes.fromhex(frame).lstrip(b"\r\n")  # a line end before the identification is no part of it
     for vector in json.loads((Path(__file__).parent.parent / "fixtures" / "text_vectors.json").read_text())[
         "vectors"
     ]

@@ -36,6 +36,7 @@ from custom_components.dlms_cosem.dlms.telegram import (
 from custom_components.dlms_cosem.dlms.text import (
     TextFramer,
     TextKind,
+    block_check,
     crc16,
     decode_text_frame,
     decode_text_telegram,
@@ -44,6 +45,7 @@ from custom_components.dlms_cosem.dlms.text import (
     parse_data_block,
     parse_id_code,
 )
+from custom_components.dlms_cosem.dlms.text.readout import DataReadout, ReadoutMode
 
 FIXTURE = json.loads((Path(__file__).parent.parent / "fixtures" / "text_vectors.json").read_text())
 VECTORS = {vector["id"]: vector for vector in FIXTURE["vectors"]}
@@ -398,3 +400,48 @@ def test_a_readout_without_a_valid_date_has_no_time() -> None:
     (telegram,) = decode_telegrams([raw])
     assert isinstance(telegram, Telegram)
     assert telegram.timestamp is None
+
+
+# A Kamstrup Multical 66 heat meter's optical readout as jonkerj/go-iec62056 publishes it
+# (pkg/samples/kamstrup_mc66.go at 86e38cf9): mode A identification "/KAM MC", two-group ID codes, the
+# end character closing the last data line. Its BCC ('a') does not match its bytes (0x3D): the sample
+# was edited after capture.
+KAMSTRUP_MC66 = (
+    b"/KAM MC\r\n\x020.0(00005077354)\r\n6.8(00433.65*GJ)\r\n6.26(03052.95*m3)\r\n6.31(0109868*h)!\r\n\x03a"
+)
+
+
+def test_a_published_readout_whose_bcc_does_not_match_is_refused() -> None:
+    with pytest.raises(FrameError, match="block check"):
+        decode_text_frame(KAMSTRUP_MC66)
+    (event,) = decode_telegrams([KAMSTRUP_MC66])
+    assert isinstance(event, TelegramFailure)
+    assert isinstance(event.error, FrameError)
+
+
+def test_its_quirks_decode_once_the_check_matches() -> None:
+    stx, etx = KAMSTRUP_MC66.index(b"\x02"), KAMSTRUP_MC66.index(b"\x03")
+    checked = KAMSTRUP_MC66[: etx + 1] + bytes((block_check(KAMSTRUP_MC66[stx + 1 : etx + 1]),))
+    text = decode_text_telegram(checked)
+    assert text.frame.identification == "KAM MC"
+    values = {str(obj.obis): (obj.value, obj.unit) for obj in text.objects}
+    assert values == {
+        "1.0.0.0.255.255": ("00005077354", None),
+        "1.0.6.8.255.255": (433_650_000_000, "J"),
+        "1.0.6.26.255.255": (3052.95, "m³"),
+        "1.0.6.31.255.255": (109868, "h"),
+    }
+    # The medium is the caller's to give when it knows it (a heat meter: A = 6).
+    heat = decode_text_telegram(checked, default_medium=6)
+    assert {str(obj.obis) for obj in heat.objects} >= {"6.0.6.8.255.255"}
+
+
+def test_a_mode_a_identification_with_any_printable_baud_rate_character() -> None:
+    session = DataReadout()
+    session.start()
+    checked = KAMSTRUP_MC66[:-1] + bytes((block_check(KAMSTRUP_MC66[KAMSTRUP_MC66.index(b"\x02") + 1 : -1]),))
+    assert session.receive(checked) == []
+    assert session.mode is ReadoutMode.A
+    assert session.telegram is not None
+    assert session.identification is not None
+    assert session.identification.manufacturer == "KAM"

@@ -172,9 +172,11 @@ def _readout(data: bytes, stx: int) -> TextFrame:
     if block_check(data[stx + 1 : etx + 1]) != data[etx + 1]:
         raise FrameError("readout block check character mismatch: the data message was damaged")
     block = data[stx + 1 : etx]
-    bang = _end_of_data(block, 0) if b"!" in block else len(block)
-    if block[bang + 1 :].strip(b"\r\n"):
-        raise DecodeError("bytes after the end character of the readout")
+    # No value holds '!', so the last one is the end character: on a line of its own, or closing the
+    # last data line as some meters write it ("6.31(0109868*h)!").
+    bang = block.rfind(b"!")
+    if bang < 0 or block[bang + 1 :].strip(b"\r\n"):
+        raise DecodeError("readout without the end character '!' at the end of its data")
     return TextFrame(TextKind.READOUT, identification, _text(block[:bang], "data block"), True)
 
 

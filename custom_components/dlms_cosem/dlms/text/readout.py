@@ -66,6 +66,22 @@ def readout_mode(identification: Identification) -> ReadoutMode:
     return ReadoutMode.A
 
 
+def _identification(line: bytes) -> Identification | None:
+    """The identification ``/XXXZ...``, None when the line is none.
+
+    A mode A meter may write any printable Z (a Kamstrup heat meter sends ``/KAM MC``), which the
+    mode E parser refuses: such a line is still an identification, of a mode A meter.
+    """
+    try:
+        return Identification.parse(line)
+    except ProtocolError, UnicodeError:
+        pass
+    text = line.decode("ascii", "replace")
+    if len(text) < 5 or not text[1:4].isalpha() or not text[1:].isprintable() or "?" in text:
+        return None
+    return Identification(text[1:4], text[4], text[5:], ())
+
+
 class DataReadout:
     """The client side of a data readout, as actions for the adapter (see the module docstring).
 
@@ -160,9 +176,8 @@ class DataReadout:
                     continue
                 return []
             line = bytes(buffer[:end])
-            try:
-                identification = Identification.parse(line)
-            except ProtocolError, UnicodeError:
+            identification = _identification(line)
+            if identification is None:
                 del buffer[:1]  # an echo of our own sign-on, or noise
                 continue
             del buffer[: end + 2]
