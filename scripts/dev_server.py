@@ -61,6 +61,23 @@ def _die_with_us() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _start_listening(command: list[str], what: str) -> tuple[subprocess.Popen[str], str]:
+    """Start a meter process, which prints ``{"listening": ...}`` once it listens; it and where it listens."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_die_with_us,  # noqa: PLW1509 - only prctl, which is safe there
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{what} did not start (exit code {process.wait()})")
+    return process, str(json.loads(line)["listening"])
+
+
 @dataclass
 class Meter:
     """A simulator process and the link that names its pty."""
@@ -143,36 +160,13 @@ class DevStack:
             "scripts/norwegian_meter.py",
             *("--port", str(port), "--hourly", str(hourly), "--list-3-slot", str(list_3_slot)),
         ]
-        self.norwegian = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=_die_with_us,  # noqa: PLW1509 - only prctl, which is safe there
-        )
-        assert self.norwegian.stdout is not None
-        line = self.norwegian.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the Norwegian meter did not start (exit code {self.norwegian.wait()})")
-        self.norwegian_port = int(json.loads(line)["listening"])
+        self.norwegian, listening = _start_listening(command, "the Norwegian meter")
+        self.norwegian_port = int(listening)
         return self.norwegian_port
 
     def start_meter(self, name: str, options: list[str]) -> Meter:
         command = [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "simulate", "--pty", *options]
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-            preexec_fn=_die_with_us,  # noqa: PLW1509 - only prctl, which is safe there
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {name} meter simulator did not start (exit code {process.wait()})")
-        pty = json.loads(line)["listening"]
+        process, pty = _start_listening(command, f"the {name} meter simulator")
         link = self.config / "meters" / name
         link.parent.mkdir(parents=True, exist_ok=True)
         link.unlink(missing_ok=True)

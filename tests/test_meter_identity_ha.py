@@ -20,6 +20,8 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dlms_cosem import config_flow
 from custom_components.dlms_cosem.const import DOMAIN
@@ -29,6 +31,7 @@ from custom_components.dlms_cosem.meter_identity import identity_from_readings
 from custom_components.dlms_cosem.models import MeterReading
 from custom_components.dlms_cosem.positions import METER_CLOCK, METER_NUMBER, keyed_objects
 from scripts.norwegian_meter import KaifaMeter, frames
+from tests.tcp_meter import serving
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = {capture["id"]: capture for capture in json.loads((FIXTURES / "corpus.json").read_text())["push"]}
@@ -57,29 +60,16 @@ async def kaifa_meter(
     """A TCP port that sends list 1 ``list_2_after`` times, then list 2, and so on (list 1 comes first)."""
     list_1, list_2 = lists or (_frames(CORPUS[KAIFA_LIST_1]), _frames(CORPUS[KAIFA_LIST_2]))
 
-    handlers: set[asyncio.Task[Any]] = set()
+    async def pushing(writer: asyncio.StreamWriter) -> None:
+        sent = 0
+        while True:
+            sent += 1
+            writer.write(list_2 if sent % (list_2_after + 1) == 0 else list_1)
+            await writer.drain()
+            await asyncio.sleep(list_1_every)
 
-    async def pushing(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if (task := asyncio.current_task()) is not None:
-            handlers.add(task)
-        with contextlib.suppress(ConnectionError):
-            sent = 0
-            while True:
-                sent += 1
-                writer.write(list_2 if sent % (list_2_after + 1) == 0 else list_1)
-                await writer.drain()
-                await asyncio.sleep(list_1_every)
-
-    server = await asyncio.start_server(pushing, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        server.close_clients()
-        await server.wait_closed()
+    async with serving(pushing) as port:
+        yield port
 
 
 async def _flow_to_objects(hass: HomeAssistant, port: int) -> dict[str, Any]:
@@ -112,7 +102,7 @@ def _default(result: dict[str, Any], name: str) -> Any:
 
 
 async def test_a_kaifa_meter_that_sends_list_1_first_is_named_and_offers_its_values(
-    hass: HomeAssistant,
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
 ) -> None:
     async with kaifa_meter() as port:
         result = await _flow_to_objects(hass, port)
@@ -148,6 +138,11 @@ async def test_a_kaifa_meter_that_sends_list_1_first_is_named_and_offers_its_val
             "7340157011274532",
         )
         assert device.name == "Kaifa 7340157011274532"
+        # Diagnostics say the same (the meter number, an identifier, redacted).
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert diagnostics["identity"]["manufacturer"] == "Kaifa"
+        assert diagnostics["identity"]["model"] == "MA304H4D"
+        assert diagnostics["identity"]["serial_number"] == "**REDACTED**"
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 

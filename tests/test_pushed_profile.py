@@ -35,6 +35,7 @@ from custom_components.dlms_cosem.dlms.cosem_datetime import CosemDateTime
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.simulator.push import PushFraming, PushSettings, frame_push
 from custom_components.dlms_cosem.dlms.units import ScalerUnit
+from tests.tcp_meter import serving
 
 CLOCK = ObisCode(0, 0, 1, 0, 0, 255)
 ENERGY = ObisCode(1, 0, 1, 8, 0, 255)
@@ -103,30 +104,14 @@ class Meter:
 async def pushing() -> AsyncIterator[tuple[Meter, int]]:
     meter = Meter(dt_util.utcnow(), 5_000_000)
 
-    handlers: list[asyncio.Task[None]] = []
+    async def send(writer: asyncio.StreamWriter) -> None:
+        while True:
+            writer.write(meter.telegram())
+            await writer.drain()
+            await asyncio.sleep(0.05)
 
-    async def serve(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        handlers.append(task)
-        try:
-            while True:
-                writer.write(meter.telegram())
-                await writer.drain()
-                await asyncio.sleep(0.05)
-        except ConnectionError, asyncio.CancelledError:
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    yield meter, int(server.sockets[0].getsockname()[1])
-    server.close()
-    for task in handlers:
-        task.cancel()
-    await asyncio.gather(*handlers, return_exceptions=True)
-    server.close_clients()
-    await server.wait_closed()
+    async with serving(send) as port:
+        yield meter, port
 
 
 async def hourly(hass: HomeAssistant, statistic_id: str, start: datetime) -> list[dict[str, Any]]:

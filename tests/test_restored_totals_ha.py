@@ -12,7 +12,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -28,6 +27,7 @@ from custom_components.dlms_cosem.const import (
     CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
+from tests.tcp_meter import serving
 
 VECTORS = json.loads((Path(__file__).parent / "fixtures" / "public_vectors.json").read_text())
 AIDON = next(vector for vector in VECTORS["push"] if vector["id"] == "aidon-se-ui")
@@ -50,28 +50,15 @@ class Meter:
 
 @contextlib.asynccontextmanager
 async def serve(meter: Meter) -> AsyncIterator[int]:
-    handlers: set[asyncio.Task[Any]] = set()
+    async def pushing(writer: asyncio.StreamWriter) -> None:
+        while True:
+            if not meter.silent:
+                writer.write(meter.telegram)
+                await writer.drain()
+            await asyncio.sleep(0.2)
 
-    async def pushing(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if (task := asyncio.current_task()) is not None:
-            handlers.add(task)
-        with contextlib.suppress(ConnectionError):
-            while True:
-                if not meter.silent:
-                    writer.write(meter.telegram)
-                    await writer.drain()
-                await asyncio.sleep(0.2)
-
-    server = await asyncio.start_server(pushing, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        server.close_clients()
-        await server.wait_closed()
+    async with serving(pushing) as port:
+        yield port
 
 
 async def _until(hass: HomeAssistant, check: Callable[[], bool]) -> None:

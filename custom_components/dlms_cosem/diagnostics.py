@@ -144,6 +144,8 @@ async def async_get_config_entry_diagnostics(
     diagnostics["identity"] = async_redact_data(
         {
             "manufacturer": identity.manufacturer,
+            "model": identity.model,
+            "firmware": identity.firmware,
             "flag_id": identity.flag_id,
             "serial_number": identity.serial_number,
             "system_title": identity.system_title,
