@@ -107,7 +107,7 @@ class DevStack:
     # --- the simulated meters ----------------------------------------------------------------------
 
     def start_meters(self) -> None:
-        """The polled and the pushing meter, each on its own pty, linked from config/meters/."""
+        """The polled, the pushing and the Smarty meter, each on its own pty, linked from config/meters/."""
         # --image-transfer: firmware identifiers and an image transfer object, so the update entity the
         # README promises for a polled meter is there.
         self.start_meter(
