@@ -384,17 +384,17 @@ def floors(captures: list[Capture], rounds: int) -> list[str]:
 def _ciphered_apdu(capture: Capture, keys: SecurityKeys) -> bytes | None:
     """The ciphered APDU of a capture, as the decoder hands it to decryption (blocks joined)."""
     seen: list[bytes] = []
-    original = telegram_module._decode_push
+    original = telegram_module.decode_push
 
     def spy(apdu: bytes, *args: Any) -> Telegram:
         seen.append(apdu)
         return original(apdu, *args)
 
-    telegram_module._decode_push = spy
+    telegram_module.decode_push = spy
     try:
         decode_telegrams(capture.frames, keys)
     finally:
-        telegram_module._decode_push = original
+        telegram_module.decode_push = original
     ciphered = [apdu for apdu in seen if apdu and apdu[0] in (0xDB, 0xDC)]
     return ciphered[-1] if ciphered else None
 

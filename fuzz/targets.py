@@ -8,6 +8,7 @@ capture's key), so a value that only breaks later is found too.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -49,10 +50,11 @@ from custom_components.dlms_cosem.dlms.security import (
     unprotect,
 )
 from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder
+from custom_components.dlms_cosem.dlms.text import TextFramer, decode_text_telegram
 from custom_components.dlms_cosem.dlms.wrapper import WrapperFramer, decode_wrapper_pdu
 from custom_components.dlms_cosem.positions import keyed_objects
 
-from .seeds import load_seeds
+from .seeds import FIXTURES, load_seeds
 
 # Client-side responses by tag, dispatched as the client does after reading a frame.
 _RESPONSE_DECODERS: dict[int, Callable[[bytes], object]] = {
@@ -259,11 +261,61 @@ class _Stream:
                 failure = failure or event.error
         # The bound is on the decoder's own buffers, which it does not expose.
         framers = decoder._candidates
-        held = len(decoder._pending) + framers.hdlc.pending + framers.mbus.pending + framers.wrapper.pending
+        held = (
+            len(decoder._pending)
+            + framers.hdlc.pending
+            + framers.mbus.pending
+            + framers.wrapper.pending
+            + framers.text.pending
+        )
         if held > _STREAM_HELD_BOUND:
             raise AssertionError(f"a long-lived decoder holds {held} bytes")
         if failure is not None:
             raise failure  # counted with the stack's errors
+
+
+def fuzz_text(data: bytes) -> None:
+    """Text telegrams: the framer over the bytes in two chunks, then every frame it cuts to values.
+
+    The input itself is decoded as one telegram too, so a mutation inside a telegram (which the
+    framer may refuse) still reaches the line and value codecs.
+    """
+    framer = TextFramer()
+    cut = len(data) // 2
+    failure: DlmsError | None = None
+    for frame in (*framer.feed(data[:cut]), *framer.feed(data[cut:]), *framer.flush()):
+        if isinstance(frame, DlmsError):
+            failure = failure or frame
+            continue
+        try:
+            _text_values(frame)
+        except DlmsError as err:
+            failure = failure or err
+    _text_values(data)
+    if failure is not None:
+        raise failure
+
+
+def _text_values(frame: bytes) -> None:
+    telegram = decode_text_telegram(frame)
+    for obj in telegram.objects:
+        _show(obj.value)
+        _show(plain_value(obj.data))
+        obj.unit  # noqa: B018 - the unit is worked out on first use
+    keyed_objects(telegram.objects)
+    clock = telegram.content.clock()
+    if clock is not None:
+        clock.to_datetime()
+
+
+@cache
+def _text_seeds() -> tuple[bytes, ...]:
+    """The plain text telegrams of the text fixture, and a stream of all of them back to back."""
+    vectors = json.loads((FIXTURES / "text_vectors.json").read_text())["vectors"]
+    frames = tuple(
+        bytes.fromhex(frame) for vector in vectors if vector.get("keys") is None for frame in vector["frames"]
+    )
+    return (*frames, b"".join(frames))
 
 
 def fuzz_iec62056_21(data: bytes) -> None:
@@ -352,5 +404,6 @@ def targets() -> dict[str, Target]:
             "one long-lived push decoder fed every input (memory bound)",
         ),
         Target("iec62056-21", fuzz_iec62056_21, _IEC_SEEDS, 512, "IEC 62056-21 mode E identification"),
+        Target("text", fuzz_text, _text_seeds(), stream_size, "IEC 62056-21 text telegrams (P1, readouts)"),
     ]
     return {target.name: target for target in found}

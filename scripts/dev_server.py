@@ -1,16 +1,17 @@
-"""A real Home Assistant with this integration and three meters (scripts/develop runs this).
+"""A real Home Assistant with this integration and four meters (scripts/develop runs this).
 
-The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password) and a pushing meter
-(M-Bus telegrams encrypted with AES-GCM every few seconds); and a Norwegian Kaifa meter's HAN port
-served over TCP as ser2net would (scripts/norwegian_meter.py: list 1 first, no OBIS codes, totals
-hourly). Home Assistant runs from the venv with the configuration directory given (config/ by
-default) and its HTTP settings stored (127.0.0.1, the port asked for). On the first start the owner is
-made through the onboarding API (the other onboarding steps are marked done: configuration.yaml holds
-the location), and, unless told otherwise, the meters are added through the integration's own config
-flow (the REST API the frontend uses), so the entries are what a user would get. The meters' ptys
-change on every start: the entries name stable links in the configuration directory
-(``meters/polled``, ``meters/push``), pointed at the new ptys first; the Norwegian meter listens on
-Home Assistant's port + 1000.
+The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password), a pushing meter
+(M-Bus telegrams encrypted with AES-GCM every few seconds) and a Luxembourg Smarty (DSMR text
+telegrams inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds); and a
+Norwegian Kaifa meter's HAN port served over TCP as ser2net would (scripts/norwegian_meter.py: list 1
+first, no OBIS codes, totals hourly). Home Assistant runs from the venv with the configuration
+directory given (config/ by default) and its HTTP settings stored (127.0.0.1, the port asked for). On
+the first start the owner is made through the onboarding API (the other onboarding steps are marked
+done: configuration.yaml holds the location), and, unless told otherwise, the meters are added through
+the integration's own config flow (the REST API the frontend uses), so the entries are what a user
+would get. The meters' ptys change on every start: the entries name stable links in the configuration
+directory (``meters/polled``, ``meters/push``, ``meters/smarty``), pointed at the new ptys first; the
+Norwegian meter listens on Home Assistant's port + 1000.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.
@@ -45,6 +46,10 @@ PUSH_KEY = "000102030405060708090A0B0C0D0E0F"
 PUSH_INTERVAL = 5  # seconds between the push meter's telegrams
 POLLED_SERIAL = "20260001"
 PUSH_SERIAL = "20260002"
+SMARTY_SERIAL = "20260003"
+SMARTY_KEY = "0F0E0D0C0B0A09080706050403020100"
+SMARTY_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
+"""The authentication key every Luxembourg Smarty meter shares (the encryption key is the meter's own)."""
 NORWEGIAN_PORT_OFFSET = 1000  # the Norwegian meter listens on Home Assistant's port + 1000
 START_TIMEOUT = 180.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -102,7 +107,7 @@ class DevStack:
     # --- the simulated meters ----------------------------------------------------------------------
 
     def start_meters(self) -> None:
-        """The polled and the pushing meter, each on its own pty, linked from config/meters/."""
+        """The polled, the pushing and the Smarty meter, each on its own pty, linked from config/meters/."""
         # --image-transfer: firmware identifiers and an image transfer object, so the update entity the
         # README promises for a polled meter is there.
         self.start_meter(
@@ -126,6 +131,25 @@ class DevStack:
                 "encrypted",
                 "--key",
                 PUSH_KEY,
+            ],
+        )
+        self.start_meter(
+            "smarty",
+            [
+                "--serial",
+                SMARTY_SERIAL,
+                "--invocation-counter",
+                str(int(time.time())),
+                "--push",
+                str(PUSH_INTERVAL),
+                "--push-framing",
+                "p1",
+                "--push-security",
+                "authenticated-encrypted",
+                "--key",
+                SMARTY_KEY,
+                "--auth-key",
+                SMARTY_AUTH_KEY,
             ],
         )
 
@@ -323,6 +347,19 @@ class DevStack:
                     {"security_suite": "0", "encryption_key": PUSH_KEY},
                 ],
             ),
+            self.run_flow(
+                token,
+                "serial_push",
+                [
+                    {"port": "manual", "baudrate": "115200", "parity": "n"},
+                    {"port": str(self.meters["smarty"].link)},
+                    {
+                        "security_suite": "0",
+                        "encryption_key": SMARTY_KEY,
+                        "authentication_key": SMARTY_AUTH_KEY,
+                    },
+                ],
+            ),
         ]
 
     def wait_for_values(self, token: str, timeout: float = 60.0) -> list[str]:
@@ -493,6 +530,7 @@ def main() -> int:
             f"\nHome Assistant is ready after {time.monotonic() - started:.0f} s: {stack.url}\n"
             f"  login: {USERNAME} / {PASSWORD}\n"
             f"  polled meter: LLS password {LLS_PASSWORD}; push meter: encryption key {PUSH_KEY}\n"
+            f"  Smarty meter: encryption key {SMARTY_KEY}, authentication key {SMARTY_AUTH_KEY}\n"
             "Ctrl-C stops Home Assistant and the meters.",
             flush=True,
         )

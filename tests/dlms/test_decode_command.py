@@ -144,3 +144,26 @@ def test_public_python_entry_point() -> None:
     (telegram,) = decode_telegrams([bytes.fromhex(frame) for frame in NOE["frames"]], keys)
     assert isinstance(telegram, Telegram)
     assert telegram.content.objects[1].value == 12937
+
+
+def test_raw_capture_files_of_text_telegrams(tmp_path: Path) -> None:
+    """``--raw``: a P1 port saved as it came (text, no hex), two telegrams and a readout, one per line."""
+    text = json.loads((Path(__file__).parent.parent / "fixtures" / "text_vectors.json").read_text())
+    frames = {vector["id"]: bytes.fromhex(vector["frames"][0]) for vector in text["vectors"]}
+    capture = tmp_path / "p1.txt"
+    capture.write_bytes(frames["dsmr_parser-v4-2"] + frames["dsmr_parser-v5"])
+    code, out, err = run(["decode", "--raw", str(capture)])
+    assert code == 0, err
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert {"obis": "1.0.1.8.1.255", "value": 1581123, "unit": "Wh", "raw": 1581123} in first["objects"]
+    assert first["timestamp"] == "2016-11-13T20:57:57"
+    assert {"obis": "1.0.31.7.0.255", "value": 0.48, "unit": "A", "raw": 48} in second["objects"]
+    code, out, err = run(["decode", "--raw", "-"], stdin=frames["dsmr_parser-v2-2"].decode("latin-1"))
+    assert code == 0, err
+    assert {"obis": "0.1.24.2.1.255", "value": 1.001, "unit": "m³", "raw": 1001} in json.loads(out)["objects"]
+
+
+def test_raw_file_that_cannot_be_read_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = run(["decode", "--raw", str(tmp_path / "missing.txt")])
+    assert code == 2
+    assert "cannot read" in err

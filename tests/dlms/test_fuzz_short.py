@@ -47,6 +47,7 @@ def test_every_parser_has_a_target_with_seeds() -> None:
         "telegram",
         "telegram-stream",
         "iec62056-21",
+        "text",
     }
     for target in TARGETS.values():
         assert target.seeds, target.name

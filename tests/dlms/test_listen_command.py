@@ -58,6 +58,28 @@ async def test_listen_prints_each_telegram_as_decode_does() -> None:
     assert lines == _decode_lines(AIDON.hex()) + _decode_lines(KAMSTRUP.hex())
 
 
+async def test_listen_takes_p1_text_telegrams_and_readouts_as_decode_does() -> None:
+    """A P1 port in the clear and an optical readout: found by their structure like binary telegrams."""
+    vectors = {
+        vector["id"]: bytes.fromhex(vector["frames"][0])
+        for vector in json.loads((ROOT / "tests" / "fixtures" / "text_vectors.json").read_text())["vectors"]
+    }
+    p1, readout = vectors["dsmr_parser-v5"], vectors["iec62056-21-mode-c-readout-synthetic"]
+    meter, port = await _serve([p1[:100], 0.05, p1[100:], 0.3, readout, 5.0])
+    out, err = io.StringIO(), io.StringIO()
+    args = _args(
+        "--port", f"socket://127.0.0.1:{port}", "--count", "2", "--duration", "10", "--quiet-gap", QUIET_GAP
+    )
+    try:
+        code = await asyncio.to_thread(cli.listen.run, args, out, err)
+    finally:
+        await meter.stop()
+    assert code == 0, err.getvalue()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines == _decode_lines(p1.hex()) + _decode_lines(readout.hex())
+    assert {"obis": "1.0.1.8.1.255", "value": 4426, "unit": "Wh", "raw": 4426} in lines[0]["objects"]
+
+
 async def test_listen_never_prints_a_stitched_telegram() -> None:
     meter, port = await _serve([HDLC_FIRST, 0.6, HDLC_REST, 5.0])
     out, err = io.StringIO(), io.StringIO()

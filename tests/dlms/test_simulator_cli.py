@@ -46,6 +46,7 @@ from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator import cli
 from custom_components.dlms_cosem.dlms.simulator.model import SERIAL_NUMBER
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_telegrams
+from custom_components.dlms_cosem.dlms.transport.readout import ReadoutSettings, read_out
 from custom_components.dlms_cosem.dlms.transport.streams import TcpEndpoint
 from custom_components.dlms_cosem.dlms.transport.wrapper import WrapperTransport
 from custom_components.dlms_cosem.dlms.wrapper import WrapperFramer, WrapperPdu
@@ -172,6 +173,43 @@ def test_push_mode_over_tcp() -> None:
         code, _, _ = stop(process)
     telegrams = [event for event in decode_telegrams([received]) if isinstance(event, Telegram)]
     assert len(telegrams) >= 2
+    assert code == 0
+
+
+@pytest.mark.parametrize("security", [(), ("--push-security", "authenticated-encrypted")])
+def test_p1_and_smarty_push_over_tcp(security: tuple[str, ...]) -> None:
+    """``--push-framing p1``: DSMR text telegrams; with security, as a Luxembourg Smarty sends them."""
+    keys = SecurityKeys(bytes.fromhex(KEY), bytes.fromhex(KEY)) if security else None
+    key_options = ("--key", KEY, "--auth-key", KEY) if security else ()
+    arguments = ("--tcp", "127.0.0.1:0", "--push", "0.05", "--push-framing", "p1", *security, *key_options)
+    with simulator(*arguments) as (process, address):
+        host, port = address.rsplit(":", 1)
+        received = b""
+        with socket.create_connection((host, int(port)), timeout=2) as sock:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while time.monotonic() < deadline:
+                received += sock.recv(4096)
+                events = decode_telegrams([received], keys)
+                if len([event for event in events if isinstance(event, Telegram)]) >= 2:
+                    break
+        code, _, _ = stop(process)
+    telegrams = [event for event in decode_telegrams([received], keys) if isinstance(event, Telegram)]
+    assert len(telegrams) >= 2
+    assert all(telegram.authenticated is bool(security) for telegram in telegrams)
+    assert all(telegram.identification == "SIM5\\2SIMULATED-P1" for telegram in telegrams)
+    assert code == 0
+
+
+def test_readout_meter_over_tcp() -> None:
+    """``--readout c``: an optical port without HDLC, read out by the stack's own mode C session."""
+    with simulator("--tcp", "127.0.0.1:0", "--readout", "c", "--serial", "87654321") as (process, address):
+        host, port = address.rsplit(":", 1)
+        settings = ReadoutSettings(reaction_time=0.0, answer_timeout=2.0)
+        result = asyncio.run(read_out(TcpEndpoint(host, int(port)), settings))
+        code, _, _ = stop(process)
+    values = {str(obj.obis): obj.value for obj in result.telegram.content.objects}
+    assert values["1.0.96.1.0.255"] == "87654321"
+    assert isinstance(values["1.0.1.8.0.255"], int)
     assert code == 0
 
 

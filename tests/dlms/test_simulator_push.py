@@ -61,7 +61,7 @@ FRAMINGS = {
 }
 
 
-@pytest.mark.parametrize("framing", list(PushFraming))
+@pytest.mark.parametrize("framing", list(FRAMINGS))  # P1 text telegrams: test_simulator_p1.py
 @pytest.mark.parametrize("security", [None, 0x20, 0x30])
 def test_pushed_telegrams_decode(framing: PushFraming, security: int | None) -> None:
     clock = SteppingClock()

@@ -35,38 +35,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from .apdu import DataNotification, GeneralBlockTransfer
+from .apdu import GeneralBlockTransfer
 from .apdu.tags import XdlmsTag
-from .cosem_datetime import CosemDateTime
 from .errors import (
     DecodeError,
     DlmsError,
+    FrameError,
     IncompleteTelegramError,
-    MissingKeyError,
     SecurityError,
     TelegramTooLargeError,
-    UnauthenticatedTelegramError,
-    UncheckedTagError,
-    WrongEncryptionKeyError,
 )
 from .hdlc import HdlcFramer, SegmentReassembler, has_llc, strip_llc
 from .hdlc.llc import LLC_COMMAND, LLC_HEADER_SIZE, LLC_RESPONSE
 from .list_identifiers import ListProfile
 from .mbus import MbusFramer, MbusReassembler
-from .push import PushContent, extract_objects
 from .push_blocks import PushBlockReassembler
-from .reader import ByteReader
-from .security import (
-    CipheredApdu,
-    SecurityKeys,
-    decode_ciphered_apdu,
-    is_ciphered_tag,
-    read_ciphered_apdu,
-    unprotect,
+from .push_telegram import (
+    PUSH_APDU_TAGS,
+    Framing,
+    PushApdu,
+    SecurityLevel,
+    Telegram,
+    TelegramEvent,
+    TelegramFailure,
+    decode_push,
+    decode_push_apdu,
+    read_push_apdu,
+    security_header,
 )
+from .security import (
+    SecurityKeys,
+)
+from .text import TextFramer, decode_text_telegram
 from .wrapper import WrapperFramer
+
+__all__ = [
+    "MAX_TELEGRAM_BYTES",
+    "DecoderStatistics",
+    "Framing",
+    "SecurityLevel",
+    "Telegram",
+    "TelegramDecoder",
+    "TelegramEvent",
+    "TelegramFailure",
+    "decode_push_apdu",
+    "decode_telegrams",
+]
 
 MAX_TELEGRAM_BYTES = 8192
 """The largest push APDU (after reassembly, before deciphering) the decoder takes.
@@ -87,69 +102,11 @@ MAX_PENDING_APDU_BYTES = MAX_TELEGRAM_BYTES
 # (a frame header alone is longer than stray noise that happens to look like a frame start).
 _MIN_CUT_FRAME_BYTES = 8
 
-# APDU tags a meter starts a push with when it sends no link-layer framing.
-_PUSH_APDU_TAGS = frozenset(
-    {
-        XdlmsTag.DATA_NOTIFICATION,
-        XdlmsTag.GENERAL_GLO_CIPHERING,
-        XdlmsTag.GENERAL_DED_CIPHERING,
-        XdlmsTag.GENERAL_BLOCK_TRANSFER,
-    }
-)
-
-
-class Framing(StrEnum):
-    """How telegrams are delimited on the line."""
-
-    HDLC = "hdlc"
-    MBUS = "mbus"
-    WRAPPER = "wrapper"
-    APDU = "apdu"
-
-
 # Pushes carry the response header; the command header is taken too, as in HDLC information fields.
 _LLC_HEADERS = (LLC_RESPONSE, LLC_COMMAND)
 
 # The framings whose frames a framer delimits (bare APDUs have none).
 _FRAMED = frozenset({Framing.HDLC, Framing.MBUS, Framing.WRAPPER})
-
-
-class SecurityLevel(StrEnum):
-    """The protection a telegram arrived with."""
-
-    NONE = "none"
-    AUTHENTICATED = "authenticated"
-    ENCRYPTED = "encrypted"
-    AUTHENTICATED_ENCRYPTED = "authenticated+encrypted"
-
-
-@dataclass(frozen=True, slots=True)
-class Telegram:
-    """A decoded push telegram."""
-
-    framing: Framing
-    apdu: bytes
-    content: PushContent
-    timestamp: CosemDateTime | None
-    security: SecurityLevel = SecurityLevel.NONE
-    authenticated: bool = False
-    system_title: bytes | None = None
-    invocation_counter: int | None = None
-    long_invoke_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TelegramFailure:
-    """A telegram that arrived whole but could not be decoded, and why."""
-
-    framing: Framing
-    apdu: bytes
-    error: DlmsError
-    system_title: bytes | None = None
-    invocation_counter: int | None = None
-
-
-type TelegramEvent = Telegram | TelegramFailure
 
 
 @dataclass(slots=True)
@@ -169,112 +126,6 @@ class DecoderStatistics:
     """Telegrams refused for growing past :data:`MAX_TELEGRAM_BYTES`."""
 
 
-def _security_level(authenticated: bool, encrypted: bool) -> SecurityLevel:
-    if authenticated and encrypted:
-        return SecurityLevel.AUTHENTICATED_ENCRYPTED
-    if encrypted:
-        return SecurityLevel.ENCRYPTED
-    if authenticated:
-        return SecurityLevel.AUTHENTICATED
-    return SecurityLevel.NONE
-
-
-def decode_push_apdu(
-    apdu: bytes,
-    keys: SecurityKeys | None = None,
-    framing: Framing = Framing.APDU,
-    known_profile: ListProfile | None = None,
-) -> Telegram:
-    """Decode one complete push APDU (ciphered or not) into a telegram; raise a DlmsError if it fails.
-
-    ``known_profile`` is the list profile an earlier telegram of the same meter named (see
-    :func:`.push.extract_objects`).
-    """
-    return _decode_push(apdu, keys, framing, known_profile, None)
-
-
-def _decode_push(
-    apdu: bytes,
-    keys: SecurityKeys | None,
-    framing: Framing,
-    known_profile: ListProfile | None,
-    parsed: _PushApdu | None,
-) -> Telegram:
-    """:func:`decode_push_apdu`, given the APDU's parse when finding its end already made one."""
-    if not apdu:
-        raise DecodeError("empty APDU")
-    # With an authentication key, only a telegram whose tag verified is believed (no downgrade).
-    authenticate = keys is not None and keys.authentication_key is not None
-    if not is_ciphered_tag(apdu[0]):
-        if authenticate:
-            raise UnauthenticatedTelegramError
-        notification = parsed if isinstance(parsed, DataNotification) else _decode_notification(apdu)
-        return _telegram(framing, apdu, notification, known_profile=known_profile)
-    ciphered = parsed if isinstance(parsed, CipheredApdu) else decode_ciphered_apdu(apdu)
-    if keys is None or (keys.encryption_key is None and ciphered.control.encrypted):
-        raise MissingKeyError("the telegram is encrypted: an encryption key is needed to read it")
-    if authenticate and not ciphered.control.authenticated:
-        raise UnauthenticatedTelegramError
-    clear = unprotect(ciphered, keys)
-    try:
-        notification = _decode_notification(clear.plaintext)
-    except DlmsError as err:
-        if not clear.verified and ciphered.control.encrypted:
-            if ciphered.control.authenticated:
-                raise UncheckedTagError from err  # a tag was there, no key to check it with
-            raise WrongEncryptionKeyError from err
-        raise
-    return _telegram(
-        framing,
-        clear.plaintext,
-        notification,
-        security=_security_level(ciphered.control.authenticated, ciphered.control.encrypted),
-        authenticated=clear.verified,
-        system_title=clear.system_title,
-        invocation_counter=clear.invocation_counter,
-        known_profile=known_profile,
-    )
-
-
-def _decode_notification(raw: bytes) -> DataNotification:
-    """The Data-Notification ``raw`` holds whole; any other APDU is a DecodeError.
-
-    A push is a Data-Notification, so no other decoder is looked up: the client's (GET, ACSE, short
-    names) are imported on their first use, and a plaintext deciphered with a wrong key may start with
-    their tags; importing a module there would block Home Assistant's event loop.
-    """
-    if not raw or raw[0] != XdlmsTag.DATA_NOTIFICATION:
-        tag = f"tag 0x{raw[0]:02X}" if raw else "nothing"
-        raise DecodeError(f"expected a Data-Notification, got APDU {tag}")
-    return DataNotification.decode(raw)
-
-
-def _telegram(
-    framing: Framing,
-    apdu: bytes,
-    notification: DataNotification,
-    *,
-    security: SecurityLevel = SecurityLevel.NONE,
-    authenticated: bool = False,
-    system_title: bytes | None = None,
-    invocation_counter: int | None = None,
-    known_profile: ListProfile | None = None,
-) -> Telegram:
-    content = extract_objects(notification.body, known_profile)
-    timestamp = notification.date_time if notification.date_time is not None else content.clock()
-    return Telegram(
-        framing=framing,
-        apdu=apdu,
-        content=content,
-        timestamp=timestamp,
-        security=security,
-        authenticated=authenticated,
-        system_title=system_title,
-        invocation_counter=invocation_counter,
-        long_invoke_id=notification.long_invoke_id,
-    )
-
-
 @dataclass(slots=True)
 class _Candidates:
     """The framers tried on the stream until one of them finds a frame."""
@@ -282,6 +133,7 @@ class _Candidates:
     hdlc: HdlcFramer = field(default_factory=HdlcFramer)
     mbus: MbusFramer = field(default_factory=MbusFramer)
     wrapper: WrapperFramer = field(default_factory=WrapperFramer)
+    text: TextFramer = field(default_factory=lambda: TextFramer(MAX_TELEGRAM_BYTES))
 
 
 class TelegramDecoder:
@@ -308,7 +160,7 @@ class TelegramDecoder:
         # identifier but follow the same published layout.
         self._list_profile: ListProfile | None = None
         # APDUs whose parse was needed to find where they end, by their bytes, until they are decoded.
-        self._parsed: dict[bytes, _PushApdu] = {}
+        self._parsed: dict[bytes, PushApdu] = {}
 
     def feed(self, data: bytes) -> list[TelegramEvent]:
         """Decode what ``data`` completes; keep the rest for the next call."""
@@ -325,6 +177,8 @@ class TelegramDecoder:
                 apdus.extend((Framing.WRAPPER, apdu) for apdu in self._from_wrapper(data))
             case Framing.APDU:
                 apdus.extend(self._from_bare(data, final=False))
+            case Framing.TEXT:
+                apdus.extend((Framing.TEXT, frame) for frame in self._from_text(data))
         self._sync_frame_errors()
         return self._decode_all(apdus)
 
@@ -338,6 +192,21 @@ class TelegramDecoder:
         if not cut and self._held_frame() is not None:
             return []
         self._burst_start = True
+        if self.framing is Framing.TEXT:
+            # A pause inside a text telegram is kept; a silence ends it (whole if its last line was '!').
+            return (
+                self._decode_all((Framing.TEXT, frame) for frame in self._candidates.text.flush())
+                if cut
+                else []
+            )
+        if self.framing is None and cut:
+            text = [
+                frame
+                for frame in self._candidates.text.flush()
+                if isinstance(frame, bytes) and _is_text(frame)
+            ]
+            if text:
+                return self._decode_all(self._settle(Framing.TEXT, text))
         cut_frame = self._cut_frame()
         dropped = self._drop_reassembly() if cut else False
         if cut_frame is not None:
@@ -363,7 +232,12 @@ class TelegramDecoder:
         Bytes of a frame, segments, blocks and a bare APDU's start would otherwise be joined to what
         the next connection brings. The framing, the statistics and the meter's list profile stay.
         """
-        for framer in (self._candidates.hdlc, self._candidates.mbus, self._candidates.wrapper):
+        for framer in (
+            self._candidates.hdlc,
+            self._candidates.mbus,
+            self._candidates.wrapper,
+            self._candidates.text,
+        ):
             framer.reset()
         self._drop_reassembly()
         self._pending.clear()
@@ -429,7 +303,17 @@ class TelegramDecoder:
         ]
         if wrapper:
             return self._settle(Framing.WRAPPER, wrapper)
+        # Text telegrams settle the framing by a whole frame; a text telegram cut short before the
+        # framing is known is no evidence of anything (a listener that started in the middle).
+        text = [frame for frame in self._from_text(data) if isinstance(frame, bytes) and _is_text(frame)]
+        if text:
+            return self._settle(Framing.TEXT, text)
         return self._from_bare(data, final=False)
+
+    def _from_text(self, data: bytes) -> list[bytes | DlmsError]:
+        frames = self._candidates.text.feed(data)
+        self.statistics.frames += sum(isinstance(frame, bytes) for frame in frames)
+        return frames
 
     def _settle(
         self, framing: Framing, apdus: Sequence[bytes | DlmsError]
@@ -440,7 +324,7 @@ class TelegramDecoder:
 
     def _is_push_apdu(self, apdu: bytes) -> bool:
         """True when ``apdu`` is a whole push APDU; its parse is kept for decoding it."""
-        probe = _read_push_apdu(apdu)
+        probe = read_push_apdu(apdu)
         if probe is None or probe[0] != len(apdu):
             return False
         self._parsed[apdu] = probe[1]
@@ -526,11 +410,11 @@ class TelegramDecoder:
         size = len(buffer)
         offset = 0
         apdus: list[tuple[Framing, bytes | DlmsError]] = []
-        probe: tuple[int, _PushApdu] | None = None
+        probe: tuple[int, PushApdu] | None = None
         while offset < size:
             if buffer[offset : offset + LLC_HEADER_SIZE] in _LLC_HEADERS and size - offset > LLC_HEADER_SIZE:
                 offset += LLC_HEADER_SIZE
-            probe = _read_push_apdu(buffer, offset)
+            probe = read_push_apdu(buffer, offset)
             if probe is None or probe[0] == size:
                 break
             end = probe[0]
@@ -570,6 +454,8 @@ class TelegramDecoder:
                 self.statistics.frame_errors = framers.mbus.checksum_errors
             case Framing.WRAPPER:
                 self.statistics.frame_errors = framers.wrapper.errors
+            case Framing.TEXT:
+                self.statistics.frame_errors = framers.text.errors
             case _:
                 self.statistics.frame_errors = 0
 
@@ -598,7 +484,7 @@ class TelegramDecoder:
         self._parsed.clear()
         return events
 
-    def _decode_one(self, framing: Framing, apdu: bytes, parsed: _PushApdu | None) -> TelegramEvent | None:
+    def _decode_one(self, framing: Framing, apdu: bytes, parsed: PushApdu | None) -> TelegramEvent | None:
         try:
             if len(apdu) > MAX_TELEGRAM_BYTES:
                 raise _too_large(str(framing))
@@ -614,9 +500,24 @@ class TelegramDecoder:
                 if whole is None:
                     return None
                 apdu, parsed = whole, None
-            return _decode_push(apdu, self._keys, framing, self._list_profile, parsed)
+            return decode_push(apdu, self._keys, framing, self._list_profile, parsed)
         except DlmsError as err:
-            return TelegramFailure(framing, apdu, err, *_security_header(apdu))
+            return TelegramFailure(framing, apdu, err, *security_header(apdu))
+
+
+def _is_text(frame: bytes) -> bool:
+    """True when a text frame is a text telegram: it decodes, or only its checksum does not match.
+
+    The framer's cut alone is not enough to settle the framing (noise between binary frames can hold
+    ``/``, a line feed and ``!``); a frame whose lines all parse is.
+    """
+    try:
+        decode_text_telegram(frame)
+    except FrameError:
+        return True
+    except DlmsError:
+        return False
+    return True
 
 
 def _too_large(what: str) -> TelegramTooLargeError:
@@ -632,48 +533,12 @@ def _opens_push_apdu(data: bytes | bytearray, index: int) -> bool:
     head = bytes(data[index : index + LLC_HEADER_SIZE + 1])
     if not head:
         return False
-    if head[0] in _PUSH_APDU_TAGS:
+    if head[0] in PUSH_APDU_TAGS:
         return True
     header = head[:LLC_HEADER_SIZE]
     if not any(llc.startswith(header) for llc in _LLC_HEADERS):
         return False
-    return len(head) <= LLC_HEADER_SIZE or head[LLC_HEADER_SIZE] in _PUSH_APDU_TAGS
-
-
-type _PushApdu = DataNotification | CipheredApdu | GeneralBlockTransfer
-
-
-def _read_push_apdu(data: bytes | bytearray, offset: int = 0) -> tuple[int, _PushApdu] | None:
-    """The push APDU at ``data[offset]`` and where it ends; None when not (yet) whole.
-
-    A wrong key still means it is a push APDU: ciphered ones are parsed, not deciphered. ``data`` is
-    best ``bytes``: a reader over it shares it instead of copying it.
-    """
-    if len(data) <= offset or data[offset] not in _PUSH_APDU_TAGS:
-        return None
-    reader = ByteReader(data, offset)
-    parsed: _PushApdu
-    try:
-        if is_ciphered_tag(data[offset]):
-            parsed = read_ciphered_apdu(reader)
-        elif data[offset] == XdlmsTag.GENERAL_BLOCK_TRANSFER:
-            parsed = GeneralBlockTransfer.read(reader)
-        else:
-            parsed = DataNotification.read(reader)
-    except DlmsError:
-        return None
-    return reader.position, parsed
-
-
-def _security_header(apdu: bytes) -> tuple[bytes | None, int | None]:
-    """System title and invocation counter of a ciphered APDU, for reporting a failure."""
-    if not apdu or not is_ciphered_tag(apdu[0]):
-        return None, None
-    try:
-        ciphered = decode_ciphered_apdu(apdu)
-    except DlmsError:
-        return None, None
-    return ciphered.system_title, ciphered.invocation_counter
+    return len(head) <= LLC_HEADER_SIZE or head[LLC_HEADER_SIZE] in PUSH_APDU_TAGS
 
 
 def decode_telegrams(

@@ -1,13 +1,16 @@
 """``decode``: test a key on captured telegrams before setting up Home Assistant.
 
 Each argument is a captured chunk of hex, fed in order as if it arrived on the port (``-`` reads hex
-from standard input). Every complete telegram prints as one JSON object on its own line, or as a table
-with ``--format table``. Keys are never printed.
+from standard input). With ``--raw`` each argument is a file holding the bytes as captured (``-``:
+standard input), such as a P1 port's text telegrams saved with ``cat /dev/ttyUSB0 > p1.txt``. Every
+complete telegram (binary, P1 text or an optical readout) prints as one JSON object on its own line,
+or as a table with ``--format table``. Keys are never printed.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TextIO
 
 from ..errors import DlmsError
@@ -25,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", help="encryption key (32 hex digits; spaces and colons ignored)")
     parser.add_argument("--auth-key", help="authentication key (32 hex digits)")
     parser.add_argument("--format", choices=("json", "table"), default="json", help="output format")
+    parser.add_argument(
+        "--raw", action="store_true", help="the arguments are files of captured bytes (- for stdin), not hex"
+    )
     parser.add_argument("hex", nargs="+", help="captured chunks as hex, or - to read hex from stdin")
 
 
@@ -69,11 +75,24 @@ def keys_from_arguments(args: argparse.Namespace) -> SecurityKeys | None:
     return SecurityKeys(encryption_key=encryption, authentication_key=authentication)
 
 
+def _raw_chunks(arguments: list[str], stdin: TextIO) -> list[bytes]:
+    chunks = []
+    for argument in arguments:
+        if argument == "-":
+            chunks.append(stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("latin-1"))
+            continue
+        try:
+            chunks.append(Path(argument).read_bytes())
+        except OSError as err:
+            raise ValueError(f"cannot read {argument}: {err.strerror or err}") from None
+    return chunks
+
+
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, stdin: TextIO) -> int:
     """Decode the chunks and print what they hold; the exit code says whether anything decoded."""
     try:
         keys = keys_from_arguments(args)
-        chunks = _chunks(args.hex, stdin)
+        chunks = _raw_chunks(args.hex, stdin) if getattr(args, "raw", False) else _chunks(args.hex, stdin)
     except (DlmsError, ValueError) as err:
         stderr.write(f"decode: {err}\n")
         return EXIT_USAGE

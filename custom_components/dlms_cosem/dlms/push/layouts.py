@@ -59,6 +59,8 @@ class PushLayout(StrEnum):
     OBJECT_LIST = "object_list"
     DESCRIBED_VALUES = "described_values"
     BARE_VALUES = "bare_values"
+    TEXT = "text"
+    """Not a notification body: the data sets of an IEC 62056-21 text telegram (see ``..text``)."""
 
 
 def _items(data: Data) -> tuple[Data, ...] | None:

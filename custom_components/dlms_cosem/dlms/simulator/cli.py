@@ -28,6 +28,7 @@ from .load_management import add_load_management
 from .mbus_channels import MBUS_PUSH_OBJECTS
 from .model import MeterSecurity, SimulatedMeter, default_system_title
 from .push import DEFAULT_PUSH_OBJECTS, PushFraming, PushSettings
+from .readout import ReadoutMeter, serve_readout
 from .runner import RunnerSettings, SimulatorServer, Transport
 
 EXIT_OK = 0
@@ -220,10 +221,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--push-framing",
         choices=[framing.value for framing in PushFraming],
-        help="default: hdlc, or wrapper on TCP",
+        help="default: hdlc, or wrapper on TCP; p1: DSMR 5 text (with --push-security: a Luxembourg Smarty)",
     )
     parser.add_argument(
         "--push-security", choices=tuple(_PUSH_SECURITY), default="none", help="push ciphering"
+    )
+    parser.add_argument(
+        "--readout",
+        choices=("c", "a"),
+        help="with --tcp: an optical port without HDLC, read out by IEC 62056-21 mode C or A",
     )
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="log to stderr"
@@ -301,11 +307,45 @@ async def serve(server: SimulatorServer, stdout: TextIO) -> None:
             loop.remove_signal_handler(number)
 
 
+async def serve_optical_port(port: ReadoutMeter, host: str, number: int, stdout: TextIO) -> None:
+    """The readout meter on TCP: print the listening line, run until SIGINT/SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    server = await serve_readout(port, host, number)
+    try:
+        address = server.sockets[0].getsockname()
+        stdout.write(json.dumps({"listening": f"{address[0]}:{address[1]}"}) + "\n")
+        stdout.flush()
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run the command; the exit code."""
     logging.basicConfig(
         level=args.log_level.upper(), stream=stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    if args.readout is not None:
+        if not args.tcp:
+            stderr.write("simulate: --readout needs --tcp HOST:PORT\n")
+            return EXIT_USAGE
+        readout_meter = SimulatedMeter(
+            lambda: datetime.now(UTC), serial=args.serial, utc_offset_minutes=args.utc_offset
+        )
+        host, port = args.tcp
+        optical_port = ReadoutMeter(readout_meter, mode_c=args.readout == "c")
+        try:
+            asyncio.run(serve_optical_port(optical_port, host, port, stdout))
+        except OSError as err:
+            stderr.write(f"simulate: cannot listen: {err}\n")
+            return EXIT_FAILED
+        return EXIT_OK
     try:
         security = _security(args)
         settings = _settings(args)

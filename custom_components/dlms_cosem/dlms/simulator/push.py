@@ -38,6 +38,7 @@ from .model import (
     Register,
     SimulatedMeter,
 )
+from .p1 import p1_telegram
 
 
 class PushFraming(StrEnum):
@@ -47,6 +48,9 @@ class PushFraming(StrEnum):
     MBUS = "mbus"
     WRAPPER = "wrapper"
     RAW = "raw"
+    P1 = "p1"
+    """A DSMR 5 P1 text telegram (see :mod:`.p1`); with security, the Luxembourg Smarty's: the text
+    inside a general-glo-ciphering APDU, bare."""
 
 
 #: The push object list of the default meter (what a P1/HAN port typically sends).
@@ -136,8 +140,11 @@ class PushBuilder:
         )
 
     def apdu(self) -> bytes:
-        """The next push APDU, ciphered when the settings ask for it."""
-        plain = self.notification().encode()
+        """The next push APDU (or P1 telegram), ciphered when the settings ask for it."""
+        if self.settings.framing is PushFraming.P1:
+            plain = p1_telegram(self.meter, self.settings.objects)
+        else:
+            plain = self.notification().encode()
         if self.settings.security is None:
             return plain
         security = self.meter.security
