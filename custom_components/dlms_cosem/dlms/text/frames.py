@@ -71,7 +71,7 @@ class TextFrame:
             return None
         try:
             return Identification.parse(b"/" + self.identification.encode("ascii"))
-        except ProtocolError, UnicodeError:
+        except (ProtocolError, UnicodeError):
             return None
 
 

@@ -74,7 +74,7 @@ def _identification(line: bytes) -> Identification | None:
     """
     try:
         return Identification.parse(line)
-    except ProtocolError, UnicodeError:
+    except (ProtocolError, UnicodeError):
         pass
     text = line.decode("ascii", "replace")
     if len(text) < 5 or not text[1:4].isalpha() or not text[1:].isprintable() or "?" in text:
