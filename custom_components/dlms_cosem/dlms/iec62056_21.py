@@ -53,6 +53,32 @@ BAUDRATE_CHARACTERS = {
 
 _MODE_C_CHARACTERS = {rate: char for char, rate in BAUDRATE_CHARACTERS.items() if char.isdigit()}
 _MAX_IDENTIFICATION_LINE = 64
+_SEVEN_BITS = bytes(byte & 0x7F for byte in range(256))
+_MAX_DEVICE_ADDRESS = 32
+
+
+def sign_on_message(device_address: str = "") -> bytes:
+    """The request message ``/?address!CR LF``; ValueError for an address the standard does not allow."""
+    if (
+        not (device_address.isascii() and device_address.isprintable())
+        or len(device_address) > _MAX_DEVICE_ADDRESS
+    ):
+        raise ValueError("the IEC 62056-21 device address is up to 32 printable ASCII characters")
+    if any(char in device_address for char in "/!?"):
+        raise ValueError("the IEC 62056-21 device address cannot contain '/', '!' or '?'")
+    return f"/?{device_address}!\r\n".encode("ascii")
+
+
+def sign_on_actions(sign_on: bytes) -> list[OpeningAction]:
+    """Switch to 300 baud 7E1 and send the sign-on: how every session with an optical port begins."""
+    return [SetLine(SIGN_ON_BAUDRATE, SIGN_ON_BYTESIZE, SIGN_ON_PARITY), Send(sign_on)]
+
+
+def without_parity(data: bytes) -> bytes:
+    """The 7-bit characters, should a bridge leave the parity bit in (8N1 bridges of a 7E1 line)."""
+    return bytes(data).translate(_SEVEN_BITS)
+
+
 """Bytes between '/' and CR LF beyond which a candidate line is noise (the standard allows ~20)."""
 _BITS_PER_CHARACTER_7E1 = 10
 """Start bit, 7 data bits, parity, stop bit."""
@@ -153,11 +179,7 @@ class ModeEOpening:
         reaction_time: float = 0.2,
         max_retries: int = 2,
     ) -> None:
-        if not (device_address.isascii() and device_address.isprintable()) or len(device_address) > 32:
-            raise ValueError("the IEC 62056-21 device address is up to 32 printable ASCII characters")
-        if any(char in device_address for char in "/!?"):
-            raise ValueError("the IEC 62056-21 device address cannot contain '/', '!' or '?'")
-        self._device_address = device_address
+        self._sign_on = sign_on_message(device_address)
         self._max_baudrate = max_baudrate
         self._require_hdlc = require_hdlc
         self._reaction_time = reaction_time
@@ -185,12 +207,12 @@ class ModeEOpening:
     @property
     def sign_on(self) -> bytes:
         """The request message."""
-        return f"/?{self._device_address}!\r\n".encode("ascii")
+        return self._sign_on
 
     def start(self) -> list[OpeningAction]:
         """Switch to 300 baud 7E1 and send the sign-on."""
         self._buffer.clear()
-        return [SetLine(SIGN_ON_BAUDRATE, SIGN_ON_BYTESIZE, SIGN_ON_PARITY), Send(self.sign_on)]
+        return sign_on_actions(self._sign_on)
 
     def on_timeout(self) -> list[OpeningAction]:
         """No identification in time: sign on again, or give up."""
@@ -206,7 +228,7 @@ class ModeEOpening:
         """Take bytes from the port; once the identification is complete, return the switch to HDLC."""
         if self.done:
             return []
-        self._buffer += bytes(byte & 0x7F for byte in data)  # a parity bit may be left in (8N1 bridges)
+        self._buffer += without_parity(data)
         while True:
             start = self._buffer.find(b"/")
             if start < 0:

@@ -32,6 +32,9 @@ from ..iec62056_21 import (
     Send,
     SetLine,
     Wait,
+    sign_on_actions,
+    sign_on_message,
+    without_parity,
 )
 from . import TextTelegram, decode_text_telegram
 from .framer import MAX_TEXT_TELEGRAM_BYTES
@@ -45,7 +48,6 @@ READOUT_BYTESIZE = SIGN_ON_BYTESIZE
 READOUT_PARITY = SIGN_ON_PARITY
 """A readout stays 7E1 after the baud rate switch (only mode E goes to 8N1)."""
 _BITS_PER_CHARACTER_7E1 = 10
-_SEVEN_BITS = bytes(byte & 0x7F for byte in range(256))
 
 
 class ReadoutMode(StrEnum):
@@ -101,11 +103,7 @@ class DataReadout:
         max_retries: int = 2,
         max_size: int = MAX_TEXT_TELEGRAM_BYTES,
     ) -> None:
-        if not (device_address.isascii() and device_address.isprintable()) or len(device_address) > 32:
-            raise ValueError("the IEC 62056-21 device address is up to 32 printable ASCII characters")
-        if any(char in device_address for char in "/!?"):
-            raise ValueError("the IEC 62056-21 device address cannot contain '/', '!' or '?'")
-        self._device_address = device_address
+        self._sign_on = sign_on_message(device_address)
         self._max_baudrate = max_baudrate
         self._reaction_time = reaction_time
         self.max_retries = max_retries
@@ -126,12 +124,12 @@ class DataReadout:
     @property
     def sign_on(self) -> bytes:
         """The request message."""
-        return f"/?{self._device_address}!\r\n".encode("ascii")
+        return self._sign_on
 
     def start(self) -> list[OpeningAction]:
         """Switch to 300 baud 7E1 and send the sign-on."""
         self._buffer.clear()
-        return [SetLine(SIGN_ON_BAUDRATE, SIGN_ON_BYTESIZE, SIGN_ON_PARITY), Send(self.sign_on)]
+        return sign_on_actions(self._sign_on)
 
     def on_timeout(self) -> list[OpeningAction]:
         """Nothing (more) came in time: sign on again from 300 baud, or give up."""
@@ -155,7 +153,7 @@ class DataReadout:
         """
         if self.done:
             return []
-        self._buffer += bytes(data).translate(_SEVEN_BITS)  # a parity bit may be left in (8N1 bridges)
+        self._buffer += without_parity(data)
         if self._identification_line is None:
             return self._take_identification()
         self._take_data_message()
