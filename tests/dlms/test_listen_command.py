@@ -42,19 +42,23 @@ async def _serve(script: list[bytes | float]) -> tuple[Meter, int]:
     return meter, await meter.start()
 
 
-async def test_listen_prints_each_telegram_as_decode_does() -> None:
-    """As a function: two telegrams with a silence between them, then the count stops it."""
-    meter, port = await _serve([AIDON, 0.3, KAMSTRUP, 5.0])
+async def _listen(script: list[bytes | float], *options: str) -> tuple[int, str, str]:
+    """``listen`` run as a function on a served ``script``: its exit code, output and errors."""
+    meter, port = await _serve(script)
     out, err = io.StringIO(), io.StringIO()
-    args = _args(
-        "--port", f"socket://127.0.0.1:{port}", "--count", "2", "--duration", "10", "--quiet-gap", QUIET_GAP
-    )
+    args = _args("--port", f"socket://127.0.0.1:{port}", *options, "--quiet-gap", QUIET_GAP)
     try:
         code = await asyncio.to_thread(cli.listen.run, args, out, err)
     finally:
         await meter.stop()
-    assert code == 0, err.getvalue()
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_listen_prints_each_telegram_as_decode_does() -> None:
+    """As a function: two telegrams with a silence between them, then the count stops it."""
+    code, out, err = await _listen([AIDON, 0.3, KAMSTRUP, 5.0], "--count", "2", "--duration", "10")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
     assert lines == _decode_lines(AIDON.hex()) + _decode_lines(KAMSTRUP.hex())
 
 
@@ -65,33 +69,20 @@ async def test_listen_takes_p1_text_telegrams_and_readouts_as_decode_does() -> N
         for vector in json.loads((ROOT / "tests" / "fixtures" / "text_vectors.json").read_text())["vectors"]
     }
     p1, readout = vectors["dsmr_parser-v5"], vectors["iec62056-21-mode-c-readout-synthetic"]
-    meter, port = await _serve([p1[:100], 0.05, p1[100:], 0.3, readout, 5.0])
-    out, err = io.StringIO(), io.StringIO()
-    args = _args(
-        "--port", f"socket://127.0.0.1:{port}", "--count", "2", "--duration", "10", "--quiet-gap", QUIET_GAP
-    )
-    try:
-        code = await asyncio.to_thread(cli.listen.run, args, out, err)
-    finally:
-        await meter.stop()
-    assert code == 0, err.getvalue()
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    script: list[bytes | float] = [p1[:100], 0.05, p1[100:], 0.3, readout, 5.0]
+    code, out, err = await _listen(script, "--count", "2", "--duration", "10")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
     assert lines == _decode_lines(p1.hex()) + _decode_lines(readout.hex())
     assert {"obis": "1.0.1.8.1.255", "value": 4426, "unit": "Wh", "raw": 4426} in lines[0]["objects"]
 
 
 async def test_listen_never_prints_a_stitched_telegram() -> None:
-    meter, port = await _serve([HDLC_FIRST, 0.6, HDLC_REST, 5.0])
-    out, err = io.StringIO(), io.StringIO()
-    args = _args("--port", f"socket://127.0.0.1:{port}", "--duration", "1.5", "--quiet-gap", QUIET_GAP)
-    try:
-        code = await asyncio.to_thread(cli.listen.run, args, out, err)
-    finally:
-        await meter.stop()
+    code, out, err = await _listen([HDLC_FIRST, 0.6, HDLC_REST, 5.0], "--duration", "1.5")
     assert code == 1
-    assert out.getvalue() == ""
-    assert "listen: no telegram decoded in 1.5 s" in err.getvalue()
-    assert "telegram not decoded" in err.getvalue()
+    assert out == ""
+    assert "listen: no telegram decoded in 1.5 s" in err
+    assert "telegram not decoded" in err
 
 
 async def test_listen_as_a_process_over_tcp_with_a_key() -> None:
