@@ -28,10 +28,10 @@ from ..axdr import Data
 from ..cosem_datetime import ClockStatus, CosemDate, CosemDateTime, CosemTime
 from ..errors import DecodeError, EncodeError
 from ..push import PushObject
+from ..push.profiles import PROFILE_GENERIC_CLASS_ID
 from ..units import ScalerUnit, Unit
 from .lines import DataSet, parse_id_code
 
-PROFILE_GENERIC_CLASS_ID = 7
 UNIT_SEPARATOR = "*"
 DECIMAL_POINT = "."
 SUMMER = "S"
