@@ -18,8 +18,12 @@ from .manufacturers import flag_manufacturer
 from .models import MeterIdentity, MeterReading
 
 LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
+METER_NUMBER: Final = ObisCode(0, 0, 96, 1, 0, 255)
+"""Device ID 1, the meter number (COSEM's serial number object)."""
+FIRMWARE: Final = ObisCode(1, 0, 0, 2, 0, 255)
+"""The active firmware identifier."""
 METER_NUMBER_CODES: Final = (
-    ObisCode(0, 0, 96, 1, 0, 255),  # device ID 1: the meter number (Aidon, Kaifa and most others)
+    METER_NUMBER,  # Aidon, Kaifa and most others
     ObisCode(0, 1, 96, 1, 0, 255),  # the same on channel 1 (some Norwegian lists)
     ObisCode(1, 0, 0, 0, 5, 255),
     ObisCode(1, 1, 0, 0, 5, 255),  # Kamstrup's meter number (GS1 number)
@@ -32,7 +36,7 @@ METER_TYPE_CODES: Final = (
 )
 """Where meters send their type (the model); 0-0:96.1.1 is device ID 2, an identifier, not a type."""
 FIRMWARE_CODES: Final = (
-    ObisCode(1, 0, 0, 2, 0, 255),  # active firmware identifier
+    FIRMWARE,
     ObisCode(1, 1, 0, 2, 0, 255),
     ObisCode(0, 0, 0, 2, 0, 255),
 )

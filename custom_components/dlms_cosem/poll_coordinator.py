@@ -36,7 +36,7 @@ from .dlms.push import plain_value
 from .dlms.units import ScalerUnit
 from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .media import MBUS_CHANNELS, MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_channel, mbus_identity_objects
-from .meter_identity import METER_TYPE_CODES
+from .meter_identity import FIRMWARE, LOGICAL_DEVICE_NAME, METER_NUMBER, METER_TYPE_CODES
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_state import capture_time as captured_data
 from .meter_values import clock_drift, meter_time
@@ -53,9 +53,6 @@ from .coordinator import DlmsCoordinator, reading_from_data
 # Interface classes whose attribute 2 is a value worth a sensor.
 VALUE_CLASSES = frozenset({1, 3, 4, 5})
 PROFILE_GENERIC_CLASS_ID = 7
-LOGICAL_DEVICE_NAME = ObisCode(0, 0, 42, 0, 0, 255)
-SERIAL_NUMBER = ObisCode(0, 0, 96, 1, 0, 255)
-FIRMWARE = ObisCode(1, 0, 0, 2, 0, 255)  # active firmware identifier
 
 
 def capture_time(item: Data | DlmsError | None) -> datetime | None:
@@ -122,7 +119,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
             listed = {entry.obis for entry in entries}
             wanted = [
                 obis
-                for obis in (LOGICAL_DEVICE_NAME, SERIAL_NUMBER, FIRMWARE, *METER_TYPE_CODES)
+                for obis in (LOGICAL_DEVICE_NAME, METER_NUMBER, FIRMWARE, *METER_TYPE_CODES)
                 if obis in listed
             ]
             channels = [obis for obis in mbus_identity_objects() if obis in listed]
@@ -144,7 +141,7 @@ class DlmsPollCoordinator(DlmsCoordinator):
                 texts[obis] = value
         self.identity = MeterIdentity(
             logical_device_name=texts.get(LOGICAL_DEVICE_NAME),
-            serial_number=texts.get(SERIAL_NUMBER),
+            serial_number=texts.get(METER_NUMBER),
             firmware=texts.get(FIRMWARE),
             model=next((texts[obis] for obis in METER_TYPE_CODES if obis in texts), None),
         )

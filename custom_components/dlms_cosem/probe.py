@@ -58,13 +58,10 @@ from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.streams import close_stream, open_stream
 from .dlms.transport.udp import UdpEndpoint
-from .meter_identity import IDENTITY_CODES, identity_from_readings
+from .meter_identity import IDENTITY_CODES, LOGICAL_DEVICE_NAME, METER_NUMBER, identity_from_readings
 from .models import MeterIdentity, MeterReading
 from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe
 from .positions import keyed_objects, position_of
-
-LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
-SERIAL_NUMBER: Final = ObisCode(0, 0, 96, 1, 0, 255)
 
 # Interface classes whose attribute 2 is a value: Data, Register, Extended and Demand Register.
 VALUE_CLASSES: Final = frozenset({1, 3, 4, 5})
@@ -306,7 +303,7 @@ async def _probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> M
             await sync_invocation_counter(hass, data, client, **timeouts)
         context = await client.connect()
         logical_device_name, serial_number = await client.get_many(
-            [(LOGICAL_DEVICE_NAME, 1, 2), (SERIAL_NUMBER, 1, 2)]
+            [(LOGICAL_DEVICE_NAME, 1, 2), (METER_NUMBER, 1, 2)]
         )
         entries = await client.read_object_list()
         # Meters that list no access rights get the benefit of the doubt.
