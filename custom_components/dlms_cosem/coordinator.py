@@ -130,7 +130,7 @@ class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):
         entry = self.config_entry
         runtime = getattr(entry, "runtime_data", None)
         if runtime is not None:
-            runtime.identity = merged(runtime.identity, identity)
+            runtime.identity = identity
         registry = dr.async_get(self.hass)
         device = registry.async_get_device_by_identifier((DOMAIN, entry_identifier(entry)), entry.entry_id)
         if device is None:

@@ -38,7 +38,7 @@ from .meter_state import capture_time
 from .meter_values import meter_time
 from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
 from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, ha_unit
-from .update_limit import update_limit
+from .update_limit import TOTALS, update_limit
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -387,9 +387,6 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
         if converter is not None and {unit, native} <= converter.VALID_UNITS:
             return converter.convert(value, unit, native)
         return None
-
-
-TOTALS: Final = frozenset({SensorStateClass.TOTAL, SensorStateClass.TOTAL_INCREASING})
 
 
 def value_sensor(

@@ -143,7 +143,8 @@ def _number(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-_TOTALS: Final = frozenset({SensorStateClass.TOTAL, SensorStateClass.TOTAL_INCREASING})
+TOTALS: Final = frozenset({SensorStateClass.TOTAL, SensorStateClass.TOTAL_INCREASING})
+"""The state classes of totals: written as their latest value, and kept across restarts."""
 
 
 def update_limit(entry: DlmsCosemConfigEntry, description: SensorEntityDescription) -> UpdateLimit | None:
@@ -154,7 +155,7 @@ def update_limit(entry: DlmsCosemConfigEntry, description: SensorEntityDescripti
     interval = float(entry.options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL))
     if interval <= 0:
         return None
-    if description.state_class in _TOTALS:
+    if description.state_class in TOTALS:
         return UpdateLimit(ValueKind.TOTAL, interval)
     if description.state_class is SensorStateClass.MEASUREMENT:
         return UpdateLimit(ValueKind.MEASUREMENT, interval, step_floor(description))
