@@ -235,6 +235,16 @@ def add_meter(stack: DevStack, page: Page, connection: str) -> Locator:
     return flow
 
 
+def bridge_security_form(stack: DevStack, page: Page, port: int) -> Locator:
+    """A pushing meter behind a bridge on 127.0.0.1 ``port``, up to the (empty) security form."""
+    flow = add_meter(stack, page, "Network, meter pushes")
+    flow.get_by_role("textbox", name="Host").fill("127.0.0.1")
+    flow.get_by_role("spinbutton", name="Port").fill(str(port))
+    submit(page)
+    flow.get_by_role("textbox", name="Encryption key").wait_for()
+    return flow
+
+
 def close(page: Page) -> None:
     dialog(page).get_by_role("button", name="Close").first.click()
     page.wait_for_timeout(500)
@@ -260,11 +270,7 @@ def test_first_week_walkthrough(stack: DevStack, page: Page) -> None:
     close(page)
 
     # A bridge that is not running: the connection is refused, and the form says that.
-    flow = add_meter(stack, page, "Network, meter pushes")
-    flow.get_by_role("textbox", name="Host").fill("127.0.0.1")
-    flow.get_by_role("spinbutton", name="Port").fill(str(free_port()))
-    submit(page)
-    flow.get_by_role("textbox", name="Encryption key").wait_for()
+    flow = bridge_security_form(stack, page, free_port())
     started = time.monotonic()
     submit(page)
     flow.get_by_text("The connection was refused").wait_for(timeout=ERROR_WITHIN * 1000)
@@ -274,11 +280,7 @@ def test_first_week_walkthrough(stack: DevStack, page: Page) -> None:
 
     # A Norwegian Kaifa meter behind ser2net: list 1 (power alone, no code) comes first, list 2 names it.
     assert stack.norwegian_port is not None
-    flow = add_meter(stack, page, "Network, meter pushes")
-    flow.get_by_role("textbox", name="Host").fill("127.0.0.1")
-    flow.get_by_role("spinbutton", name="Port").fill(str(stack.norwegian_port))
-    submit(page)
-    flow.get_by_role("textbox", name="Encryption key").wait_for()
+    flow = bridge_security_form(stack, page, stack.norwegian_port)
     submit(page)
     # Named values with their units, as the sensors will show them; the hourly totals offered too.
     flow.get_by_text(re.compile(r"Power import \(1\.0\.1\.7\.0\.255\) - [\d\u202f]+ W")).wait_for()
