@@ -16,10 +16,9 @@ from typing import Final
 from .dlms.obis import ObisCode
 from .manufacturers import flag_manufacturer
 from .models import MeterIdentity, MeterReading
+from .positions import METER_NUMBER
 
 LOGICAL_DEVICE_NAME: Final = ObisCode(0, 0, 42, 0, 0, 255)
-METER_NUMBER: Final = ObisCode(0, 0, 96, 1, 0, 255)
-"""Device ID 1, the meter number (COSEM's serial number object)."""
 FIRMWARE: Final = ObisCode(1, 0, 0, 2, 0, 255)
 """The active firmware identifier."""
 METER_NUMBER_CODES: Final = (

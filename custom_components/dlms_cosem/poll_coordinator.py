@@ -36,11 +36,12 @@ from .dlms.push import plain_value
 from .dlms.units import ScalerUnit
 from .firmware import FirmwareObjects, FirmwareState, read_firmware
 from .media import MBUS_CHANNELS, MBUS_DEVICE_TYPE_C, is_channel_reading, mbus_channel, mbus_identity_objects
-from .meter_identity import FIRMWARE, LOGICAL_DEVICE_NAME, METER_NUMBER, METER_TYPE_CODES
+from .meter_identity import FIRMWARE, LOGICAL_DEVICE_NAME, METER_TYPE_CODES
 from .meter_state import CLOCK, AttributeKey, WatchedAttribute, limiter_scalers, watched_attributes
 from .meter_state import capture_time as captured_data
 from .meter_values import clock_drift, meter_time
 from .models import MeterIdentity, MeterReading, MeterSnapshot
+from .positions import METER_NUMBER
 
 if TYPE_CHECKING:
     # The client is imported by the polled coordinator when it runs: push-only setups never load it.

@@ -21,12 +21,13 @@ from .dlms.cosem_datetime import CosemDateTime
 from .dlms.obis import ObisCode
 from .dlms.push import PushObject
 from .dlms.push.profiles import PROFILE_GENERIC_CLASS_ID
-from .meter_identity import METER_NUMBER
 
 POSITION_CHANNEL: Final = 254
 """OBIS value group B of positional keys: a reserved channel number."""
 _MAX_POSITION: Final = 255
 METER_CLOCK: Final = ObisCode(0, 0, 1, 0, 0, 255)
+METER_NUMBER: Final = ObisCode(0, 0, 96, 1, 0, 255)
+"""Device ID 1, the meter number (COSEM's serial number object); meter_identity names the device by it."""
 _METER_NUMBER_DIGITS: Final = range(8, 21)
 VALUE_ATTRIBUTE: Final = 2
 """The attribute that holds the value of Data, Register, Extended and Demand register (classes 1, 3-5)."""

@@ -58,10 +58,10 @@ from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.streams import close_stream, open_stream
 from .dlms.transport.udp import UdpEndpoint
-from .meter_identity import IDENTITY_CODES, LOGICAL_DEVICE_NAME, METER_NUMBER, identity_from_readings
+from .meter_identity import IDENTITY_CODES, LOGICAL_DEVICE_NAME, identity_from_readings
 from .models import MeterIdentity, MeterReading
 from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe
-from .positions import keyed_objects, position_of
+from .positions import METER_NUMBER, keyed_objects, position_of
 
 # Interface classes whose attribute 2 is a value: Data, Register, Extended and Demand Register.
 VALUE_CLASSES: Final = frozenset({1, 3, 4, 5})
