@@ -79,11 +79,13 @@ class MeterIdentity:
     firmware: str | None = None
     list_maker: str | None = None
     """The maker the meter's list identifier names (Norwegian lists carry no FLAG ID)."""
+    identification: str | None = None
+    """The IEC 62056-21 identification of a text telegram or readout (``ISK5\\2M550T-1013``)."""
 
     @property
     def flag_id(self) -> str | None:
         """The manufacturer's three-letter FLAG ID, from the system title or the logical device name."""
-        return flag_id(self.system_title) or flag_id(self.logical_device_name)
+        return flag_id(self.system_title) or flag_id(self.logical_device_name) or flag_id(self.identification)
 
     @property
     def manufacturer(self) -> str | None:
@@ -92,6 +94,7 @@ class MeterIdentity:
             flag_manufacturer(self.system_title)
             or flag_manufacturer(self.logical_device_name)
             or self.list_maker
+            or flag_manufacturer(self.identification)
         )
 
 

@@ -186,7 +186,9 @@ class DlmsPushCoordinator(DlmsCoordinator):
             self._readings.pop(key, None)  # unavailable until the user accepts the new value
         self.link_statistics.last_update = now
         self.link_statistics.invocation_counter = telegram.invocation_counter
-        self._learned_identity(identity_from_readings(arrived, telegram.system_title))
+        self._learned_identity(
+            identity_from_readings(arrived, telegram.system_title, telegram.identification)
+        )
         self._arm_stale_timer()
         history = self.guard.screen_history(profile_history(telegram.content, zone))
         self.async_set_updated_data(MeterSnapshot(dict(self._readings), timestamp, history=history))
