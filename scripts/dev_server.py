@@ -1,17 +1,18 @@
-"""A real Home Assistant with this integration and four meters (scripts/develop runs this).
+"""A real Home Assistant with this integration and five meters (scripts/develop runs this).
 
 The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password), a pushing meter
-(M-Bus telegrams encrypted with AES-GCM every few seconds) and a Luxembourg Smarty (DSMR text
-telegrams inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds); and a
-Norwegian Kaifa meter's HAN port served over TCP as ser2net would (scripts/norwegian_meter.py: list 1
-first, no OBIS codes, totals hourly). Home Assistant runs from the venv with the configuration
-directory given (config/ by default) and its HTTP settings stored (127.0.0.1, the port asked for). On
-the first start the owner is made through the onboarding API (the other onboarding steps are marked
-done: configuration.yaml holds the location), and, unless told otherwise, the meters are added through
-the integration's own config flow (the REST API the frontend uses), so the entries are what a user
-would get. The meters' ptys change on every start: the entries name stable links in the configuration
-directory (``meters/polled``, ``meters/push``, ``meters/smarty``), pointed at the new ptys first; the
-Norwegian meter listens on Home Assistant's port + 1000.
+(M-Bus telegrams encrypted with AES-GCM every few seconds), a Luxembourg Smarty (DSMR text telegrams
+inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds) and an optical port
+without HDLC (IEC 62056-21 mode C data readout); and a Norwegian Kaifa meter's HAN port served over TCP
+as ser2net would (scripts/norwegian_meter.py: list 1 first, no OBIS codes, totals hourly). Home
+Assistant runs from the venv with the configuration directory given (config/ by default) and its HTTP
+settings stored (127.0.0.1, the port asked for). On the first start the owner is made through the
+onboarding API (the other onboarding steps are marked done: configuration.yaml holds the location), and,
+unless told otherwise, the meters are added through the integration's own config flow (the REST API the
+frontend uses), so the entries are what a user would get. The meters' ptys change on every start: the
+entries name stable links in the configuration directory (``meters/polled``, ``meters/push``,
+``meters/smarty``, ``meters/optical``), pointed at the new ptys first; the Norwegian meter listens on
+Home Assistant's port + 1000.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.
@@ -47,6 +48,7 @@ PUSH_INTERVAL = 5  # seconds between the push meter's telegrams
 POLLED_SERIAL = "20260001"
 PUSH_SERIAL = "20260002"
 SMARTY_SERIAL = "20260003"
+OPTICAL_SERIAL = "20260004"
 SMARTY_KEY = "0F0E0D0C0B0A09080706050403020100"
 SMARTY_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
 """The authentication key every Luxembourg Smarty meter shares (the encryption key is the meter's own)."""
@@ -107,7 +109,7 @@ class DevStack:
     # --- the simulated meters ----------------------------------------------------------------------
 
     def start_meters(self) -> None:
-        """The polled, the pushing and the Smarty meter, each on its own pty, linked from config/meters/."""
+        """The polled, pushing, Smarty and optical meters, each on its own pty, linked from config/meters/."""
         # --image-transfer: firmware identifiers and an image transfer object, so the update entity the
         # README promises for a polled meter is there.
         self.start_meter(
@@ -152,6 +154,9 @@ class DevStack:
                 SMARTY_AUTH_KEY,
             ],
         )
+
+        # An optical port without HDLC: the serial polled flow finds out it answers a mode C readout.
+        self.start_meter("optical", ["--serial", OPTICAL_SERIAL, "--readout", "c"])
 
     def start_norwegian_meter(self, port: int, hourly: float = 3600.0, list_3_slot: int = 2) -> int:
         """The Norwegian Kaifa meter on TCP ``port`` of 127.0.0.1 (0: any free one); the port it took."""
@@ -345,6 +350,15 @@ class DevStack:
                     {"port": "manual", "baudrate": "2400", "parity": "n"},
                     {"port": str(self.meters["push"].link)},
                     {"security_suite": "0", "encryption_key": PUSH_KEY},
+                ],
+            ),
+            self.run_flow(
+                token,
+                "serial_poll",
+                [
+                    {"port": "manual", "baudrate": "9600", "parity": "n", "advanced": {}},
+                    {"port": str(self.meters["optical"].link)},
+                    {"authentication": "none"},
                 ],
             ),
             self.run_flow(

@@ -11,12 +11,20 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .channels import async_remove_channel_device, async_remove_stale_channels
-from .const import CONF_CONNECTION_TYPE, CONF_HISTORY, DOMAIN, ConnectionType, history_storage_key
+from .const import (
+    CONF_CONNECTION_TYPE,
+    CONF_DATA_READOUT,
+    CONF_HISTORY,
+    DOMAIN,
+    ConnectionType,
+    history_storage_key,
+)
 from .coordinator import DlmsCoordinator, disputed_issue_id, repair_issue_id, replay_issue_id
 from .entry_store import CounterStore
 from .models import DlmsCosemConfigEntry, DlmsCosemRuntimeData
 from .poll_coordinator import DlmsPollCoordinator
 from .push_coordinator import DlmsPushCoordinator
+from .readout_coordinator import DlmsReadoutCoordinator
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -36,9 +44,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: DlmsCosemConfigEntry) -> bool:
     """Set up a meter: poll it, or listen to what it pushes."""
     connection = ConnectionType(entry.data[CONF_CONNECTION_TYPE])
-    coordinator: DlmsCoordinator = (
-        DlmsPushCoordinator(hass, entry) if connection.is_push else DlmsPollCoordinator(hass, entry)
-    )
+    coordinator: DlmsCoordinator
+    if connection.is_push:
+        coordinator = DlmsPushCoordinator(hass, entry)
+    elif entry.data.get(CONF_DATA_READOUT):
+        coordinator = DlmsReadoutCoordinator(hass, entry)
+    else:
+        coordinator = DlmsPollCoordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     # What the meter said of itself so far; a pushing meter completes it with its telegrams.
     entry.runtime_data = DlmsCosemRuntimeData(coordinator=coordinator, identity=coordinator.identity)

@@ -37,6 +37,7 @@ from .const import (
     CONF_AUTHENTICATION,
     CONF_BAUDRATE,
     CONF_CONNECTION_TYPE,
+    CONF_DATA_READOUT,
     CONF_HDLC,
     CONF_HOST,
     CONF_OBJECTS,
@@ -427,6 +428,9 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         """The meter answered: one entry per meter, and reconfigure or reauth keep to the same one."""
         probe = self._probe
         assert probe is not None
+        self._data.pop(CONF_DATA_READOUT, None)
+        if probe.data_readout:
+            self._data[CONF_DATA_READOUT] = True
         if self._kind.is_push:
             self._data.pop(CONF_SYSTEM_TITLE, None)
             if probe.identity.system_title is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 from weakref import WeakValueDictionary
@@ -57,6 +58,7 @@ from .dlms.transport.udp import UdpEndpoint
 if TYPE_CHECKING:
     from .dlms.client import ClientSettings, DlmsClient, Referencing
     from .dlms.transport import ApduTransport, SharedPort
+    from .dlms.transport.readout import ReadoutSettings
 
 DEFAULT_SERVER_PHYSICAL_ADDRESS: Final = 17
 """The lower HDLC address most meters answer on when nothing else is configured."""
@@ -310,6 +312,21 @@ async def sync_invocation_counter(
     except (AssociationRejectedError, ServiceError, DecodeError) as err:
         LOGGER.debug("The meter does not give its frame counter to the public client: %s", err)
         return None
+
+
+def readout_settings(answer_timeout: float | None = None, max_retries: int | None = None) -> ReadoutSettings:
+    """How an IEC 62056-21 data readout is run: the stack's defaults unless the caller is in a hurry.
+
+    The config flow's probe waits less than the coordinator (the user is in front of the form).
+    """
+    from .dlms.transport.readout import ReadoutSettings  # noqa: PLC0415 - loaded on first use
+
+    settings = ReadoutSettings()
+    if answer_timeout is not None:
+        settings = replace(settings, answer_timeout=answer_timeout)
+    if max_retries is not None:
+        settings = replace(settings, max_retries=max_retries)
+    return settings
 
 
 def stream_opener(data: Mapping[str, Any]) -> StreamOpener:

@@ -42,6 +42,10 @@ CONF_HOST: Final = "host"
 CONF_BAUDRATE: Final = "baudrate"
 CONF_PARITY: Final = "parity"  # "n" (8N1) or "e" (8E1)
 CONF_HDLC: Final = "hdlc"  # network polled: HDLC over TCP instead of the TCP wrapper
+CONF_DATA_READOUT: Final = "data_readout"
+"""Serial polled: the meter answers no HDLC and is read by IEC 62056-21 data readout (modes A, B, C).
+
+Found by the config flow's probe, not asked: an optical port whose meter offers no binary mode."""
 CONF_ADVANCED: Final = "advanced"  # the config flow's section holding the addresses
 CONF_CLIENT_ADDRESS: Final = "client_address"
 CONF_SERVER_LOGICAL_ADDRESS: Final = "server_logical_address"

@@ -15,6 +15,7 @@ from .coordinator import DlmsCoordinator
 from .models import DlmsCosemConfigEntry
 from .poll_coordinator import DlmsPollCoordinator
 from .push_coordinator import DlmsPushCoordinator
+from .readout_coordinator import DlmsReadoutCoordinator
 
 REDACTED = "**REDACTED**"
 TO_REDACT = {
@@ -179,6 +180,14 @@ async def async_get_config_entry_diagnostics(
         hdlc = _hdlc_link(coordinator.client.transport)
         if hdlc is not None:
             diagnostics["hdlc"] = hdlc
+    if isinstance(coordinator, DlmsReadoutCoordinator) and coordinator.last_readout is not None:
+        readout = coordinator.last_readout
+        # How the meter was read out; not its identification, which may carry a serial number.
+        diagnostics["data_readout"] = {
+            "mode": readout.mode.value,
+            "baudrate": readout.baudrate,
+            "manufacturer_flag": readout.identification.manufacturer,
+        }
     diagnostics["plausibility_guard"] = _guard(coordinator)
     if isinstance(coordinator, DlmsPushCoordinator):
         diagnostics["link_state"] = coordinator.link_state.value

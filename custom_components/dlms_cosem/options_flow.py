@@ -15,6 +15,7 @@ from homeassistant.helpers.selector import BooleanSelector
 from .const import (
     CONF_ALLOW_CHANGES,
     CONF_CONNECTION_TYPE,
+    CONF_DATA_READOUT,
     CONF_HISTORY_PROFILE,
     CONF_OBJECTS,
     CONF_PLAUSIBILITY,
@@ -49,6 +50,8 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
         """One form: what the meter offers (as the coordinator last saw it) and what is selected."""
         entry = self.config_entry
         push = ConnectionType(entry.data[CONF_CONNECTION_TYPE]).is_push
+        # A meter read out by IEC 62056-21 has no association: nothing to change, no profile to read.
+        associated = not push and not entry.data.get(CONF_DATA_READOUT)
         if user_input is not None:
             options: dict[str, Any] = {
                 **entry.options,
@@ -62,6 +65,7 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
                 )
             else:
                 options[CONF_SCAN_INTERVAL] = int(user_input[CONF_SCAN_INTERVAL])
+            if associated:
                 options[CONF_ALLOW_CHANGES] = bool(user_input.get(CONF_ALLOW_CHANGES, False))
                 options.pop(CONF_HISTORY_PROFILE, None)
                 options.update(history_options(user_input))
@@ -106,7 +110,7 @@ class DlmsCosemOptionsFlow(OptionsFlowWithReload):
         )
         guarded = bool(entry.options.get(CONF_PLAUSIBILITY, DEFAULT_PLAUSIBILITY))
         fields[probatio.Optional(CONF_PLAUSIBILITY, default=guarded)] = BooleanSelector()
-        if not push:
+        if associated:
             allowed = bool(entry.options.get(CONF_ALLOW_CHANGES, False))
             fields[probatio.Optional(CONF_ALLOW_CHANGES, default=allowed)] = BooleanSelector()
             profiles = getattr(coordinator, "profiles", None)

@@ -8,6 +8,7 @@ with the flow's error key, so the user sees why (port, baud rate, key, password)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,13 +22,22 @@ from homeassistant.util import dt as dt_util
 
 from .connection import (
     client_settings,
+    connection_type,
     create_transport,
     endpoint,
     load_client,
+    readout_settings,
     security_keys,
     sync_invocation_counter,
 )
-from .const import CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS, DOMAIN, LOGGER
+from .const import (
+    CONF_DATA_READOUT,
+    CONF_SERVER_LOGICAL_ADDRESS,
+    DEFAULT_SERVER_LOGICAL_ADDRESS,
+    DOMAIN,
+    LOGGER,
+    ConnectionType,
+)
 from .dlms.axdr import Data
 from .dlms.errors import (
     AccessDeniedError,
@@ -56,6 +66,7 @@ from .dlms.obis import ObisCode
 from .dlms.push import PushObject, plain_value
 from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
+from .dlms.transport.readout import read_out
 from .dlms.transport.streams import close_stream, open_stream
 from .dlms.transport.udp import UdpEndpoint
 from .meter_identity import IDENTITY_CODES, LOGICAL_DEVICE_NAME, identity_from_readings
@@ -113,6 +124,8 @@ class MeterProbe:
     identity: MeterIdentity
     unique_id: str
     objects: list[ObjectChoice]
+    data_readout: bool = False
+    """The meter answered an IEC 62056-21 data readout, not HDLC: it is polled that way."""
 
 
 # Most specific first: the authentication and key errors derive from the general ones.
@@ -280,12 +293,53 @@ def _fallback_id(data: Mapping[str, Any]) -> str:
 # --- polled meters ------------------------------------------------------------------------------------
 
 
+#: A polled meter that gave these answers to HDLC may be an optical port without binary mode.
+_NO_HDLC_ANSWER: Final = frozenset({"timeout", "no_valid_frame", "protocol_error"})
+
+
 async def probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
-    """Associate, read the meter's identity, objects and their values, then release the association."""
+    """Associate, read the meter's identity, objects and their values, then release the association.
+
+    A meter on a serial port that does not answer HDLC is asked for an IEC 62056-21 data readout
+    (the optical port of a meter without binary mode); when that fails too, the HDLC failure is the
+    one reported, since the settings on the form are HDLC's. An entry read out before tries the
+    readout first.
+    """
+    readout_first = bool(data.get(CONF_DATA_READOUT))
+    if readout_first:
+        with contextlib.suppress(ProbeError):
+            return await probe_readout_meter(hass, data)
     try:
         return await _probe_polled_meter(hass, data)
     except Exception as err:
+        failure = probe_error(err)
+        if readout_first or not _may_be_read_out(data, failure):
+            raise failure from err
+    try:
+        return await probe_readout_meter(hass, data)
+    except ProbeError as readout_failure:
+        LOGGER.debug("Nor does the meter answer a data readout: %s", readout_failure.reason)
+        raise failure from None
+
+
+def _may_be_read_out(data: Mapping[str, Any], failure: ProbeError) -> bool:
+    return connection_type(data) is ConnectionType.SERIAL_POLL and failure.reason in _NO_HDLC_ANSWER
+
+
+async def probe_readout_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
+    """Read the meter out by IEC 62056-21 (sign-on at 300 baud, mode A, B or C): its identity and values."""
+    try:
+        names = await async_object_names(hass)
+        where = endpoint(data)
+        assert not isinstance(where, UdpEndpoint)  # only serial polled entries are read out
+        result = await read_out(where, readout_settings(PROBE_RESPONSE_TIMEOUT, PROBE_MAX_RETRIES))
+    except Exception as err:
         raise probe_error(err) from err
+    telegram = result.telegram
+    readings = _push_readings(telegram.content.objects)
+    identity = identity_from_readings(readings, None, telegram.identification)
+    unique_id = identity.serial_number or _fallback_id(data)
+    return MeterProbe(identity, unique_id, object_choices(readings, names), data_readout=True)
 
 
 async def _probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
@@ -413,7 +467,7 @@ async def _probe_push_meter(
     readings = _push_readings(telegram.content.objects)
     if telegram.content.list_profile is not None:
         _expect_hourly_totals(readings)
-    identity = identity_from_readings(readings, telegram.system_title)
+    identity = identity_from_readings(readings, telegram.system_title, telegram.identification)
     unique_id = (
         identity.serial_number
         or (identity.system_title.hex().upper() if identity.system_title else None)

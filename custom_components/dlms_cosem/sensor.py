@@ -28,7 +28,7 @@ from homeassistant.util import dt as dt_util
 
 from .billing import describe_billing
 from .channels import ChannelFollower
-from .const import CONF_OBJECTS, DOMAIN
+from .const import CONF_DATA_READOUT, CONF_OBJECTS, DOMAIN
 from .control_sensors import control_sensors
 from .dlms.errors import DecodeError
 from .dlms.obis import ObisCode
@@ -98,6 +98,10 @@ LINK_SENSORS: Final[tuple[DlmsLinkSensorEntityDescription, ...]] = (
 )
 
 
+CIPHERING_LINK_SENSORS: Final = frozenset({"decryption_failures", "replays", "invocation_counter"})
+"""The link sensors only a ciphered link has something to say in."""
+
+
 def selected_objects(texts: Iterable[object]) -> list[ObisCode]:
     """The OBIS codes of the options, in order, without duplicates; unreadable entries are skipped."""
     codes: list[ObisCode] = []
@@ -139,7 +143,13 @@ async def async_setup_entry(
             continue
         unit = reading.unit if reading else None
         entities.append(value_sensor(entry, obis, _describe(coordinator, obis, unit), channels(obis)))
-    entities.extend(DlmsLinkSensor(entry, description) for description in LINK_SENSORS)
+    # A data readout is plain text: no ciphering, so no keys to fail, counters or replays to show.
+    plain = bool(entry.data.get(CONF_DATA_READOUT))
+    entities.extend(
+        DlmsLinkSensor(entry, description)
+        for description in LINK_SENSORS
+        if not (plain and description.key in CIPHERING_LINK_SENSORS)
+    )
     entities.extend(control_sensors(entry))
     if entry.runtime_data.history is not None:
         from .history import HistoryProgressSensor  # noqa: PLC0415 - only with the backfill on

@@ -28,7 +28,7 @@ from .load_management import add_load_management
 from .mbus_channels import MBUS_PUSH_OBJECTS
 from .model import MeterSecurity, SimulatedMeter, default_system_title
 from .push import DEFAULT_PUSH_OBJECTS, PushFraming, PushSettings
-from .readout import ReadoutMeter, serve_readout
+from .readout import ReadoutMeter, ReadoutPty, serve_readout
 from .runner import RunnerSettings, SimulatorServer, Transport
 
 EXIT_OK = 0
@@ -229,7 +229,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--readout",
         choices=("c", "a"),
-        help="with --tcp: an optical port without HDLC, read out by IEC 62056-21 mode C or A",
+        help="with --tcp or --pty: an optical port without HDLC, read out by IEC 62056-21 mode C or A",
     )
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="log to stderr"
@@ -326,22 +326,42 @@ async def serve_optical_port(port: ReadoutMeter, host: str, number: int, stdout:
             loop.remove_signal_handler(signum)
 
 
+async def serve_optical_pty(port: ReadoutMeter, stdout: TextIO) -> None:
+    """The readout meter on a new pty: print the listening line (its path), run until SIGINT/SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    optical = ReadoutPty(port)
+    try:
+        stdout.write(json.dumps({"listening": await optical.start()}) + "\n")
+        stdout.flush()
+        await stop.wait()
+    finally:
+        await optical.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run the command; the exit code."""
     logging.basicConfig(
         level=args.log_level.upper(), stream=stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.readout is not None:
-        if not args.tcp:
-            stderr.write("simulate: --readout needs --tcp HOST:PORT\n")
+        if not args.tcp and not args.pty:
+            stderr.write("simulate: --readout needs --tcp HOST:PORT or --pty\n")
             return EXIT_USAGE
         readout_meter = SimulatedMeter(
             lambda: datetime.now(UTC), serial=args.serial, utc_offset_minutes=args.utc_offset
         )
-        host, port = args.tcp
         optical_port = ReadoutMeter(readout_meter, mode_c=args.readout == "c")
         try:
-            asyncio.run(serve_optical_port(optical_port, host, port, stdout))
+            if args.pty:
+                asyncio.run(serve_optical_pty(optical_port, stdout))
+            else:
+                host, port = args.tcp
+                asyncio.run(serve_optical_port(optical_port, host, port, stdout))
         except OSError as err:
             stderr.write(f"simulate: cannot listen: {err}\n")
             return EXIT_FAILED

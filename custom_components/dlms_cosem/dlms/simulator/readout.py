@@ -6,7 +6,8 @@ identification; in mode C it then waits for the acknowledgement ``ACK 0 Z 0`` an
 message (``STX`` data lines ``!`` CR LF ``ETX`` BCC) of the readout objects; in mode A the data
 message follows the identification at once. The data lines use the reduced ID codes readouts use
 (``1.8.0(0012345.678*kWh)``). A serial line's baud rate switch is the transport's business: over TCP
-or a pty there is none to make. :func:`serve_readout` serves it on TCP, one session per connection.
+or a pty there is none to make. :func:`serve_readout` serves it on TCP, one session per connection;
+:class:`ReadoutPty` on a pty, as the optical head's serial port.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .interface_classes import Register
 from .logical_names import ACTIVE_ENERGY_EXPORT, ACTIVE_ENERGY_IMPORT, CURRENTS, VOLTAGES
 from .model import SimulatedMeter
 from .p1 import id_code, measurement
+from .runner import _PtyPort
 
 READOUT_OBJECTS: tuple[ObisCode, ...] = (ACTIVE_ENERGY_IMPORT, ACTIVE_ENERGY_EXPORT, *VOLTAGES, *CURRENTS)
 """What the simulated readout holds (after the meter's serial number, ``C.1.0``)."""
@@ -114,3 +116,41 @@ async def serve_readout(meter: ReadoutMeter, host: str = "127.0.0.1", port: int 
         writer.close()
 
     return await asyncio.start_server(session, host, port)
+
+
+class ReadoutPty:
+    """The meter's optical port on a new pty: a client opens :attr:`path` as it would the head's port."""
+
+    def __init__(self, meter: ReadoutMeter) -> None:
+        self.meter = meter
+        self._port: _PtyPort | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def path(self) -> str:
+        """The pty's slave path (after :meth:`start`)."""
+        assert self._port is not None, "start the pty first"
+        return self._port.path
+
+    async def start(self) -> str:
+        """Open the pty and answer what arrives on it; its path."""
+        self._port = _PtyPort()
+        self._task = asyncio.create_task(self._serve(self._port), name="readout pty")
+        return self._port.path
+
+    async def _serve(self, port: _PtyPort) -> None:
+        while data := await port.read():
+            answer = self.meter.receive(data)
+            if answer:
+                await port.write(answer)
+
+    async def close(self) -> None:
+        """Stop answering and release the pty."""
+        if self._port is not None:
+            self._port.close()
+            self._port = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
