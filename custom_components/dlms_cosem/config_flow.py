@@ -113,7 +113,11 @@ CONNECTION_ERRORS: Final = frozenset(
 )
 NETWORK_ERRORS: Final = {"cannot_open_port": "cannot_connect", "no_valid_frame": "no_valid_frame_network"}
 """The errors that read differently on a network form (host and port, no line settings)."""
-MQTT_ERRORS: Final = {"no_data": "no_data_mqtt", "no_valid_frame": "no_valid_frame_mqtt"}
+MQTT_ERRORS: Final = {
+    "cannot_open_port": "mqtt_not_set_up",  # the subscription failed: Home Assistant's MQTT is not there
+    "no_data": "no_data_mqtt",
+    "no_valid_frame": "no_valid_frame_mqtt",
+}
 """The errors that read differently on the MQTT form (a topic)."""
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"
 PUSH_KINDS: Final = frozenset(kind.value for kind in ConnectionType if kind.is_push)
