@@ -315,6 +315,7 @@ async def start(hass: HomeAssistant, kind: str) -> dict[str, Any]:
         "udp_poll",
         "serial_push",
         "network_push",
+        "mqtt_push",
     ]
     return await configure(hass, result, {"next_step_id": kind})
 

@@ -271,6 +271,7 @@ def test_the_keys_the_flows_use() -> None:
         "serial_manual",
         "network",
         "udp",
+        "mqtt_topic",
         "security",
         "wait_telegram",
         "objects",
@@ -283,10 +284,12 @@ def test_the_keys_the_flows_use() -> None:
         "udp_poll",
         "serial_push",
         "network_push",
+        "mqtt_push",
     }
     assert set(config["step"]["serial"]["data"]) == {"port", "baudrate", "parity"}
     assert set(config["step"]["network"]["data"]) == {"host", "port", "hdlc"}
     assert set(config["step"]["udp"]["data"]) == {"host", "port"}
+    assert set(config["step"]["mqtt_topic"]["data"]) == {"topic", "payload"}
     assert set(config["step"]["udp"]["sections"]["advanced"]["data"]) == {
         "client_address",
         "server_logical_address",
@@ -313,6 +316,8 @@ def test_the_keys_the_flows_use() -> None:
             "parity",
             "host",
             "hdlc",
+            "topic",
+            "payload",
             "authentication",
         }
         | keys
@@ -325,6 +330,10 @@ def test_the_keys_the_flows_use() -> None:
         "no_data",
         "no_valid_frame",
         "no_valid_frame_network",
+        "mqtt_not_set_up",
+        "invalid_topic",
+        "no_data_mqtt",
+        "no_valid_frame_mqtt",
         "no_objects",
         "wrong_key",
         "wrong_encryption_key",
@@ -366,6 +375,7 @@ def test_the_keys_the_flows_use() -> None:
     }
     assert set(STRINGS["selector"]["authentication"]["options"]) == {"none", "lls", "hls_gmac"}
     assert set(STRINGS["selector"]["parity"]["options"]) == {"n", "e"}
+    assert set(STRINGS["selector"]["payload"]["options"]) == {"auto", "raw", "hex"}
     assert set(STRINGS["selector"]["security_suite"]["options"]) == {"0", "1", "2"}
     assert set(STRINGS["issues"]) == {
         "decryption_failed",

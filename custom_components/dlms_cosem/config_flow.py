@@ -46,6 +46,7 @@ from .const import (
     CONF_PUSH_TIMEOUT,
     CONF_SCAN_INTERVAL,
     CONF_SYSTEM_TITLE,
+    CONF_TOPIC,
     DEFAULT_PUSH_TIMEOUT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_TCP_PORT,
@@ -65,10 +66,13 @@ from .flow_forms import (
     port_selector,
     required,
     select_selector,
+    topic_fields,
+    topic_from,
     wrapper_section,
 )
 from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
 from .models import DlmsCosemConfigEntry, MeterIdentity
+from .mqtt_source import async_mqtt_ready, valid_topic
 from .options_flow import DlmsCosemOptionsFlow
 from .probe import (
     MeterProbe,
@@ -110,6 +114,12 @@ CONNECTION_ERRORS: Final = frozenset(
 )
 NETWORK_ERRORS: Final = {"cannot_open_port": "cannot_connect", "no_valid_frame": "no_valid_frame_network"}
 """The errors that read differently on a network form (host and port, no line settings)."""
+MQTT_ERRORS: Final = {
+    "cannot_open_port": "mqtt_not_set_up",  # the subscription failed: Home Assistant's MQTT is not there
+    "no_data": "no_data_mqtt",
+    "no_valid_frame": "no_valid_frame_mqtt",
+}
+"""The errors that read differently on the MQTT form (a topic)."""
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"
 PUSH_KINDS: Final = frozenset(kind.value for kind in ConnectionType if kind.is_push)
 
@@ -124,7 +134,9 @@ def entry_title(identity: MeterIdentity, unique_id: str) -> str:
 
 
 def _listening_place(data: Mapping[str, Any]) -> tuple[str, ...]:
-    """A serial port's path, or a bridge's host and port: where a pushing meter is listened to."""
+    """Where a pushing meter is listened to: a serial port's path, a bridge's host and port, a topic."""
+    if CONF_TOPIC in data:
+        return ("mqtt", str(data[CONF_TOPIC]))
     if CONF_HOST in data:
         return (str(data[CONF_HOST]).strip().lower(), str(data.get(CONF_PORT)))
     return (str(data.get(CONF_PORT)),)
@@ -232,11 +244,31 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         """Pushing through a network bridge (ser2net, ESPHome)."""
         return await self._async_start(ConnectionType.NETWORK_PUSH)
 
+    async def async_step_mqtt_push(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pushing through a reader that publishes the meter's bytes to an MQTT topic."""
+        return await self._async_start(ConnectionType.MQTT_PUSH)
+
     async def _async_start(self, kind: ConnectionType) -> ConfigFlowResult:
         self._data = {CONF_CONNECTION_TYPE: kind.value}
+        if kind is ConnectionType.MQTT_PUSH:
+            return await self.async_step_mqtt_topic()
         if kind.is_serial:
             return await self.async_step_serial()
         return await self.async_step_network()
+
+    async def async_step_mqtt_topic(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The topic the reader publishes to, and how its messages carry the bytes (see mqtt_source)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._data.update(topic_from(user_input))
+            if valid_topic(self._data[CONF_TOPIC]):
+                return await self.async_step_security()
+            errors[CONF_TOPIC] = "invalid_topic"
+        return self.async_show_form(
+            step_id="mqtt_topic",
+            data_schema=probatio.Schema(topic_fields(self._data)),
+            errors=self._take_errors(errors),
+        )
 
     async def async_step_serial(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The port from the list (or "enter manually"), its line settings and, when polled, addresses."""
@@ -347,6 +379,9 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(
                 reason="already_configured", description_placeholders={"title": entry.title}
             )
+        if self._kind is ConnectionType.MQTT_PUSH and not await async_mqtt_ready(self.hass):
+            self._probe_failed("mqtt_not_set_up")  # the broker is Home Assistant's: set it up there
+            return await self._async_error_step(self._error_step("mqtt_not_set_up"))
         if self._kind.is_push:
             return await self.async_step_wait_telegram()
         try:
@@ -396,8 +431,10 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_probed()
 
     def _probe_failed(self, reason: str) -> None:
-        # A network form has no serial port, baud rate or parity to blame.
+        # A network form has no serial port, baud rate or parity to blame; the MQTT form has a topic.
         shown = reason if self._kind.is_serial else NETWORK_ERRORS.get(reason, reason)
+        if self._kind is ConnectionType.MQTT_PUSH:
+            shown = MQTT_ERRORS.get(reason, reason)
         self._errors = {"base": shown}
         self._restore_entry()
 
@@ -407,7 +444,9 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             return "reconfigure"
         if self.source == SOURCE_REAUTH:
             return "reauth_confirm"
-        if reason in CONNECTION_ERRORS:
+        if reason in CONNECTION_ERRORS or reason == "mqtt_not_set_up":
+            if self._kind is ConnectionType.MQTT_PUSH:
+                return "mqtt_topic"
             if self._kind.is_udp:
                 return "udp"
             return "serial" if self._kind.is_serial else "network"
@@ -418,6 +457,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             "serial": self.async_step_serial,
             "network": self.async_step_network,
             "udp": self.async_step_udp,
+            "mqtt_topic": self.async_step_mqtt_topic,
             "security": self.async_step_security,
             "reconfigure": self.async_step_reconfigure,
             "reauth_confirm": self.async_step_reauth_confirm,
@@ -531,7 +571,11 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = dict(self._data)
-            if kind.is_serial:
+            if kind is ConnectionType.MQTT_PUSH:
+                data.update(topic_from(user_input))
+                if not valid_topic(data[CONF_TOPIC]):
+                    errors[CONF_TOPIC] = "invalid_topic"
+            elif kind.is_serial:
                 data.update(
                     {
                         CONF_PORT: str(user_input[CONF_PORT]).strip(),
@@ -547,13 +591,16 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
                 for key in ADVANCED:
                     data.pop(key, None)
                 data.update(advanced_from(user_input))
-            data, errors = apply_security(data, user_input)
+            data, security_errors = apply_security(data, user_input)
+            errors.update(security_errors)
             if not errors:
                 self._data = data
                 return await self._async_probe()
 
         fields: dict[Any, Any] = {}
-        if kind.is_serial:
+        if kind is ConnectionType.MQTT_PUSH:
+            fields.update(topic_fields(self._data))
+        elif kind.is_serial:
             ports = await async_serial_ports(self.hass)
             fields[probatio.Required(CONF_PORT, default=self._data[CONF_PORT])] = port_selector(
                 ports, self._data[CONF_PORT], manual=False

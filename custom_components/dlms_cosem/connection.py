@@ -54,6 +54,7 @@ from .dlms.errors import AssociationRejectedError, DecodeError, ServiceError
 from .dlms.security import SecurityKeys, parse_key
 from .dlms.transport.streams import Endpoint, SerialEndpoint, TcpEndpoint, open_stream
 from .dlms.transport.udp import UdpEndpoint
+from .mqtt_source import topic_stream_opener
 
 if TYPE_CHECKING:
     from .dlms.client import ClientSettings, DlmsClient, Referencing
@@ -329,8 +330,15 @@ def readout_settings(answer_timeout: float | None = None, max_retries: int | Non
     return settings
 
 
-def stream_opener(data: Mapping[str, Any]) -> StreamOpener:
-    """Opens the push port for a :class:`~.dlms.listener.PushListener` (each call a new stream)."""
+def stream_opener(data: Mapping[str, Any], hass: HomeAssistant | None = None) -> StreamOpener:
+    """Opens the push port for a :class:`~.dlms.listener.PushListener` (each call a new stream).
+
+    An MQTT topic (``hass`` needed) is read through Home Assistant's MQTT integration (mqtt_source).
+    """
+    if connection_type(data) is ConnectionType.MQTT_PUSH:
+        if hass is None:
+            raise ValueError("an MQTT topic is read through Home Assistant: pass hass")
+        return topic_stream_opener(hass, data)
     where = endpoint(data)
     assert not isinstance(where, UdpEndpoint)  # push meters are on serial ports or TCP bridges
 

@@ -18,11 +18,12 @@ class ConnectionType(StrEnum):
     UDP_POLL = "udp_poll"  # the IEC 62056-47 wrapper over UDP: NB-IoT meters, PLC data concentrators
     SERIAL_PUSH = "serial_push"
     NETWORK_PUSH = "network_push"
+    MQTT_PUSH = "mqtt_push"  # a reader (HAN/P1 bridge) publishes the meter's bytes to an MQTT topic
 
     @property
     def is_push(self) -> bool:
         """True when the meter pushes telegrams instead of answering polls."""
-        return self in (ConnectionType.SERIAL_PUSH, ConnectionType.NETWORK_PUSH)
+        return self in (ConnectionType.SERIAL_PUSH, ConnectionType.NETWORK_PUSH, ConnectionType.MQTT_PUSH)
 
     @property
     def is_serial(self) -> bool:
@@ -58,6 +59,8 @@ CONF_ENCRYPTION_KEY: Final = "encryption_key"
 CONF_AUTHENTICATION_KEY: Final = "authentication_key"
 CONF_SECURITY_SUITE: Final = "security_suite"  # 0, 1 or 2; stored with the keys, absent means 0
 CONF_SYSTEM_TITLE: Final = "system_title"  # of a push meter, learned from its telegrams
+CONF_TOPIC: Final = "topic"  # MQTT: the topic a reader publishes the meter's bytes to
+CONF_PAYLOAD: Final = "payload"  # MQTT: "auto" (default), "raw" or "hex" (see mqtt_source)
 
 
 def history_storage_key(entry_id: str) -> str:

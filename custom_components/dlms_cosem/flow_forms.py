@@ -19,6 +19,7 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
 )
 from serialx import SerialPortInfo
 
@@ -33,14 +34,17 @@ from .const import (
     CONF_HISTORY_PROFILE,
     CONF_NEGOTIATE_HDLC,
     CONF_PARITY,
+    CONF_PAYLOAD,
     CONF_SERVER_LOGICAL_ADDRESS,
     CONF_SERVER_PHYSICAL_ADDRESS,
+    CONF_TOPIC,
     DEFAULT_CLIENT_ADDRESS,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_POLL_BAUDRATE,
     DEFAULT_PUSH_BAUDRATE,
     DEFAULT_SERVER_LOGICAL_ADDRESS,
 )
+from .mqtt_source import PayloadEncoding, payload_encoding
 from .probe import ObjectChoice
 
 MANUAL_PORT: Final = "manual"
@@ -85,6 +89,21 @@ def line_fields(data: Mapping[str, Any], *, push: bool) -> dict[Any, Any]:
         probatio.Required(CONF_BAUDRATE, default=str(baudrate)): select_selector(BAUDRATES),
         probatio.Required(CONF_PARITY, default=parity): select_selector([PARITY_NONE, PARITY_EVEN], "parity"),
     }
+
+
+def topic_fields(data: Mapping[str, Any]) -> dict[Any, Any]:
+    """The MQTT topic a reader publishes to, and how its messages carry the bytes (auto-detected)."""
+    return {
+        required(CONF_TOPIC, data.get(CONF_TOPIC)): TextSelector(),
+        probatio.Required(CONF_PAYLOAD, default=payload_encoding(data).value): select_selector(
+            [encoding.value for encoding in PayloadEncoding], CONF_PAYLOAD
+        ),
+    }
+
+
+def topic_from(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The topic and payload encoding as stored (the topic without surrounding blanks)."""
+    return {CONF_TOPIC: str(user_input[CONF_TOPIC]).strip(), CONF_PAYLOAD: str(user_input[CONF_PAYLOAD])}
 
 
 def advanced_section(data: Mapping[str, Any]) -> section:

@@ -28,6 +28,7 @@ from .connection import (
     load_client,
     readout_settings,
     security_keys,
+    stream_opener,
     sync_invocation_counter,
 )
 from .const import (
@@ -67,10 +68,11 @@ from .dlms.push import PushObject, plain_value
 from .dlms.security import InvalidKeyError, KeySuiteMismatchError
 from .dlms.telegram import Telegram, TelegramFailure
 from .dlms.transport.readout import read_out
-from .dlms.transport.streams import close_stream, open_stream
+from .dlms.transport.streams import close_stream
 from .dlms.transport.udp import UdpEndpoint
 from .meter_identity import IDENTITY_CODES, LOGICAL_DEVICE_NAME, identity_from_readings
 from .models import MeterIdentity, MeterReading
+from .mqtt_source import topic_place
 from .obis_catalog import GENERIC_TRANSLATION_KEY, catalog_entry, describe
 from .positions import METER_NUMBER, keyed_objects, position_of
 
@@ -285,7 +287,7 @@ def _text(value: Data | Exception) -> str | None:
 
 def _fallback_id(data: Mapping[str, Any]) -> str:
     """A meter that names itself nowhere is the meter on its port, and behind a gateway at its wPort."""
-    where = str(endpoint(data))
+    where = topic_place(data) if connection_type(data) is ConnectionType.MQTT_PUSH else str(endpoint(data))
     logical = int(data.get(CONF_SERVER_LOGICAL_ADDRESS, DEFAULT_SERVER_LOGICAL_ADDRESS))
     return where if logical == DEFAULT_SERVER_LOGICAL_ADDRESS else f"{where} logical device {logical}"
 
@@ -413,14 +415,15 @@ async def _probe_push_meter(
     timeout: float,  # noqa: ASYNC109
 ) -> MeterProbe:
     names = await async_object_names(hass)
-    where = endpoint(data)
-    if isinstance(where, UdpEndpoint):  # no push over UDP: the flow offers none
+    if connection_type(data).is_udp:  # no push over UDP: the flow offers none
         raise ProbeError("cannot_open_port")
+    open_push_stream = stream_opener(data, hass)
     streams: list[asyncio.StreamWriter] = []
 
     async def open_tracked() -> tuple[asyncio.StreamReader, asyncio.StreamWriter | None]:
-        reader, writer = await open_stream(where)
-        streams.append(writer)
+        reader, writer = await open_push_stream()
+        if writer is not None:
+            streams.append(writer)
         return reader, writer
 
     listener = PushListener(open_tracked, security_keys(data))

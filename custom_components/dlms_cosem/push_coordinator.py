@@ -109,7 +109,7 @@ class DlmsPushCoordinator(DlmsCoordinator):
         guard = ReplayGuard(self.counters.meter_counters, on_accept=self.counters.save_meter_counter)
         baudrate = self.config_entry.data.get(CONF_BAUDRATE)
         self.listener = PushListener(
-            stream_opener(self.config_entry.data),
+            stream_opener(self.config_entry.data, self.hass),
             security_keys(self.config_entry.data),
             replay_guard=guard,
             on_data=self._data_arrived,

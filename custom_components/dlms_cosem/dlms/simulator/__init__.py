@@ -5,6 +5,7 @@
 - :mod:`.faults`: :class:`FaultInjector` (corrupted or dropped frames, silence, reboots, line speed);
 - :mod:`.push`: :class:`PushBuilder` (Data-Notifications framed as HDLC, M-Bus, wrapper or bare);
 - :mod:`.runner`: :class:`SimulatorServer`, the asyncio adapter on a pty or TCP;
+- :mod:`.mqtt`: the pushes published to an MQTT broker (a minimal MQTT 3.1.1 publisher);
 - :mod:`.cli`: the ``simulate`` command;
 - :mod:`.line`: a noisy line (bytes corrupted and lost both ways) as a TCP relay;
 - :mod:`.campaign`, :mod:`.torture`: the fault campaign and the push listener torture

@@ -2,8 +2,9 @@
 
 Listens on a TCP port (IEC 62056-47 wrapper, or HDLC with ``--hdlc``) or on a new pty (HDLC). When
 ready it prints one JSON line, ``{"listening": "<host:port or pty path>"}``, and serves until SIGINT
-or SIGTERM (exit 0). SIGUSR1 reboots the meter, SIGUSR2 drops the association. Passwords and keys are
-never printed or logged.
+or SIGTERM (exit 0). With ``--mqtt`` it publishes its pushes to an MQTT broker instead, as HAN and P1
+readers do, and prints ``{"publishing": "<host:port>", "topic": "<topic>"}``. SIGUSR1 reboots the
+meter, SIGUSR2 drops the association. Passwords and keys are never printed or logged.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from .image_transfer import ImageFaults, add_image_transfer
 from .load_management import add_load_management
 from .mbus_channels import MBUS_PUSH_OBJECTS
 from .model import MeterSecurity, SimulatedMeter, default_system_title
-from .push import DEFAULT_PUSH_OBJECTS, PushFraming, PushSettings
+from .mqtt import MqttPayload, MqttPublisher, MqttPushSettings, publish_pushes
+from .push import DEFAULT_PUSH_OBJECTS, PushBuilder, PushFraming, PushSettings
 from .readout import ReadoutMeter, ReadoutPty, serve_readout
 from .runner import RunnerSettings, SimulatorServer, Transport
 
@@ -121,6 +123,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--udp", type=_host_port, metavar="HOST:PORT", help="the wrapper on UDP (IEC 62056-47; port 0: any)"
     )
+    where.add_argument(
+        "--mqtt", type=_host_port, metavar="HOST:PORT", help="publish the pushes to this MQTT broker"
+    )
+    parser.add_argument("--mqtt-topic", default="dlms_cosem/meter", help="with --mqtt: the topic")
+    parser.add_argument(
+        "--mqtt-payload",
+        choices=[payload.value for payload in MqttPayload],
+        default=MqttPayload.RAW.value,
+        help="with --mqtt: the meter's bytes, or the same as hex text",
+    )
+    parser.add_argument(
+        "--mqtt-per-frame", action="store_true", help="with --mqtt: one message per frame, not per telegram"
+    )
+    parser.add_argument("--mqtt-username", help="with --mqtt: user name at the broker")
+    parser.add_argument("--mqtt-password", help="with --mqtt: password at the broker (never printed)")
     parser.add_argument(
         "--hdlc", action="store_true", help="with --tcp: HDLC over TCP instead of the wrapper"
     )
@@ -258,6 +275,8 @@ def _settings(args: argparse.Namespace) -> RunnerSettings:
     elif args.udp:
         host, port = args.udp
         transport = Transport.WRAPPER_UDP
+    elif args.mqtt:  # no server: only the push settings count (HDLC frames unless --push-framing)
+        transport, host, port = Transport.HDLC_PTY, "", 0
     else:
         host, port = args.tcp
         transport = Transport.HDLC_TCP if args.hdlc else Transport.WRAPPER_TCP
@@ -305,6 +324,39 @@ async def serve(server: SimulatorServer, stdout: TextIO) -> None:
     finally:
         for number in handlers:
             loop.remove_signal_handler(number)
+
+
+async def publish_to_broker(
+    builder: PushBuilder,
+    publisher: MqttPublisher,
+    settings: MqttPushSettings,
+    interval: float,
+    stdout: TextIO,
+) -> None:
+    """Connect, print the publishing line, publish every ``interval`` seconds until SIGINT/SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with publisher:
+            stdout.write(
+                json.dumps({"publishing": f"{publisher.host}:{publisher.port}", "topic": settings.topic})
+                + "\n"
+            )
+            stdout.flush()
+            publishing = asyncio.create_task(publish_pushes(builder, publisher, settings, interval))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([publishing, stopping], return_when=asyncio.FIRST_COMPLETED)
+            for task in (publishing, stopping):
+                task.cancel()
+            await asyncio.gather(publishing, stopping, return_exceptions=True)
+            failure = None if publishing.cancelled() else publishing.exception()
+            if failure is not None:
+                raise failure
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 async def serve_optical_port(port: ReadoutMeter, host: str, number: int, stdout: TextIO) -> None:
@@ -404,6 +456,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         reboot_downtime=args.reboot_downtime,
         reset_frame_counters=args.reboot_resets_counters,
     )
+    if args.mqtt is not None:
+        return _publish(args, meter, settings.push, stdout, stderr)
     server = SimulatorServer(meter, settings, faults=faults)
     try:
         asyncio.run(serve(server, stdout))
@@ -411,6 +465,24 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"simulate: cannot listen: {err}\n")
         return EXIT_FAILED
     except DlmsError as err:
+        stderr.write(f"simulate: {err}\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _publish(
+    args: argparse.Namespace, meter: SimulatedMeter, push: PushSettings, stdout: TextIO, stderr: TextIO
+) -> int:
+    """``--mqtt``: the pushes go to a broker (every ``--push`` seconds, 10 by default)."""
+    host, port = args.mqtt
+    settings = MqttPushSettings(
+        topic=args.mqtt_topic, payload=MqttPayload(args.mqtt_payload), per_frame=args.mqtt_per_frame
+    )
+    publisher = MqttPublisher(host, port, username=args.mqtt_username, password=args.mqtt_password)
+    try:
+        builder = PushBuilder(meter, push)
+        asyncio.run(publish_to_broker(builder, publisher, settings, args.push or 10.0, stdout))
+    except (OSError, DlmsError) as err:
         stderr.write(f"simulate: {err}\n")
         return EXIT_FAILED
     return EXIT_OK
