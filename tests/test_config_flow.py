@@ -118,7 +118,7 @@ def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
 def usb_ports() -> Iterator[list[SerialPortInfo]]:
     """The USB serial ports "plugged in": none unless a test adds some."""
     ports: list[SerialPortInfo] = []
-    with patch("custom_components.dlms_cosem.config_flow.list_serial_ports", return_value=ports):
+    with patch("custom_components.dlms_cosem.flow.serial_ports.list_serial_ports", return_value=ports):
         yield ports
 
 

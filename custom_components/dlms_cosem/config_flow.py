@@ -3,7 +3,7 @@
 Every path ends with a real conversation with the meter (an association, or a pushed telegram that
 decodes), so a wrong port, baud rate or key shows in the form instead of as sensors that never update.
 Passwords and keys never go back to the browser: forms that would show stored ones show a placeholder
-that means "unchanged" instead (see flow_secrets); the forms' fields are built in flow_forms.
+that means "unchanged" instead (see flow.credentials); the forms' fields are built in the flow package.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from homeassistant.config_entries import (
     OptionsFlow,
     UnknownEntry,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers.selector import BooleanSelector, TextSelector
-from serialx import SerialPortInfo, list_serial_ports
 
 from .const import (
     AUTH_HLS_GMAC,
@@ -54,7 +53,9 @@ from .const import (
     DOMAIN,
     ConnectionType,
 )
-from .flow_forms import (
+from .flow.credentials import SECRET_UNCHANGED, apply_security, secret_fields
+from .flow.errors import connection_form, shown_error
+from .flow.forms import (
     ADVANCED,
     MANUAL_PORT,
     advanced_from,
@@ -62,7 +63,6 @@ from .flow_forms import (
     line_fields,
     number_selector,
     objects_selector,
-    port_label,
     port_selector,
     required,
     select_selector,
@@ -70,10 +70,11 @@ from .flow_forms import (
     topic_from,
     wrapper_section,
 )
-from .flow_secrets import SECRET_UNCHANGED, apply_security, secret_fields
+from .flow.options import DlmsCosemOptionsFlow
+from .flow.reconfigure import reconfigure_fields, reconfigured
+from .flow.serial_ports import async_serial_ports
 from .models import DlmsCosemConfigEntry, MeterIdentity
 from .mqtt_source import async_mqtt_ready, valid_topic
-from .options_flow import DlmsCosemOptionsFlow
 from .probe import (
     MeterProbe,
     ProbeError,
@@ -95,31 +96,6 @@ unheard, and the dialog would spin for ever. So a quick probe answers with its o
 a progress step, once shown, lasts long enough for the frontend to be listening.
 """
 
-# Failures the connection settings explain; the others are about the password or keys.
-# Failures whose cure is on the connection form (port, line settings, addresses); the others are shown on
-# the security form.
-CONNECTION_ERRORS: Final = frozenset(
-    {
-        "cannot_open_port",
-        "no_data",
-        "no_valid_frame",
-        "timeout",
-        "connection_closed",
-        "protocol_error",
-        "communication_failed",
-        "invalid_response",
-        "access_denied",
-        "cannot_encode",
-    }
-)
-NETWORK_ERRORS: Final = {"cannot_open_port": "cannot_connect", "no_valid_frame": "no_valid_frame_network"}
-"""The errors that read differently on a network form (host and port, no line settings)."""
-MQTT_ERRORS: Final = {
-    "cannot_open_port": "mqtt_not_set_up",  # the subscription failed: Home Assistant's MQTT is not there
-    "no_data": "no_data_mqtt",
-    "no_valid_frame": "no_valid_frame_mqtt",
-}
-"""The errors that read differently on the MQTT form (a topic)."""
 DEFAULT_TITLE: Final = "DLMS/COSEM meter"
 PUSH_KINDS: Final = frozenset(kind.value for kind in ConnectionType if kind.is_push)
 
@@ -140,38 +116,6 @@ def _listening_place(data: Mapping[str, Any]) -> tuple[str, ...]:
     if CONF_HOST in data:
         return (str(data[CONF_HOST]).strip().lower(), str(data.get(CONF_PORT)))
     return (str(data.get(CONF_PORT)),)
-
-
-async def async_serial_ports(hass: HomeAssistant) -> dict[str, str]:
-    """The serial ports present, by stable path (/dev/serial/by-id/...), with readable names.
-
-    Home Assistant's usb integration lists them when it is loaded (it is an after-dependency, not a
-    dependency: installs without USB have none); serialx lists them otherwise.
-    """
-    if "usb" in hass.config.components:
-        return await _async_usb_serial_ports(hass)
-    ports: list[SerialPortInfo] = await hass.async_add_executor_job(list_serial_ports)
-    return {str(port.device): port_label(port) for port in ports}
-
-
-async def _async_usb_serial_ports(hass: HomeAssistant) -> dict[str, str]:
-    """The ports the usb integration scans, by their /dev/serial/by-id path, named as it names them."""
-    # Imported here: the usb integration imports aiousbwatcher, installed only where it is set up.
-    from homeassistant.components import usb  # noqa: PLC0415
-
-    devices = await usb.async_scan_serial_ports(hass)
-
-    def by_id() -> dict[str, str]:  # get_serial_by_id reads /dev/serial/by-id: not in the event loop
-        ports: dict[str, str] = {}
-        for device in devices:
-            path = usb.get_serial_by_id(device.device)
-            vid, pid = (device.vid, device.pid) if isinstance(device, usb.USBDevice) else (None, None)
-            ports[path] = usb.human_readable_device_name(
-                path, device.serial_number, device.manufacturer, device.description, vid, pid
-            )
-        return ports
-
-    return await hass.async_add_executor_job(by_id)
 
 
 async def _shown_until_done(probing: asyncio.Task[MeterProbe], at_least: float) -> None:
@@ -431,11 +375,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_probed()
 
     def _probe_failed(self, reason: str) -> None:
-        # A network form has no serial port, baud rate or parity to blame; the MQTT form has a topic.
-        shown = reason if self._kind.is_serial else NETWORK_ERRORS.get(reason, reason)
-        if self._kind is ConnectionType.MQTT_PUSH:
-            shown = MQTT_ERRORS.get(reason, reason)
-        self._errors = {"base": shown}
+        self._errors = {"base": shown_error(self._kind, reason)}
         self._restore_entry()
 
     def _error_step(self, reason: str) -> str:
@@ -444,13 +384,7 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
             return "reconfigure"
         if self.source == SOURCE_REAUTH:
             return "reauth_confirm"
-        if reason in CONNECTION_ERRORS or reason == "mqtt_not_set_up":
-            if self._kind is ConnectionType.MQTT_PUSH:
-                return "mqtt_topic"
-            if self._kind.is_udp:
-                return "udp"
-            return "serial" if self._kind.is_serial else "network"
-        return "security"
+        return connection_form(self._kind, reason) or "security"
 
     async def _async_error_step(self, step_id: str) -> ConfigFlowResult:
         steps: dict[str, Callable[[], Awaitable[ConfigFlowResult]]] = {
@@ -570,61 +504,15 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         kind = self._kind
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = dict(self._data)
-            if kind is ConnectionType.MQTT_PUSH:
-                data.update(topic_from(user_input))
-                if not valid_topic(data[CONF_TOPIC]):
-                    errors[CONF_TOPIC] = "invalid_topic"
-            elif kind.is_serial:
-                data.update(
-                    {
-                        CONF_PORT: str(user_input[CONF_PORT]).strip(),
-                        CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
-                        CONF_PARITY: user_input[CONF_PARITY],
-                    }
-                )
-            else:
-                data.update({CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: int(user_input[CONF_PORT])})
-            if not kind.is_push:
-                if not kind.is_serial and not kind.is_udp:
-                    data[CONF_HDLC] = bool(user_input.get(CONF_HDLC, False))
-                for key in ADVANCED:
-                    data.pop(key, None)
-                data.update(advanced_from(user_input))
-            data, security_errors = apply_security(data, user_input)
-            errors.update(security_errors)
+            data, errors = reconfigured(self._data, user_input)
             if not errors:
                 self._data = data
                 return await self._async_probe()
-
-        fields: dict[Any, Any] = {}
-        if kind is ConnectionType.MQTT_PUSH:
-            fields.update(topic_fields(self._data))
-        elif kind.is_serial:
-            ports = await async_serial_ports(self.hass)
-            fields[probatio.Required(CONF_PORT, default=self._data[CONF_PORT])] = port_selector(
-                ports, self._data[CONF_PORT], manual=False
-            )
-            fields.update(line_fields(self._data, push=kind.is_push))
-        else:
-            fields[probatio.Required(CONF_HOST, default=self._data[CONF_HOST])] = TextSelector()
-            fields[probatio.Required(CONF_PORT, default=int(self._data[CONF_PORT]))] = number_selector(
-                1, 65535
-            )
-            if not kind.is_push and not kind.is_udp:
-                fields[probatio.Required(CONF_HDLC, default=bool(self._data.get(CONF_HDLC, False)))] = (
-                    BooleanSelector()
-                )
-        if not kind.is_push:
-            fields[
-                probatio.Required(CONF_AUTHENTICATION, default=self._data.get(CONF_AUTHENTICATION, AUTH_NONE))
-            ] = select_selector([AUTH_NONE, AUTH_LLS, AUTH_HLS_GMAC], "authentication")
-        fields.update(secret_fields(self._data, password=not kind.is_push, user_input=user_input))
-        if not kind.is_push:
-            form_section = wrapper_section(self._data) if kind.is_udp else advanced_section(self._data)
-            fields[probatio.Required(CONF_ADVANCED)] = form_section
+        ports = await async_serial_ports(self.hass) if kind.is_serial else {}
         return self.async_show_form(
-            step_id="reconfigure", data_schema=probatio.Schema(fields), errors=self._take_errors(errors)
+            step_id="reconfigure",
+            data_schema=probatio.Schema(reconfigure_fields(self._data, ports, user_input)),
+            errors=self._take_errors(errors),
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:

@@ -23,8 +23,8 @@ from homeassistant.helpers.selector import (
 )
 from serialx import SerialPortInfo
 
-from .connection import DEFAULT_SERVER_PHYSICAL_ADDRESS, PARITY_EVEN, PARITY_NONE
-from .const import (
+from ..connection import DEFAULT_SERVER_PHYSICAL_ADDRESS, PARITY_EVEN, PARITY_NONE
+from ..const import (
     CONF_ADDRESS_SIZE,
     CONF_ADVANCED,
     CONF_BAUDRATE,
@@ -44,8 +44,8 @@ from .const import (
     DEFAULT_PUSH_BAUDRATE,
     DEFAULT_SERVER_LOGICAL_ADDRESS,
 )
-from .mqtt_source import PayloadEncoding, payload_encoding
-from .probe import ObjectChoice
+from ..mqtt_source import PayloadEncoding, payload_encoding
+from ..probe import ObjectChoice
 
 MANUAL_PORT: Final = "manual"
 BAUDRATES: Final = ["300", "600", "1200", "2400", "4800", "9600", "19200", "38400", "57600", "115200"]

@@ -12,7 +12,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.helpers.selector import BooleanSelector
 
-from .const import (
+from ..const import (
     CONF_ALLOW_CHANGES,
     CONF_CONNECTION_TYPE,
     CONF_DATA_READOUT,
@@ -27,20 +27,20 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     ConnectionType,
 )
-from .dlms.errors import DlmsError
-from .dlms.obis import ObisCode
-from .flow_forms import (
+from ..dlms.errors import DlmsError
+from ..dlms.obis import ObisCode
+from ..models import MeterReading
+from ..probe import (
+    async_object_names,
+    object_choices,
+)
+from ..update_limit import DEFAULT_UPDATE_INTERVAL
+from .forms import (
     history_fields,
     history_options,
     number_selector,
     objects_selector,
 )
-from .models import MeterReading
-from .probe import (
-    async_object_names,
-    object_choices,
-)
-from .update_limit import DEFAULT_UPDATE_INTERVAL
 
 
 class DlmsCosemOptionsFlow(OptionsFlowWithReload):

@@ -14,8 +14,8 @@ from typing import Any, Final
 import probatio
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 
-from .connection import normalize_key, security_suite
-from .const import (
+from ..connection import normalize_key, security_suite
+from ..const import (
     AUTH_HLS_GMAC,
     AUTH_LLS,
     AUTH_NONE,
@@ -26,8 +26,8 @@ from .const import (
     CONF_SECURITY_SUITE,
     SECURITY_SUITES,
 )
-from .dlms.security import InvalidKeyError, suite_key_length
-from .flow_forms import select_selector
+from ..dlms.security import InvalidKeyError, suite_key_length
+from .forms import select_selector
 
 SECRET_UNCHANGED: Final = "__**unchanged**__"  # noqa: S105 - a placeholder, not a secret
 """Stands for a stored password or key in a form, so the secret itself never reaches the browser."""
