@@ -1,18 +1,20 @@
-"""A real Home Assistant with this integration and five meters (scripts/develop runs this).
+"""A real Home Assistant with this integration and six meters (scripts/develop runs this).
 
 The meters are the project's simulator on ptys: a polled meter (HDLC, LLS password), a pushing meter
 (M-Bus telegrams encrypted with AES-GCM every few seconds), a Luxembourg Smarty (DSMR text telegrams
 inside authenticated general-glo-ciphering APDUs, 115200 baud, every few seconds) and an optical port
 without HDLC (IEC 62056-21 mode C data readout); and a Norwegian Kaifa meter's HAN port served over TCP
-as ser2net would (scripts/norwegian_meter.py: list 1 first, no OBIS codes, totals hourly). Home
-Assistant runs from the venv with the configuration directory given (config/ by default) and its HTTP
-settings stored (127.0.0.1, the port asked for). On the first start the owner is made through the
-onboarding API (the other onboarding steps are marked done: configuration.yaml holds the location), and,
-unless told otherwise, the meters are added through the integration's own config flow (the REST API the
-frontend uses), so the entries are what a user would get. The meters' ptys change on every start: the
-entries name stable links in the configuration directory (``meters/polled``, ``meters/push``,
-``meters/smarty``, ``meters/optical``), pointed at the new ptys first; the Norwegian meter listens on
-Home Assistant's port + 1000.
+as ser2net would (scripts/norwegian_meter.py: list 1 first, no OBIS codes, totals hourly); and, when
+Debian's mosquitto is installed, a P1 meter publishing its telegrams in hex to an MQTT topic, read
+through Home Assistant's MQTT integration (set up first, as a user would). Home Assistant runs from the
+venv with the configuration directory given (config/ by default) and its HTTP settings stored
+(127.0.0.1, the port asked for). On the first start the owner is made through the onboarding API (the
+other onboarding steps are marked done: configuration.yaml holds the location), and, unless told
+otherwise, the meters are added through the integration's own config flow (the REST API the frontend
+uses), so the entries are what a user would get. The meters' ptys change on every start: the entries
+name stable links in the configuration directory (``meters/polled``, ``meters/push``, ``meters/smarty``,
+``meters/optical``), pointed at the new ptys first; the Norwegian meter listens on Home Assistant's port
++ 1000.
 
 The browser walkthrough (tests/e2e) uses :class:`DevStack` with a fresh configuration directory and
 without the entries, to add a meter through the UI itself.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import getpass
 import json
 import os
 import shutil
@@ -49,6 +52,8 @@ POLLED_SERIAL = "20260001"
 PUSH_SERIAL = "20260002"
 SMARTY_SERIAL = "20260003"
 OPTICAL_SERIAL = "20260004"
+MQTT_SERIAL = "20260005"
+MQTT_TOPIC = "han/p1"
 SMARTY_KEY = "0F0E0D0C0B0A09080706050403020100"
 SMARTY_AUTH_KEY = "00112233445566778899AABBCCDDEEFF"
 """The authentication key every Luxembourg Smarty meter shares (the encryption key is the meter's own)."""
@@ -63,8 +68,13 @@ def _die_with_us() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _start_listening(command: list[str], what: str) -> tuple[subprocess.Popen[str], str]:
-    """Start a meter process, which prints ``{"listening": ...}`` once it listens; it and where it listens."""
+def _start_listening(
+    command: list[str], what: str, key: str = "listening"
+) -> tuple[subprocess.Popen[str], str]:
+    """Start a meter process, which prints ``{"listening": ...}`` once it listens; it and where it listens.
+
+    An MQTT publisher prints ``{"publishing": ...}`` once it is connected to the broker (``key``).
+    """
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -77,7 +87,7 @@ def _start_listening(command: list[str], what: str) -> tuple[subprocess.Popen[st
     line = process.stdout.readline()
     if not line:
         raise RuntimeError(f"{what} did not start (exit code {process.wait()})")
-    return process, str(json.loads(line)["listening"])
+    return process, str(json.loads(line)[key])
 
 
 @dataclass
@@ -101,6 +111,9 @@ class DevStack:
     home_assistant: subprocess.Popen[bytes] | None = None
     norwegian: subprocess.Popen[str] | None = None
     norwegian_port: int | None = None
+    broker: subprocess.Popen[bytes] | None = None
+    broker_port: int | None = None
+    mqtt_meter: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
@@ -168,6 +181,46 @@ class DevStack:
         self.norwegian, listening = _start_listening(command, "the Norwegian meter")
         self.norwegian_port = int(listening)
         return self.norwegian_port
+
+    def start_mqtt_meter(self) -> int | None:
+        """Debian's mosquitto on a free port and a P1 meter publishing to it in hex, as ESP readers do.
+
+        The broker's port, or None when mosquitto is not installed (scripts/setup installs it).
+        """
+        mosquitto = shutil.which("mosquitto") or next(
+            (path for path in ("/usr/sbin/mosquitto",) if Path(path).exists()), None
+        )
+        if mosquitto is None:
+            return None
+        port = free_port()
+        conf = self.config / "mosquitto.conf"
+        conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            # Started as root, mosquitto would become the user "mosquitto"; stay who we are.
+            f"user {getpass.getuser()}\n"
+        )
+        self.broker = subprocess.Popen(
+            [mosquitto, "-c", str(conf)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_us,  # noqa: PLW1509 - only prctl, which is safe there
+        )
+        deadline = time.monotonic() + 10
+        while not _accepting(port):
+            if self.broker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("mosquitto did not start")
+            time.sleep(0.1)
+        self.broker_port = port
+        command = [
+            sys.executable,
+            *("-m", "custom_components.dlms_cosem.dlms", "simulate", "--serial", MQTT_SERIAL),
+            *("--push", str(PUSH_INTERVAL), "--push-framing", "p1"),
+            *("--mqtt", f"127.0.0.1:{port}", "--mqtt-topic", MQTT_TOPIC, "--mqtt-payload", "hex"),
+        ]
+        self.mqtt_meter, _ = _start_listening(command, "the MQTT meter", key="publishing")
+        return port
 
     def start_meter(self, name: str, options: list[str]) -> Meter:
         command = [sys.executable, "-m", "custom_components.dlms_cosem.dlms", "simulate", "--pty", *options]
@@ -237,8 +290,9 @@ class DevStack:
         if self.home_assistant is not None:
             processes.append(self.home_assistant)
         processes += [meter.process for meter in self.meters.values()]
-        if self.norwegian is not None:
-            processes.append(self.norwegian)
+        processes += [
+            process for process in (self.norwegian, self.mqtt_meter, self.broker) if process is not None
+        ]
         for process in processes:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -252,8 +306,9 @@ class DevStack:
         for meter in self.meters.values():
             if meter.process.stdout is not None:
                 meter.process.stdout.close()
-        if self.norwegian is not None and self.norwegian.stdout is not None:
-            self.norwegian.stdout.close()
+        for publisher in (self.norwegian, self.mqtt_meter):
+            if publisher is not None and publisher.stdout is not None:
+                publisher.stdout.close()
 
     # --- onboarding and the entries ----------------------------------------------------------------
 
@@ -331,8 +386,13 @@ class DevStack:
             norwegian.append(
                 self.run_flow(token, "network_push", [{"host": "127.0.0.1", "port": self.norwegian_port}, {}])
             )
+        mqtt = []
+        if self.broker_port is not None:
+            self.add_mqtt_integration(token)
+            mqtt.append(self.run_flow(token, "mqtt_push", [{"topic": MQTT_TOPIC, "payload": "auto"}, {}]))
         return [
             *norwegian,
+            *mqtt,
             self.run_flow(
                 token,
                 "serial_poll",
@@ -375,6 +435,20 @@ class DevStack:
                 ],
             ),
         ]
+
+    def add_mqtt_integration(self, token: str) -> None:
+        """Home Assistant's MQTT integration, connected to the broker, as a user sets it up first."""
+        path = "/api/config/config_entries/flow"
+        result = request(self.url, "POST", path, {"handler": "mqtt"}, token)
+        result = request(
+            self.url,
+            "POST",
+            f"{path}/{result['flow_id']}",
+            {"broker": "127.0.0.1", "port": self.broker_port},
+            token,
+        )
+        if result["type"] != "create_entry":
+            raise RuntimeError(f"the MQTT integration was not set up: {result}")
 
     def wait_for_values(self, token: str, timeout: float = 60.0) -> list[str]:
         """Until every meter's energy import has a value (a push meter's first telegram takes a moment).
@@ -493,6 +567,12 @@ def fresh_log(log: Path) -> Any:
     return log.open("wb")
 
 
+def _accepting(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -530,6 +610,14 @@ def main() -> int:
             print(f"develop: {meter.name} meter on {meter.pty} ({meter.link.relative_to(ROOT)})", flush=True)
         norwegian = stack.start_norwegian_meter(args.port + NORWEGIAN_PORT_OFFSET)
         print(f"develop: Norwegian Kaifa meter on tcp 127.0.0.1:{norwegian}", flush=True)
+        broker = stack.start_mqtt_meter()
+        if broker is None:
+            print("develop: no mosquitto (scripts/setup installs it): no MQTT meter", flush=True)
+        else:
+            print(
+                f"develop: P1 meter publishing hex to {MQTT_TOPIC} on mosquitto 127.0.0.1:{broker}",
+                flush=True,
+            )
         stack.start_home_assistant()
         print(f"develop: starting Home Assistant (log: {stack.log}) ...", flush=True)
         stack.wait_until_serving()
