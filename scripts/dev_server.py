@@ -444,7 +444,12 @@ class DevStack:
             self.url,
             "POST",
             f"{path}/{result['flow_id']}",
-            {"broker": "127.0.0.1", "port": self.broker_port},
+            {
+                "broker": "127.0.0.1",
+                "port": self.broker_port,
+                # What the form's "advanced" section sends when left as it is.
+                "other_settings": {"set_client_cert": False, "set_ca_cert": "off", "transport": "tcp"},
+            },
             token,
         )
         if result["type"] != "create_entry":

@@ -423,6 +423,7 @@ def test_catalog_translation_keys() -> None:
         "logical_device_name",
         "firmware_version",
         "list_identifier",
+        "p1_version",
         "event_counter",
         "event_code",
         "error_register",
@@ -430,6 +431,13 @@ def test_catalog_translation_keys() -> None:
         "obis_generic",
         "push_value",
     } == CATALOG_TRANSLATION_KEYS
+
+
+def test_the_dsmr_p1_version_is_named_though_on_channel_3() -> None:
+    description = describe(ObisCode.parse("1-3:0.2.8"), None)
+    assert description.translation_key == "p1_version"
+    assert description.device_class is None
+    assert catalog_entry(ObisCode.parse("1-3:0.2.9")) is None  # channel 3 is no meter's otherwise
 
 
 @pytest.mark.parametrize(

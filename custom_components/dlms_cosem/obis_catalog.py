@@ -407,13 +407,14 @@ _ABSTRACT: Final[dict[tuple[int, int, int], DlmsSensorEntityDescription]] = {
 """Abstract objects (group A = 0), by groups C, D, E."""
 
 _CATALOG: Final = {1: _ELECTRICITY, 0: _ABSTRACT}
+_P1_VERSION: Final = _text("p1_version")
 
 CATALOG_TRANSLATION_KEYS: Final[frozenset[str]] = frozenset(
     description.translation_key
     for table in _CATALOG.values()
     for description in table.values()
     if description.translation_key is not None
-) | {GENERIC_TRANSLATION_KEY, POSITIONAL_TRANSLATION_KEY}
+) | {GENERIC_TRANSLATION_KEY, POSITIONAL_TRANSLATION_KEY, "p1_version"}
 """Every translation key :func:`describe` can give (the translations must name each one)."""
 
 # Units of instantaneous quantities a generic object may be shown with.
@@ -442,8 +443,14 @@ _VOLUME_UNITS: Final = frozenset({UnitOfVolume.CUBIC_METERS, UnitOfVolume.LITERS
 """Group D of "time integral 1": a register that accumulates from the meter's start (x.8.y)."""
 
 
+P1_VERSION: Final = ObisCode(1, 3, 0, 2, 8, 255)
+"""DSMR's "version information for P1 output" (channel 3 by the DSMR specification, not a meter's)."""
+
+
 def catalog_entry(obis: ObisCode) -> DlmsSensorEntityDescription | None:
     """The catalog's template for a code, or ``None`` when the code is not a known one."""
+    if obis == P1_VERSION:
+        return _P1_VERSION
     if obis.f != 255 or obis.b not in (0, 1):
         return None
     table = _CATALOG.get(obis.a)
