@@ -34,10 +34,12 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.dlms_cosem import probe
 from custom_components.dlms_cosem.config_flow import MANUAL_PORT
-from custom_components.dlms_cosem.const import CONF_DATA_READOUT, DOMAIN
+from custom_components.dlms_cosem.const import CONF_DATA_READOUT, CONF_OPTICAL_MODE_E, DOMAIN
 from custom_components.dlms_cosem.dlms.simulator.model import SimulatedMeter
 from custom_components.dlms_cosem.dlms.simulator.readout import ReadoutMeter, ReadoutPty
+from custom_components.dlms_cosem.dlms.simulator.runner import RunnerSettings, SimulatorServer, Transport
 from custom_components.dlms_cosem.meter_identity import hex_encoded_text, identification_model
+from custom_components.dlms_cosem.poll_coordinator import DlmsPollCoordinator
 from custom_components.dlms_cosem.readout_coordinator import DlmsReadoutCoordinator
 from tests.test_push_meters import serve
 from tests.waiting import wait_for
@@ -211,6 +213,39 @@ async def test_an_unplugged_optical_head_makes_the_sensors_unavailable_until_it_
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await again.close()
+
+
+async def test_an_optical_port_that_wants_the_mode_e_opening_is_polled_with_it(hass: HomeAssistant) -> None:
+    """A DLMS meter whose optical port speaks HDLC only after the IEC 62056-21 mode E opening."""
+    meter = SimulatedMeter(Clock(), serial="55443322")
+    settings = RunnerSettings(Transport.HDLC_PTY, optical_mode_e=True)
+    async with SimulatorServer(meter, settings) as server:
+        result = dict(await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
+        result = await _configure(hass, result, {"next_step_id": "serial_poll"})
+        result = await _configure(
+            hass, result, {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n", "advanced": {}}
+        )
+        result = await _configure(hass, result, {"port": server.address})
+        result = await _configure(hass, result, {"authentication": "none"})
+        assert result["step_id"] == "objects", result.get("errors")
+        labels, preselected = _choices(result)
+        assert labels[ENERGY_IMPORT].endswith(" kWh")
+        result = await _configure(hass, result, {"objects": preselected})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        entry = result["result"]
+        assert entry.data[CONF_OPTICAL_MODE_E] is True
+        assert CONF_DATA_READOUT not in entry.data
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data.coordinator
+        assert isinstance(coordinator, DlmsPollCoordinator)  # a DLMS association, not a readout
+        _takes_energy(_sensor(hass, entry.entry_id, ENERGY_IMPORT))
+        assert float(_sensor(hass, entry.entry_id, ENERGY_IMPORT).state) > 0
+        # A reload opens the port again: the meter is signed on to again, and polled as before.
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.coordinator.last_update_success
+        assert _sensor(hass, entry.entry_id, ENERGY_IMPORT).state != STATE_UNAVAILABLE
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_port_that_answers_neither_hdlc_nor_a_readout_says_so_on_the_form(

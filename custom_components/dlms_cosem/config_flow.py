@@ -40,6 +40,7 @@ from .const import (
     CONF_HDLC,
     CONF_HOST,
     CONF_OBJECTS,
+    CONF_OPTICAL_MODE_E,
     CONF_PARITY,
     CONF_PORT,
     CONF_PUSH_TIMEOUT,
@@ -402,9 +403,13 @@ class DlmsCosemConfigFlow(ConfigFlow, domain=DOMAIN):
         """The meter answered: one entry per meter, and reconfigure or reauth keep to the same one."""
         probe = self._probe
         assert probe is not None
+        # How an optical port opens, as the probe found out (neither: HDLC straight away).
         self._data.pop(CONF_DATA_READOUT, None)
+        self._data.pop(CONF_OPTICAL_MODE_E, None)
         if probe.data_readout:
             self._data[CONF_DATA_READOUT] = True
+        elif probe.optical_mode_e:
+            self._data[CONF_OPTICAL_MODE_E] = True
         if self._kind.is_push:
             self._data.pop(CONF_SYSTEM_TITLE, None)
             if probe.identity.system_title is not None:

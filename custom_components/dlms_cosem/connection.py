@@ -34,6 +34,7 @@ from .const import (
     CONF_HDLC,
     CONF_HOST,
     CONF_NEGOTIATE_HDLC,
+    CONF_OPTICAL_MODE_E,
     CONF_PARITY,
     CONF_PASSWORD,
     CONF_PORT,
@@ -98,8 +99,9 @@ def load_client() -> None:
 
 type StreamOpener = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter | None]]]
 
-DATA_PORTS: HassKey[WeakValueDictionary[Endpoint, SharedPort]] = HassKey(DOMAIN)
-"""The ports in use, by endpoint (path or URL with its line settings, or host and port)."""
+DATA_PORTS: HassKey[WeakValueDictionary[tuple[Endpoint, bool], SharedPort]] = HassKey(DOMAIN)
+"""The ports in use, by endpoint (path or URL with its line settings, or host and port) and whether
+they open with the optical mode E opening."""
 
 
 def normalize_key(text: str) -> str:
@@ -153,14 +155,26 @@ def endpoint(data: Mapping[str, Any]) -> Endpoint | UdpEndpoint:
     return TcpEndpoint(str(data[CONF_HOST]), int(data.get(CONF_PORT, DEFAULT_TCP_PORT)))
 
 
-def shared_port(hass: HomeAssistant, where: Endpoint) -> SharedPort:
-    """The port every HDLC transport to ``where`` uses, made on first use."""
-    from .dlms.transport.shared import SharedPort  # noqa: PLC0415 - loaded on first use (import time)
+def shared_port(
+    hass: HomeAssistant, where: Endpoint, *, optical_mode_e: bool = False, sign_on_retries: int | None = None
+) -> SharedPort:
+    """The port every HDLC transport to ``where`` uses, made on first use.
+
+    ``optical_mode_e``: the port opens with the IEC 62056-21 mode E opening (an optical probe on a
+    meter that speaks HDLC only after it), signing on again ``sign_on_retries`` times (the stack's
+    default when None) when the meter does not identify itself.
+    """
+    from .dlms.transport.shared import ModeESettings, SharedPort  # noqa: PLC0415 - loaded on first use
 
     ports = hass.data.setdefault(DATA_PORTS, WeakValueDictionary())
-    port = ports.get(where)
+    port = ports.get((where, optical_mode_e))
     if port is None:
-        port = ports[where] = SharedPort(where)
+        opening: ModeESettings | bool = False
+        if optical_mode_e:
+            opening = (
+                ModeESettings() if sign_on_retries is None else ModeESettings(max_retries=sign_on_retries)
+            )
+        port = ports[where, optical_mode_e] = SharedPort(where, optical_mode_e=opening)
     return port
 
 
@@ -208,7 +222,12 @@ def create_transport(
     if size != 1:
         physical = int(data.get(CONF_SERVER_PHYSICAL_ADDRESS, DEFAULT_SERVER_PHYSICAL_ADDRESS))
     return HdlcTransport(
-        shared_port(hass, where),
+        shared_port(
+            hass,
+            where,
+            optical_mode_e=bool(data.get(CONF_OPTICAL_MODE_E, False)),
+            sign_on_retries=max_retries,
+        ),
         client_address=client,
         server_logical=logical,
         server_physical=physical,

@@ -43,6 +43,8 @@ CONF_HOST: Final = "host"
 CONF_BAUDRATE: Final = "baudrate"
 CONF_PARITY: Final = "parity"  # "n" (8N1) or "e" (8E1)
 CONF_HDLC: Final = "hdlc"  # network polled: HDLC over TCP instead of the TCP wrapper
+CONF_OPTICAL_MODE_E: Final = "optical_mode_e"
+"""Serial polled: the port opens with the IEC 62056-21 mode E opening before HDLC (found by the probe)."""
 CONF_DATA_READOUT: Final = "data_readout"
 """Serial polled: the meter answers no HDLC and is read by IEC 62056-21 data readout (modes A, B, C).
 

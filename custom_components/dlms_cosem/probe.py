@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -33,6 +33,7 @@ from .connection import (
 )
 from .const import (
     CONF_DATA_READOUT,
+    CONF_OPTICAL_MODE_E,
     CONF_SERVER_LOGICAL_ADDRESS,
     DEFAULT_SERVER_LOGICAL_ADDRESS,
     DOMAIN,
@@ -128,6 +129,8 @@ class MeterProbe:
     objects: list[ObjectChoice]
     data_readout: bool = False
     """The meter answered an IEC 62056-21 data readout, not HDLC: it is polled that way."""
+    optical_mode_e: bool = False
+    """The meter answered HDLC only after the IEC 62056-21 mode E opening: its port opens that way."""
 
 
 # Most specific first: the authentication and key errors derive from the general ones.
@@ -295,28 +298,45 @@ def _fallback_id(data: Mapping[str, Any]) -> str:
 # --- polled meters ------------------------------------------------------------------------------------
 
 
-#: A polled meter that gave these answers to HDLC may be an optical port without binary mode.
+#: A polled meter that gave these answers to HDLC may be an optical port that wants an opening first.
 _NO_HDLC_ANSWER: Final = frozenset({"timeout", "no_valid_frame", "protocol_error"})
 
 
 async def probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
     """Associate, read the meter's identity, objects and their values, then release the association.
 
-    A meter on a serial port that does not answer HDLC is asked for an IEC 62056-21 data readout
-    (the optical port of a meter without binary mode); when that fails too, the HDLC failure is the
-    one reported, since the settings on the form are HDLC's. An entry read out before tries the
-    readout first.
+    A meter on a serial port that does not answer HDLC may be behind an optical port: see
+    :func:`_probe_optical_port`. An entry read out before tries the readout first.
     """
-    readout_first = bool(data.get(CONF_DATA_READOUT))
-    if readout_first:
+    if data.get(CONF_DATA_READOUT):
         with contextlib.suppress(ProbeError):
             return await probe_readout_meter(hass, data)
     try:
-        return await _probe_polled_meter(hass, data)
-    except Exception as err:
-        failure = probe_error(err)
-        if readout_first or not _may_be_read_out(data, failure):
-            raise failure from err
+        return await _associate(hass, data)
+    except ProbeError as failure:
+        if connection_type(data) is not ConnectionType.SERIAL_POLL or failure.reason not in _NO_HDLC_ANSWER:
+            raise
+        return await _probe_optical_port(hass, data, failure)
+
+
+async def _probe_optical_port(
+    hass: HomeAssistant, data: Mapping[str, Any], failure: ProbeError
+) -> MeterProbe:
+    r"""HDLC got no answer: the IEC 62056-21 sign-on finds out whether an optical port is there, and how.
+
+    A meter whose identification announces binary mode (``\2``) speaks HDLC after the mode E opening;
+    one that does not is read out (modes A, B, C). When nothing answers the sign-on, or neither works,
+    the HDLC failure is the one reported: the settings on the form are HDLC's.
+    """
+    if not data.get(CONF_OPTICAL_MODE_E):
+        try:
+            probe = await _associate(hass, {**data, CONF_OPTICAL_MODE_E: True})
+        except ProbeError as opening_failure:
+            if opening_failure.reason != "protocol_error":  # no identification: nobody on an optical port
+                LOGGER.debug("No answer to the mode E opening either: %s", opening_failure.reason)
+                raise failure from None
+        else:
+            return replace(probe, optical_mode_e=True)
     try:
         return await probe_readout_meter(hass, data)
     except ProbeError as readout_failure:
@@ -324,8 +344,11 @@ async def probe_polled_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> Me
         raise failure from None
 
 
-def _may_be_read_out(data: Mapping[str, Any], failure: ProbeError) -> bool:
-    return connection_type(data) is ConnectionType.SERIAL_POLL and failure.reason in _NO_HDLC_ANSWER
+async def _associate(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:
+    try:
+        return await _probe_polled_meter(hass, data)
+    except Exception as err:
+        raise probe_error(err) from err
 
 
 async def probe_readout_meter(hass: HomeAssistant, data: Mapping[str, Any]) -> MeterProbe:

@@ -40,6 +40,7 @@ from ..hdlc.link import (
     ProtocolViolation,
     same_station,
 )
+from ..iec62056_21 import ACK, MODE_CONTROL_BINARY, PROTOCOL_CONTROL_HDLC
 from ..wrapper import WrapperFramer, WrapperPdu
 from .faults import FaultInjector
 from .gateway import LogicalDevices
@@ -90,6 +91,8 @@ class RunnerSettings:
     push_interval: float | None = None
     push: PushSettings = field(default_factory=PushSettings)
     short_names: bool = False
+    optical_mode_e: bool = False
+    """On the pty: an optical port that speaks HDLC only after the IEC 62056-21 mode E opening."""
 
 
 class _Port:
@@ -124,6 +127,59 @@ class _StreamPort(_Port):
 
     def close(self) -> None:
         self._writer.close()
+
+
+class _ModeEPort(_Port):
+    r"""An optical port: the IEC 62056-21 mode E opening first, then HDLC (see :mod:`..iec62056_21`).
+
+    To the sign-on ``/?!`` it answers an identification that announces binary mode (``\2``); the
+    acknowledgement ``ACK 2 Z 2`` switches it to HDLC, whose bytes then pass through. A sign-on while
+    in HDLC (a client that opened the port again) starts a new opening, as a meter's optical port
+    falls back after its inactivity time. The baud rate switch is the line's business: a pty has none.
+    """
+
+    IDENTIFICATION = b"/SIM5\\2SIMULATED-E\r\n"
+    _MAX_LINE = 64
+
+    def __init__(self, inner: _Port) -> None:
+        self._inner = inner
+        self._hdlc = False
+        self._buffer = bytearray()
+        self.openings = 0
+        """Mode E openings completed (acknowledgements taken)."""
+
+    async def read(self) -> bytes:
+        while data := await self._inner.read():
+            if self._hdlc and not (data.startswith(b"/?") and data.endswith(b"!\r\n")):
+                return data
+            self._hdlc = False
+            self._buffer += data
+            while (end := self._buffer.find(b"\r\n")) >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 2]
+                if b"/?" in line and line.endswith(b"!"):  # after what HDLC left in the buffer
+                    await self._inner.write(self.IDENTIFICATION)
+                elif (
+                    len(line) == 4
+                    and line[0] == ACK
+                    and line[1:2] == PROTOCOL_CONTROL_HDLC.encode()
+                    and line[3:4] == MODE_CONTROL_BINARY.encode()
+                ):
+                    self._hdlc = True
+                    self.openings += 1
+                    rest, self._buffer = bytes(self._buffer), bytearray()
+                    if rest:
+                        return rest
+                    break
+            if len(self._buffer) > self._MAX_LINE:
+                self._buffer.clear()  # noise: the next sign-on starts afresh
+        return b""
+
+    async def write(self, data: bytes) -> None:
+        await self._inner.write(data)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class _PtyPort(_Port):
@@ -516,7 +572,8 @@ class SimulatorServer:
         if settings.transport is Transport.HDLC_PTY:
             self._pty = _PtyPort()
             self.address = self._pty.path
-            session = _HdlcSession(self._pty, self, self._pty.path)
+            port: _Port = _ModeEPort(self._pty) if settings.optical_mode_e else self._pty
+            session = _HdlcSession(port, self, self._pty.path)
             self._spawn(self._run_session(session))
         elif settings.transport is Transport.WRAPPER_UDP:
             from .udp import start_udp  # noqa: PLC0415 - the UDP module builds on this one
