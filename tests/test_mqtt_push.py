@@ -20,7 +20,7 @@ from unittest.mock import Mock
 import pytest
 from homeassistant.components import mqtt
 from homeassistant.components.mqtt.config_flow import FlowHandler as MqttFlowHandler
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -260,6 +260,19 @@ async def publishing(broker: Broker, meter: PublishingMeter, interval: float = 0
         await asyncio.gather(task, return_exceptions=True)
 
 
+def assert_energy_panel_sensors(hass: HomeAssistant, entry: ConfigEntry, energy: str) -> None:
+    """What the Energy panel asks of the energy sensor, and a voltage in volts that a grid has."""
+    state = hass.states.get(energy)
+    assert state is not None
+    assert state.attributes["unit_of_measurement"] == "kWh"
+    assert state.attributes["device_class"] == "energy"
+    assert state.attributes["state_class"] == "total_increasing"
+    voltage = hass.states.get(entity_of(hass, entry, VOLTAGE))
+    assert voltage is not None
+    assert voltage.attributes["unit_of_measurement"] == "V"
+    assert 200 < float(voltage.state) < 260
+
+
 async def test_a_reader_publishing_hdlc_frames_through_a_real_broker(
     hass: HomeAssistant, broker: Broker
 ) -> None:
@@ -287,16 +300,7 @@ async def test_a_reader_publishing_hdlc_frames_through_a_real_broker(
             await wait_for(lambda: shown(hass, energy), 15)
         # The reader stops: the sensor shows the last telegram's total.
         await wait_for(lambda: float(state_of(hass, energy) or "nan") * 1000 == meter.energies[-1], 10)
-        state = hass.states.get(energy)
-        assert state is not None
-        # What the Energy panel asks of a sensor.
-        assert state.attributes["unit_of_measurement"] == "kWh"
-        assert state.attributes["device_class"] == "energy"
-        assert state.attributes["state_class"] == "total_increasing"
-        voltage = hass.states.get(entity_of(hass, entry, VOLTAGE))
-        assert voltage is not None
-        assert voltage.attributes["unit_of_measurement"] == "V"
-        assert 200 < float(voltage.state) < 260
+        assert_energy_panel_sensors(hass, entry, energy)
         power = hass.states.get(entity_of(hass, entry, POWER))
         assert power is not None
         assert power.attributes["device_class"] == "power"
@@ -325,14 +329,7 @@ async def test_a_p1_reader_publishing_hex_text_through_a_real_broker(
             energy = entity_of(hass, entry, ENERGY)
             await wait_for(lambda: shown(hass, energy), 15)
         await wait_for(lambda: float(state_of(hass, energy) or "nan") * 1000 == meter.energies[-1], 10)
-        state = hass.states.get(energy)
-        assert state is not None
-        assert state.attributes["unit_of_measurement"] == "kWh"
-        assert state.attributes["device_class"] == "energy"
-        assert state.attributes["state_class"] == "total_increasing"
-        voltage = hass.states.get(entity_of(hass, entry, VOLTAGE))
-        assert voltage is not None
-        assert voltage.attributes["unit_of_measurement"] == "V"
+        assert_energy_panel_sensors(hass, entry, energy)
 
 
 async def test_the_same_topic_is_one_meter(hass: HomeAssistant, broker: Broker) -> None:

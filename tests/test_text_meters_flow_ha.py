@@ -92,6 +92,17 @@ async def _configure(hass: HomeAssistant, result: dict[str, Any], user_input: An
     return dict(await hass.config_entries.flow.async_configure(result["flow_id"], user_input))
 
 
+async def _serial_poll_flow(hass: HomeAssistant, port: str) -> dict[str, Any]:
+    """The user flow for a polled meter on a port typed in by hand (9600 8N1, no password), probed."""
+    result = dict(await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
+    result = await _configure(hass, result, {"next_step_id": "serial_poll"})
+    result = await _configure(
+        hass, result, {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n", "advanced": {}}
+    )
+    result = await _configure(hass, result, {"port": port})
+    return await _configure(hass, result, {"authentication": "none"})
+
+
 def _choices(result: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     for marker, selector in result["data_schema"].schema.items():
         if str(marker) == "objects":
@@ -123,13 +134,7 @@ async def test_an_optical_meter_without_hdlc_is_found_out_and_read_out(
     hass: HomeAssistant, optical_port: tuple[ReadoutPty, Clock], hass_client: ClientSessionGenerator
 ) -> None:
     port, clock = optical_port
-    result = dict(await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
-    result = await _configure(hass, result, {"next_step_id": "serial_poll"})
-    result = await _configure(
-        hass, result, {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n", "advanced": {}}
-    )
-    result = await _configure(hass, result, {"port": port.path})
-    result = await _configure(hass, result, {"authentication": "none"})
+    result = await _serial_poll_flow(hass, port.path)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "objects"
     labels, preselected = _choices(result)
@@ -181,13 +186,7 @@ async def test_an_unplugged_optical_head_makes_the_sensors_unavailable_until_it_
     port, _clock = optical_port
     link = tmp_path / "ttyUSB-optical"  # a stable name, as /dev/serial/by-id gives the head
     link.symlink_to(port.path)
-    result = dict(await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
-    result = await _configure(hass, result, {"next_step_id": "serial_poll"})
-    result = await _configure(
-        hass, result, {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n", "advanced": {}}
-    )
-    result = await _configure(hass, result, {"port": str(link)})
-    result = await _configure(hass, result, {"authentication": "none"})
+    result = await _serial_poll_flow(hass, str(link))
     result = await _configure(hass, result, {"objects": [ENERGY_IMPORT]})
     entry = result["result"]
     await hass.async_block_till_done()
@@ -220,13 +219,7 @@ async def test_an_optical_port_that_wants_the_mode_e_opening_is_polled_with_it(h
     meter = SimulatedMeter(Clock(), serial="55443322")
     settings = RunnerSettings(Transport.HDLC_PTY, optical_mode_e=True)
     async with SimulatorServer(meter, settings) as server:
-        result = dict(await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
-        result = await _configure(hass, result, {"next_step_id": "serial_poll"})
-        result = await _configure(
-            hass, result, {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n", "advanced": {}}
-        )
-        result = await _configure(hass, result, {"port": server.address})
-        result = await _configure(hass, result, {"authentication": "none"})
+        result = await _serial_poll_flow(hass, server.address)
         assert result["step_id"] == "objects", result.get("errors")
         labels, preselected = _choices(result)
         assert labels[ENERGY_IMPORT].endswith(" kWh")
@@ -254,13 +247,7 @@ async def test_a_port_that_answers_neither_hdlc_nor_a_readout_says_so_on_the_for
     master, slave = os.openpty()  # a serial port with nothing at the other end
     tty.setraw(slave)
     try:
-        result = dict(await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER}))
-        result = await _configure(hass, result, {"next_step_id": "serial_poll"})
-        result = await _configure(
-            hass, result, {"port": MANUAL_PORT, "baudrate": "9600", "parity": "n", "advanced": {}}
-        )
-        result = await _configure(hass, result, {"port": os.ttyname(slave)})
-        result = await _configure(hass, result, {"authentication": "none"})
+        result = await _serial_poll_flow(hass, os.ttyname(slave))
     finally:
         os.close(master)
         os.close(slave)
