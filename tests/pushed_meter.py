@@ -30,6 +30,15 @@ from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 STEP = timedelta(seconds=10)
 
 
+def energy_import(meter: SimulatedMeter, instant: datetime) -> int:
+    """The simulated meter's energy import register at ``instant`` (Wh): what its telegram carries."""
+    register = meter.find(ACTIVE_ENERGY_IMPORT)
+    assert register is not None
+    value = register.get(2, RequestContext(now=instant)).value
+    assert isinstance(value, int)
+    return value
+
+
 class SteppedPushMeter:
     """The simulator's meter; each :meth:`push` is its next telegram, :data:`STEP` later on its clock."""
 
@@ -41,11 +50,7 @@ class SteppedPushMeter:
 
     def energy(self) -> int:
         """The energy import register's value now (Wh)."""
-        register = self.meter.find(ACTIVE_ENERGY_IMPORT)
-        assert register is not None
-        value = register.get(2, RequestContext(now=self.instant)).value
-        assert isinstance(value, int)
-        return value
+        return energy_import(self.meter, self.instant)
 
     async def push(self) -> int:
         """Send the next telegram (with a quiet gap after it); the energy it carries."""

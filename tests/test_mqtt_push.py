@@ -39,7 +39,6 @@ from custom_components.dlms_cosem.const import (
     DOMAIN,
 )
 from custom_components.dlms_cosem.diagnostics import async_get_config_entry_diagnostics
-from custom_components.dlms_cosem.dlms.simulator.access import RequestContext
 from custom_components.dlms_cosem.dlms.simulator.logical_names import (
     ACTIVE_ENERGY_IMPORT,
     ACTIVE_POWER_IMPORT,
@@ -56,6 +55,7 @@ from custom_components.dlms_cosem.dlms.simulator.push import PushBuilder, PushFr
 from custom_components.dlms_cosem.mqtt_source import PayloadDecoder, PayloadEncoding, hex_digits, valid_topic
 from custom_components.dlms_cosem.push_coordinator import DlmsPushCoordinator
 from tests.dlms.mqtt_broker import HAVE_BROKER, NO_BROKER, Broker, mosquitto
+from tests.pushed_meter import energy_import
 from tests.waiting import wait_for
 
 ENERGY = str(ACTIVE_ENERGY_IMPORT)
@@ -87,11 +87,7 @@ class PublishingMeter:
         """The energy import (Wh) of each telegram made so far."""
 
     def energy(self) -> int:
-        register = self.meter.find(ACTIVE_ENERGY_IMPORT)
-        assert register is not None
-        value = register.get(2, RequestContext(now=self.instant)).value
-        assert isinstance(value, int)
-        return value
+        return energy_import(self.meter, self.instant)
 
     def messages(self) -> list[bytes]:
         """The next telegram (its meter clock :data:`STEP` later), as the messages it is published in."""
