@@ -58,11 +58,12 @@ def _memory(results: dict[str, Any], name: str) -> str | None:
         return None
     traced, rss = found["traced_kib"], found["rss_kib"]
     return (
-        f"memory over the hour, {name}: Python heap traced since the first telegram (tracemalloc, after a "
-        f"collection, every 5 minutes) {traced[0]} KiB at 5 min, {traced[-1]} KiB at 60 min "
-        f"({traced[-1] - traced[0]:+d} KiB); process RSS {rss[0] / 1024:.1f} MiB -> {rss[-1] / 1024:.1f} MiB "
-        f"({(rss[-1] - rss[0]) / 1024:+.1f} MiB, the in-memory sqlite database included); largest changes by "
-        f"file: {'; '.join(found['largest_growth'][:3])}"
+        f"memory over the hour, {name}: Python heap allocated since the first telegram and still alive "
+        f"(tracemalloc after a collection, every 5 minutes; what the benchmark and harness hold left out) "
+        f"{traced[0]} KiB at 5 min, {traced[-1]} KiB at 60 min ({traced[-1] - traced[0]:+d} KiB; "
+        f"{min(traced)} to {max(traced)} KiB over the hour); process RSS {rss[0] / 1024:.1f} MiB -> "
+        f"{rss[-1] / 1024:.1f} MiB ({(rss[-1] - rss[0]) / 1024:+.2f} MiB, the in-memory sqlite database "
+        f"included); largest changes by file: {'; '.join(found['largest_growth'][:3])}"
     )
 
 
