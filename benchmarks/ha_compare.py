@@ -55,7 +55,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,6 +115,8 @@ EVERY = timedelta(seconds=2.5)
 HOUR_TELEGRAMS = 1441  # 0 s to 3600 s: twelve whole 5-minute periods
 PERIOD = timedelta(minutes=5)
 SUBSTEPS = 5
+START = datetime(2026, 12, 7, 11, tzinfo=UTC)
+TIME_ZONE = "Europe/Amsterdam"
 SERIAL = "4530303434303037313331363530363137"  # the dsmr entry's equipment identifier
 IMPORT_T1 = ObisCode(1, 0, 1, 8, 1, 255)
 IMPORT_T2 = ObisCode(1, 0, 1, 8, 2, 255)
@@ -474,7 +476,7 @@ async def feed(
     null: Line,
     count: int,
     *,
-    sample: Callable[[int], None] | None = None,
+    sample: Callable[[int], Awaitable[None]] | None = None,
     betweens: list[float] | None = None,
 ) -> list[float]:
     """Telegrams 1..count-1, 2.5 s apart on the frozen clock, to every contender in turn; the null line's CPU.
@@ -496,7 +498,7 @@ async def feed(
             else:
                 contender.cpu.append(await contender.line.send(contender.blobs[index]))
         if sample is not None:
-            sample(index)
+            await sample(index)
     await hass.async_block_till_done()
     return harness
 
@@ -561,8 +563,9 @@ class LoopClock:
 
 
 @pytest.fixture
-async def clock(freezer: FrozenDateTimeFactory) -> AsyncIterator[LoopClock]:
-    """The run's clock (see :class:`LoopClock`)."""
+async def clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> AsyncIterator[LoopClock]:
+    """The run's clock (see :class:`LoopClock`); Home Assistant in the meter's time zone."""
+    await hass.config.async_set_time_zone(TIME_ZONE)
     made = LoopClock(asyncio.get_running_loop(), freezer)
     try:
         yield made
@@ -683,9 +686,13 @@ def _integrations(recorder_mock: Recorder, enable_custom_integrations: None, soc
 
 
 def _start() -> datetime:
-    """A 5-minute boundary of today (the statistics periods line up with the telegrams)."""
-    now = dt_util.utcnow().replace(second=0, microsecond=0)
-    return now.replace(minute=now.minute - now.minute % 5) - timedelta(hours=2)
+    """The first telegram's instant: on an hour (the statistics periods line up with the telegrams).
+
+    A winter day: the simulated meter's clock is UTC+1 without daylight saving, as Dutch meters are in
+    winter, and Home Assistant is in Europe/Amsterdam (:func:`clock`), so the meter's time stamps are
+    what a Dutch user's Home Assistant reads.
+    """
+    return START
 
 
 def _per_telegram(cpu: list[float], harness: list[float]) -> float:
@@ -792,9 +799,11 @@ HARNESS_FILES = (
     "*/unittest/mock.py",
     "*/_pytest/*",
     "*/pytest_*",
+    "*/tracemalloc.py",
     "<unknown>",
 )
-"""What the measurement itself keeps (its samples, the freezer's and mocks' records): not Home Assistant's."""
+"""What the measurement itself keeps (its samples, the freezer's and mocks' records, tracemalloc's
+snapshots): not Home Assistant's."""
 
 
 def _heap() -> tracemalloc.Snapshot:
@@ -821,17 +830,23 @@ async def test_memory_over_an_hour(hass: HomeAssistant, clock: LoopClock, name: 
     per_period = round(PERIOD / EVERY)
     traced: list[int] = []
     rss: list[int] = []
+    interval = os.environ.get("DLMS_BENCH_HA_MEMORY_INTERVAL")  # another setting than the defaults
+    every = int(interval) if interval else None
     async with contenders(
-        hass, household, count, ours_interval=None, dsmr_interval=None, which=(name,)
+        hass, household, count, ours_interval=every, dsmr_interval=every, which=(name,)
     ) as feeding:
         clock.move_to(start)
         await _first(hass, feeding)
-        tracemalloc.start(1)
+        depth = int(os.environ.get("DLMS_BENCH_HA_TRACE_DEPTH", "1"))  # more to find what grows
+        tracemalloc.start(depth)
         first: tracemalloc.Snapshot | None = None
 
-        def sample(index: int) -> None:
+        async def sample(index: int) -> None:
             nonlocal first
             if index % per_period == 0:
+                # What the recorder has not written yet is held in memory: an hour of telegrams in
+                # seconds outruns it, a real hour does not.
+                await async_wait_recording_done(hass)
                 gc.collect()
                 snapshot = _heap()
                 traced.append(sum(stat.size for stat in snapshot.statistics("filename")))
@@ -847,9 +862,14 @@ async def test_memory_over_an_hour(hass: HomeAssistant, clock: LoopClock, name: 
         finally:
             tracemalloc.stop()
         assert first is not None
+        if depth > 1:
+            for stat in last.compare_to(first, "traceback")[:5]:
+                print(f"\ngrowth {stat.size_diff / 1024:+.1f} KiB, {stat.count_diff:+d} blocks:")
+                print("\n".join(stat.traceback.format()[-2 * depth :]))
         growth = [
-            f"{stat.traceback[0].filename.rsplit('site-packages/', 1)[-1]}: {stat.size_diff / 1024:+.0f} KiB"
-            for stat in last.compare_to(first, "filename")[:4]
+            f"{stat.traceback[0].filename.rsplit('site-packages/', 1)[-1]}:{stat.traceback[0].lineno} "
+            f"{stat.size_diff / 1024:+.0f} KiB"
+            for stat in last.compare_to(first, "lineno")[:4]
         ]
         record(
             f"memory_{name}",
