@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import subprocess
@@ -48,6 +49,39 @@ def _ha_event_loop() -> list[str]:
     return lines
 
 
+def _pytest(module: str, results: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run a benchmark module under the test harness; its figures go to ``results`` (JSON)."""
+    command = [
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s",
+        "-o", "log_level=WARNING", "-o", "timeout=900", str(Path(__file__).with_name(module)),
+    ]  # fmt: skip
+    environment = os.environ | {"DLMS_BENCH_HA_RESULTS": str(results)} | (env or {})
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)  # noqa: S603
+    return done.returncode, done.stdout[-3000:]
+
+
+def _backfill(results: Path) -> list[str]:
+    """A month of 15-minute load profile: over a paced 9600 baud line, then into the statistics."""
+    from benchmarks import bench_profile  # noqa: PLC0415
+
+    lines = ["load profile backfill, a month (31 days of 15-minute entries: clock, +A, -A)"]
+    lines += asyncio.run(bench_profile.run(31, 9600, 0.020, 0))
+    code, output = _pytest("ha_backfill.py", results)
+    found = json.loads(results.read_text()).get("backfill") if results.exists() else None
+    if code != 0 or found is None:
+        return [*lines, f"statistics import: the benchmark failed (exit {code}): {output[-800:]}"]
+    lines.append(
+        f"into Home Assistant (harness, sqlite recorder; the same month over TCP, unpaced): "
+        f"{found['rows_imported']} hourly rows for 2 sensors; catch-up (read + import) "
+        f"{found['catch_up_s']:.2f} s, "
+        f"loop CPU {found['catch_up_loop_cpu_s']:.2f} s; async_import_statistics calls "
+        f"{found['import_calls_s'] * 1000:.1f} ms in all; the recorder's writing until done "
+        f"{found['recorder_write_s']:.2f} s; hourly rows read back "
+        f"{sorted(found['hourly_rows_read_back'].values())}"
+    )
+    return lines
+
+
 def main() -> None:
     """Run every section and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -55,7 +89,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5, help="back-to-back runs per sample")
     parser.add_argument("--polls", type=int, default=8)
     parser.add_argument("--imports", type=int, default=7, help="cold processes for the import time")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["push", "floors", "poll", "import", "ha"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["push", "floors", "poll", "import", "backfill", "ha"]
+    )
+    parser.add_argument("--ha-telegrams", type=int, default=1441, help="telegrams of the ha section's hour")
+    parser.add_argument("--ha-starts", type=int, default=5, help="Home Assistant starts with and without")
     args = parser.parse_args()
 
     site = os.environ.get("DLMS_BENCH_SITE")
@@ -86,9 +124,28 @@ def main() -> None:
     if "import" not in args.skip:
         print()
         print("\n".join(bench_import.run(CACHE, args.imports)))
+    scratch = Path(__file__).resolve().parent.parent / ".scratch"
+    scratch.mkdir(exist_ok=True)
+    if "backfill" not in args.skip:
+        print()
+        results = scratch / "bench-backfill.json"
+        results.unlink(missing_ok=True)
+        print("\n".join(_backfill(results)))
     if "ha" not in args.skip:
+        from benchmarks import ha_section  # noqa: PLC0415
+
         print()
         print("\n".join(_ha_event_loop()))
+        results = scratch / "bench-ha.json"
+        results.unlink(missing_ok=True)
+        env = {"DLMS_BENCH_HA_TELEGRAMS": str(args.ha_telegrams)}
+        code, output = _pytest("ha_compare.py", results, env)
+        if code != 0:
+            print(f"HA comparison: the benchmark failed (exit {code}): {output[-1500:]}")
+        from benchmarks import ha_startup  # noqa: PLC0415
+
+        startup_lines, startup = ha_startup.run(args.ha_starts)
+        print("\n".join(ha_section.summary(json.loads(results.read_text()), startup_lines, startup)))
     print(f"\n(whole run: {time.perf_counter() - started:.0f} s)")
 
 

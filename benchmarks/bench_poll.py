@@ -317,9 +317,12 @@ async def _client(  # noqa: PLR0917 - one figure per argument
     baud: int,
     latency: float,
     meter_hdlc: HdlcParameters | None = None,
+    profile_entries: int = 960,
 ) -> AsyncIterator[tuple[DlmsClient, CountingTransport, Line]]:
     meter_security, settings = _settings(security)
-    meter = SimulatedMeter(lambda: datetime.now(UTC), security=meter_security)
+    meter = SimulatedMeter(
+        lambda: datetime.now(UTC), security=meter_security, profile_entries=profile_entries
+    )
     for obis in EXTRA[: max(0, registers - len(BUILT_IN))]:
         meter.add(Register(obis, _value, W))
     faults = FaultInjector(baud=baud, latency=latency)

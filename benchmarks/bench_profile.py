@@ -29,7 +29,12 @@ BLOCK = timedelta(hours=6)  # history.BLOCK (not imported: that module loads Hom
 
 async def run(days: int, baud: int, latency: float, poll_every: float) -> list[str]:
     """The figures, one line each."""
-    async with _client(Transport.HDLC_PTY, "lls", 10, baud, latency) as (client, _transport, _line):
+    entries = days * 96 + 96  # the meter holds the period asked for (15-minute profile)
+    async with _client(Transport.HDLC_PTY, "lls", 10, baud, latency, profile_entries=entries) as (
+        client,
+        transport,
+        line,
+    ):
         polled = registers(10)
         await client.read_registers(polled)  # association, scalers
         alone = []
@@ -53,7 +58,8 @@ async def run(days: int, baud: int, latency: float, poll_every: float) -> list[s
                 during.append(time.perf_counter() - started)
                 await asyncio.sleep(poll_every)
 
-        polling = asyncio.create_task(poller())
+        polling = asyncio.create_task(poller()) if poll_every > 0 else None
+        sent, received, trips = line.sent, line.received, transport.requests
         total_started = time.perf_counter()
         block_start = start
         while block_start < end:
@@ -64,13 +70,31 @@ async def run(days: int, baud: int, latency: float, poll_every: float) -> list[s
             rows += len(entries)
             block_start = block_end
         total = time.perf_counter() - total_started
+        sent, received, trips = line.sent - sent, line.received - received, transport.requests - trips
         done.set()
-        await polling
+        if polling is not None:
+            await polling
     ms = 1000
+    wire = (sent + received) * 10 / baud  # 8N1: a start bit, 8 data bits, a stop bit per byte
+    bound = wire + latency * trips
+    backfill = (
+        f"backfill {days} d: {rows} rows in {len(blocks)} blocks of {BLOCK}, {total:.1f} s in all; "
+        f"{sent} bytes out + {received} in ({(sent + received) / max(rows, 1):.1f} per row), "
+        f"{trips} round trips; "
+        f"wire bound (bytes x 10 / {baud} + {latency * ms:.0f} ms x round trips) {bound:.1f} s, "
+        f"measured / bound {total / bound:.3f}"
+    )
+    if polling is None:
+        return [
+            f"line: HDLC pty, {baud} baud 8N1 paced both ways, reply latency {latency * ms:.0f} ms, LLS; "
+            f"profile period {info.capture_period} s, no polls meanwhile",
+            backfill,
+            f"block: median {statistics.median(blocks) * ms:.0f} ms, max {max(blocks) * ms:.0f} ms",
+        ]
     return [
         f"line: HDLC pty, {baud} baud, reply latency {latency * ms:.0f} ms, LLS; "
         f"profile period {info.capture_period} s",
-        f"backfill {days} d: {rows} rows in {len(blocks)} blocks of {BLOCK}, {total:.1f} s in all",
+        backfill,
         f"block: median {statistics.median(blocks) * ms:.0f} ms, max {max(blocks) * ms:.0f} ms",
         f"poll of 10 registers alone: median {statistics.median(alone) * ms:.0f} ms, "
         f"max {max(alone) * ms:.0f} ms",
@@ -85,7 +109,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--poll-every", type=float, default=1.0)
+    parser.add_argument("--poll-every", type=float, default=1.0, help="0: no polls during the backfill")
     args = parser.parse_args()
     for line in asyncio.run(run(args.days, args.baud, args.latency_ms / 1000, args.poll_every)):
         print(line)

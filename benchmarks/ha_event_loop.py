@@ -4,7 +4,9 @@ A pytest module (it needs the test harness's Home Assistant): a push entry is se
 port that serves the simulator's first telegram, so the entities exist as they would for a user. Then
 each of the next telegrams (the simulated meter's clock 10 s further each time, so every value
 changes, as on a real line) goes through what the listener does when bytes arrive: the decoder, the
-replay guard, the coordinator's handler, which writes every entity's state. All of it runs
+replay guard, the coordinator's handler, which writes every entity's state (update limit off: every
+telegram is written; ``ha_compare.py`` measures the defaults). asyncio's debug mode, which the harness
+turns on, is turned off, as Home Assistant runs. All of it runs
 synchronously in the event loop; the figure is its wall time per telegram (min and median), and the
 loop thread's CPU time per telegram including the callbacks it schedules (``time.thread_time`` over
 the batch, ``hass.async_block_till_done`` between telegrams).
@@ -34,6 +36,7 @@ from custom_components.dlms_cosem.const import (
     CONF_HOST,
     CONF_OBJECTS,
     CONF_PORT,
+    CONF_UPDATE_INTERVAL,
     DOMAIN,
 )
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
@@ -95,6 +98,9 @@ def _telegrams(security: int | None) -> list[bytes]:
 async def test_event_loop_time_per_telegram(hass: HomeAssistant, label: str, security: int | None) -> None:
     """Print the figures (and check every telegram reached the entities)."""
     blobs = _telegrams(security)
+    # Home Assistant runs without asyncio's debug mode; the harness turns it on (a stack trace taken
+    # at every callback and future), which would be most of what is measured.
+    asyncio.get_running_loop().set_debug(False)
     async with _serve_once(blobs[0]) as port:
         data: dict[str, Any] = {CONF_CONNECTION_TYPE: "network_push", CONF_HOST: "127.0.0.1", CONF_PORT: port}
         if security:
@@ -105,7 +111,7 @@ async def test_event_loop_time_per_telegram(hass: HomeAssistant, label: str, sec
             title="bench",
             data=data,
             unique_id=f"bench-{label}",
-            options={CONF_OBJECTS: objects},
+            options={CONF_OBJECTS: objects, CONF_UPDATE_INTERVAL: 0},  # every telegram written
         )
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)

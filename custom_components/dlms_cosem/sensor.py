@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, cast, override
 
 from homeassistant.components.sensor import (
@@ -246,6 +246,20 @@ def _describe(coordinator: object, obis: ObisCode, unit: str | None) -> DlmsSens
     return describe_medium(obis, unit, _media(coordinator).get(obis.b), describe(obis, unit))
 
 
+def _ends_an_hour(captured: datetime) -> bool:
+    """Whether a value captured then can be an hour's statistic: at the top of a UTC hour.
+
+    The others never are (:func:`.statistics_import.hourly_row`), so they start no import: a meter that
+    dates every telegram (a P1 port's clock dates its totals) would otherwise start an import task per
+    total and telegram, which the event loop pays for and which then finds nothing to import.
+    """
+    try:
+        moment = captured.astimezone(UTC)
+    except OverflowError:  # a meter clock at the edge of the calendar (0001-01-01)
+        return False
+    return not (moment.minute or moment.second or moment.microsecond)
+
+
 class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
     """The value of one COSEM object; unavailable while the latest snapshot lacks it."""
 
@@ -305,6 +319,7 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
             (float(row.value), ha_unit(row.unit), row.captured)
             for row in rows
             if row.captured is not None
+            and _ends_an_hour(row.captured)
             and isinstance(row.value, int | float)
             and not isinstance(row.value, bool)
         ]
