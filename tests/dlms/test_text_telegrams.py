@@ -445,3 +445,24 @@ def test_a_mode_a_identification_with_any_printable_baud_rate_character() -> Non
     assert session.telegram is not None
     assert session.identification is not None
     assert session.identification.manufacturer == "KAM"
+
+
+def test_crc16_is_crc16_arc() -> None:
+    """The P1 CRC (DSMR 5.0.2, 6.2: CRC16, x^16+x^15+x^2+1, LSB first, initial 0): CRC-16/ARC."""
+    assert crc16(b"123456789") == 0xBB3D  # the catalogue's check value of CRC-16/ARC
+    assert crc16(b"") == 0
+
+
+def test_crc16_by_table_is_the_bitwise_crc() -> None:
+    """The lookup table gives, for any bytes, what shifting each bit through the polynomial gives."""
+
+    def bitwise(data: bytes) -> int:
+        crc = 0
+        for byte in data:
+            crc ^= byte
+            for _ in range(8):
+                crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        return crc
+
+    for data in (bytes(range(256)), b"/ISK5\\2M550T-1013\r\n\r\n1-0:1.8.1(004201.123*kWh)\r\n!", b"\xff" * 3):
+        assert crc16(data) == bitwise(data)
