@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from custom_components.dlms_cosem.coordinator import telegram_readings
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.security import SecurityKeys
 from custom_components.dlms_cosem.dlms.simulator.model import MeterSecurity, SimulatedMeter
@@ -53,7 +54,6 @@ from custom_components.dlms_cosem.dlms.telegram import Telegram, TelegramDecoder
 from custom_components.dlms_cosem.guard import PlausibilityGuard
 from custom_components.dlms_cosem.guard.limits import is_total
 from custom_components.dlms_cosem.models import MeterReading
-from custom_components.dlms_cosem.push_coordinator import telegram_readings
 
 START = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=10)

@@ -24,9 +24,10 @@ from custom_components.dlms_cosem.const import (
     CONF_PUSH_TIMEOUT,
     DOMAIN,
 )
+from custom_components.dlms_cosem.coordinator import telegram_readings
 from custom_components.dlms_cosem.dlms.obis import ObisCode
 from custom_components.dlms_cosem.dlms.telegram import Telegram, decode_telegrams
-from custom_components.dlms_cosem.push_coordinator import telegram_identity, telegram_readings
+from custom_components.dlms_cosem.push_coordinator import telegram_identity
 from tests.test_push_meters import serve
 from tests.waiting import wait_for
 

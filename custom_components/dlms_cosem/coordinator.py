@@ -10,7 +10,8 @@ detectable across restarts.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -37,13 +38,16 @@ from .dlms.errors import (
 from .dlms.obis import ObisCode
 from .dlms.push import plain_value
 from .dlms.security import KeySuiteMismatchError
+from .dlms.telegram import Telegram
 from .entity import entry_identifier
 from .entry_store import CounterStore
 from .guard import Dispute, PlausibilityGuard
 from .guard.statistics_step import StatisticsStepRemover
 from .media import mbus_channel
 from .meter_identity import merged
+from .meter_values import is_cumulative, local_instant
 from .models import LinkStatistics, MeterIdentity, MeterReading, MeterSnapshot
+from .positions import keyed_objects
 
 if TYPE_CHECKING:
     # The client is imported by the polled coordinator when it runs: push-only setups never load it.
@@ -85,6 +89,27 @@ def reading_from_data(data: Data, unit: str | None = None, value: object = None)
     if isinstance(raw, CosemDateTime):
         raw = raw.to_datetime()
     return MeterReading(value=raw if value is None else value, unit=unit, raw=raw)
+
+
+def telegram_readings(telegram: Telegram, zone: tzinfo) -> dict[ObisCode, MeterReading]:
+    """A telegram's values as readings, each with the time the meter measured it where it says so.
+
+    The pushing meter's telegrams and the optical readouts give their values this way; the trust
+    campaign (``fuzz.trust``) screens corrupted telegrams with it as the coordinators do.
+    """
+    captured = local_instant(telegram.timestamp, zone) if telegram.timestamp else None
+    arrived: dict[ObisCode, MeterReading] = {}
+    for key, obj in keyed_objects(telegram.content.objects):
+        reading = reading_from_data(obj.data, obj.unit, obj.value)
+        if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
+            # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
+            reading = replace(reading, captured=own)
+        elif captured is not None and is_cumulative(key):
+            # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
+            # captured then: its statistic goes to that hour, not to the hour it arrived in.
+            reading = replace(reading, captured=captured)
+        arrived[key] = reading
+    return arrived
 
 
 class DlmsCoordinator(DataUpdateCoordinator[MeterSnapshot]):

@@ -7,8 +7,7 @@ issue that lets the user accept the meter's new invocation counter.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -37,38 +36,14 @@ from .dlms.replay import ReplayedTelegramError, ReplayGuard
 from .dlms.telegram import Telegram, TelegramFailure
 from .link_state import LinkState, SinceLastTelegram
 from .meter_identity import identity_from_readings
-from .meter_values import is_cumulative, local_instant
 from .models import MeterReading, MeterSnapshot
-from .positions import keyed_objects
 from .pushed_history import profile_history
 
 if TYPE_CHECKING:
     # The client is imported by the polled coordinator when it runs: push-only setups never load it.
     pass
 
-from .coordinator import DlmsCoordinator, reading_from_data, replay_issue_id
-
-
-def telegram_readings(telegram: Telegram, zone: tzinfo) -> dict[ObisCode, MeterReading]:
-    """A telegram's values as readings, each with the time the meter measured it where it says so.
-
-    Shared with the trust campaign (``fuzz.trust``), which screens corrupted telegrams as this
-    coordinator does.
-    """
-    captured = local_instant(telegram.timestamp, zone) if telegram.timestamp else None
-    arrived: dict[ObisCode, MeterReading] = {}
-    for key, obj in keyed_objects(telegram.content.objects):
-        reading = reading_from_data(obj.data, obj.unit, obj.value)
-        if obj.captured is not None and (own := local_instant(obj.captured, zone)) is not None:
-            # An M-Bus channel's reading sent with its capture time: that is the reading's hour.
-            reading = replace(reading, captured=own)
-        elif captured is not None and is_cumulative(key):
-            # A register pushed with the meter's clock (the hourly list of Norwegian meters) was
-            # captured then: its statistic goes to that hour, not to the hour it arrived in.
-            reading = replace(reading, captured=captured)
-        arrived[key] = reading
-    return arrived
-
+from .coordinator import DlmsCoordinator, replay_issue_id, telegram_readings
 
 #: Objects whose value identifies the meter (COSEM meter serial number, device ID 1 and 2).
 METER_NUMBERS = (ObisCode(0, 0, 96, 1, 0, 255), ObisCode(0, 0, 96, 1, 1, 255), ObisCode(0, 0, 96, 1, 2, 255))

@@ -18,14 +18,13 @@ from homeassistant.util import dt as dt_util
 
 from .connection import endpoint, readout_settings
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
-from .coordinator import DlmsCoordinator
+from .coordinator import DlmsCoordinator, telegram_readings
 from .dlms.errors import DlmsError
 from .dlms.transport.readout import ReadoutResult, read_out
 from .dlms.transport.udp import UdpEndpoint
 from .meter_identity import identity_from_readings
 from .meter_values import local_instant
 from .models import MeterSnapshot
-from .push_coordinator import telegram_readings
 
 
 class DlmsReadoutCoordinator(DlmsCoordinator):
