@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from custom_components.dlms_cosem.dlms.cosem_datetime import ClockStatus, CosemDateTime
-from custom_components.dlms_cosem.meter_values import local_instant
-from custom_components.dlms_cosem.sensor import _ends_an_hour
+from custom_components.dlms_cosem.meter_values import local_instant, utc_hour_start
 from custom_components.dlms_cosem.statistics_import import hourly_row
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -53,15 +52,16 @@ def test_a_repeated_hour_is_placed_by_the_clock_status() -> None:
 
 
 def test_a_sensor_starts_an_import_only_for_what_ends_an_hour() -> None:
-    # The sensor's cheap check before an import task agrees with the row the import would write.
+    # The sensor's check before an import task and the row the import writes: both from utc_hour_start.
     amsterdam = ZoneInfo("Europe/Amsterdam")
     kolkata = timezone(timedelta(hours=5, minutes=30))
-    for moment in (
-        datetime(2026, 12, 7, 12, 0, tzinfo=amsterdam),
-        datetime(2026, 12, 7, 12, 0, 2, 500000, tzinfo=amsterdam),
-        datetime(2026, 12, 7, 12, 30, tzinfo=kolkata),  # 07:00 UTC: an hour in UTC
-        datetime(2026, 12, 7, 12, 0, tzinfo=kolkata),  # 06:30 UTC: none
-        datetime(2026, 12, 7, 11, 59, 59, tzinfo=UTC),
-        datetime(1, 1, 1, 0, 30, tzinfo=kolkata),  # before the calendar in UTC
+    for moment, ends_an_hour in (
+        (datetime(2026, 12, 7, 12, 0, tzinfo=amsterdam), True),
+        (datetime(2026, 12, 7, 12, 0, 2, 500000, tzinfo=amsterdam), False),
+        (datetime(2026, 12, 7, 12, 30, tzinfo=kolkata), True),  # 07:00 UTC: an hour in UTC
+        (datetime(2026, 12, 7, 12, 0, tzinfo=kolkata), False),  # 06:30 UTC: none
+        (datetime(2026, 12, 7, 11, 59, 59, tzinfo=UTC), False),
+        (datetime(1, 1, 1, 0, 30, tzinfo=kolkata), False),  # before the calendar in UTC
     ):
-        assert _ends_an_hour(moment) == (hourly_row(moment, 1.0, 0.0) is not None), moment
+        assert (utc_hour_start(moment) is not None) == ends_an_hour, moment
+        assert (hourly_row(moment, 1.0, 0.0) is not None) == ends_an_hour, moment

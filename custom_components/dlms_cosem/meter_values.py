@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 
 from .dlms.axdr import BitString, Data, DataTag, datetime_from_data, decode_data_bytes, encode_data
@@ -213,6 +213,27 @@ def local_instant(found: CosemDateTime, zone: tzinfo) -> datetime | None:
         return instant.replace(tzinfo=zone, fold=0 if summer or status is None else 1).astimezone(UTC)
     except OverflowError:  # the edge of the calendar (0001-01-01 in a zone east of UTC)
         return None
+
+
+_HOUR: Final = timedelta(hours=1)
+
+
+def utc_hour_start(captured: datetime) -> datetime | None:
+    """The start of the UTC hour that ends at ``captured``; None when ``captured`` ends no UTC hour.
+
+    A value captured then is that hour's statistic (the row starting an hour earlier holds it). In
+    UTC: an hour back in a zone's wall time is not an hour on the days daylight saving changes, and
+    the recorder's hours are UTC hours (a +05:30 wall-clock hour is none of them). None too for a
+    meter clock at the edge of the calendar (0001-01-01).
+    """
+    try:
+        end = captured.astimezone(UTC)
+        start = end - _HOUR
+    except OverflowError:
+        return None
+    if end.minute or end.second or end.microsecond:
+        return None
+    return start
 
 
 def clock_drift(meter: datetime, now: datetime) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, cast, override
 
 from homeassistant.components.sensor import (
@@ -35,7 +35,7 @@ from .dlms.obis import ObisCode
 from .entity import DlmsCosemEntity, entry_identifier, meter_device_info
 from .media import MBUS_CHANNELS, channel_device_info, describe_medium, device_type_obis, mbus_channel
 from .meter_state import capture_time
-from .meter_values import meter_time
+from .meter_values import meter_time, utc_hour_start
 from .models import DlmsCosemConfigEntry, LinkStatistics, MeterReading, MeterSnapshot
 from .obis_catalog import DlmsSensorEntityDescription, catalog_entry, describe, ha_unit
 from .update_limit import TOTALS, update_limit
@@ -246,20 +246,6 @@ def _describe(coordinator: object, obis: ObisCode, unit: str | None) -> DlmsSens
     return describe_medium(obis, unit, _media(coordinator).get(obis.b), describe(obis, unit))
 
 
-def _ends_an_hour(captured: datetime) -> bool:
-    """Whether a value captured then can be an hour's statistic: at the top of a UTC hour.
-
-    The others never are (:func:`.statistics_import.hourly_row`), so they start no import: a meter that
-    dates every telegram (a P1 port's clock dates its totals) would otherwise start an import task per
-    total and telegram, which the event loop pays for and which then finds nothing to import.
-    """
-    try:
-        moment = captured.astimezone(UTC)
-    except OverflowError:  # a meter clock at the edge of the calendar (0001-01-01)
-        return False
-    return not (moment.minute or moment.second or moment.microsecond)
-
-
 class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
     """The value of one COSEM object; unavailable while the latest snapshot lacks it."""
 
@@ -319,7 +305,10 @@ class DlmsCosemSensor(DlmsCosemEntity, SensorEntity):
             (float(row.value), ha_unit(row.unit), row.captured)
             for row in rows
             if row.captured is not None
-            and _ends_an_hour(row.captured)
+            # Only a value that ends a UTC hour gives a row: a meter that dates every telegram (a P1
+            # port's clock dates its totals) would otherwise start an import task per total and
+            # telegram, which the event loop pays for and which then finds nothing to import.
+            and utc_hour_start(row.captured) is not None
             and isinstance(row.value, int | float)
             and not isinstance(row.value, bool)
         ]

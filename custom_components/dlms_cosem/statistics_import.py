@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from homeassistant.components.recorder.models import StatisticData, StatisticMeanType, StatisticMetaData
@@ -28,6 +28,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 
 from .const import LOGGER
+from .meter_values import utc_hour_start
 
 HOUR: Final = timedelta(hours=1)
 ROUNDING: Final = 6  # decimals kept: the same period imported twice gives the same floats
@@ -76,19 +77,11 @@ def converted(
 
 
 def hourly_row(captured: datetime, state: float, offset: float) -> StatisticData | None:
-    """The row for the hour ending at ``captured``; ``None`` when it is not the top of a UTC hour.
-
-    In UTC: an hour back in a zone's wall time is not an hour on the days daylight saving changes,
-    and the recorder's hours are UTC hours (a +05:30 wall-clock hour is none of them).
-    """
+    """The row for the hour ending at ``captured``; ``None`` when it ends no UTC hour (utc_hour_start)."""
     if not math.isfinite(state):
         return None
-    try:
-        end = captured.astimezone(UTC)
-        start = end - HOUR
-    except OverflowError:  # a meter clock at the edge of the calendar (0001-01-01)
-        return None
-    if end.minute or end.second or end.microsecond:
+    start = utc_hour_start(captured)
+    if start is None:
         return None
     value = round(state, ROUNDING)
     return StatisticData(start=start, state=value, sum=round(value + offset, ROUNDING))
