@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from binascii import crc_hqx
 
+from ..crc import reflected_crc16, reflected_crc16_table
+
 FCS_INITIAL = 0xFFFF
 FCS_POLYNOMIAL_REFLECTED = 0x8408
 FCS_XOR_OUT = 0xFFFF
@@ -20,17 +22,7 @@ FCS_GOOD_RESIDUE = 0xF0B8
 """The register value left after running the check over data followed by its own FCS."""
 
 
-def _build_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ FCS_POLYNOMIAL_REFLECTED if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_TABLE = _build_table()
+_TABLE = reflected_crc16_table(FCS_POLYNOMIAL_REFLECTED)
 """The reflected CRC per byte: the reference :func:`_register_reference` is written with it."""
 
 
@@ -45,11 +37,7 @@ def _register(data: bytes | bytearray | memoryview) -> int:
 
 def _register_reference(data: bytes | bytearray | memoryview) -> int:
     """The same register, byte by byte in Python: the definition :func:`_register` is checked against."""
-    crc = FCS_INITIAL
-    table = _TABLE
-    for byte in bytes(data):
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
+    return reflected_crc16(data, _TABLE, FCS_INITIAL)
 
 
 def fcs16(data: bytes | bytearray | memoryview) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..crc import reflected_crc16, reflected_crc16_table
 from ..errors import DecodeError, FrameError, ProtocolError
 from ..iec62056_21 import Identification
 
@@ -79,27 +80,13 @@ CRC16_POLYNOMIAL_REFLECTED = 0xA001
 """x^16+x^15+x^2+1 (0x8005) bit-reversed: the P1 CRC runs LSB first (CRC-16/ARC)."""
 
 
-def _crc16_table() -> tuple[int, ...]:
-    table = []
-    for index in range(256):
-        crc = index
-        for _ in range(8):
-            crc = (crc >> 1) ^ CRC16_POLYNOMIAL_REFLECTED if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_CRC16_TABLE = _crc16_table()
+_CRC16_TABLE = reflected_crc16_table(CRC16_POLYNOMIAL_REFLECTED)
 """The CRC of each byte value: one lookup a byte instead of eight shifts (a P1 telegram is ~1 KiB)."""
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:
     """CRC-16 as the P1 telegram uses it: polynomial x^16+x^15+x^2+1, LSB first, initial value 0."""
-    crc = 0
-    table = _CRC16_TABLE
-    for byte in bytes(data):
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-    return crc
+    return reflected_crc16(data, _CRC16_TABLE, 0)
 
 
 def block_check(data: bytes | bytearray | memoryview) -> int:
