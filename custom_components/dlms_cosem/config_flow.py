@@ -75,7 +75,7 @@ from .flow.options import DlmsCosemOptionsFlow
 from .flow.reconfigure import reconfigure_fields, reconfigured
 from .flow.serial_ports import async_serial_ports
 from .models import DlmsCosemConfigEntry, MeterIdentity
-from .mqtt_source import async_mqtt_ready, valid_topic
+from .mqtt_source import async_mqtt_ready, topic_place, valid_topic
 from .probe import (
     MeterProbe,
     ProbeError,
@@ -113,7 +113,7 @@ def entry_title(identity: MeterIdentity, unique_id: str) -> str:
 def _listening_place(data: Mapping[str, Any]) -> tuple[str, ...]:
     """Where a pushing meter is listened to: a serial port's path, a bridge's host and port, a topic."""
     if CONF_TOPIC in data:
-        return ("mqtt", str(data[CONF_TOPIC]))
+        return (topic_place(data),)
     if CONF_HOST in data:
         return (str(data[CONF_HOST]).strip().lower(), str(data.get(CONF_PORT)))
     return (str(data.get(CONF_PORT)),)
